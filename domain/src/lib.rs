@@ -1,1 +1,29 @@
-//! placeholder
+//! Imprint's business rules, pure: no database, no network, no async, no clock.
+//!
+//! Everything that decides money, validity or access lives here so that it can be unit and
+//! property tested without I/O; `entity`, `workers` and `api` load data, call these functions
+//! and store the results.
+//!
+//! # Layout
+//!
+//! - [`money`]: nano-unit amounts, currencies, exact decimal parsing and the two named roundings
+//!   (half-even at ingest, down to the minor unit at payout).
+//! - [`share`]: shares in parts per billion, split validation, largest-remainder allocation.
+//! - [`ids`]: ISRC, UPC/EAN and ISWC, canonicalised and check-digit verified.
+//! - [`catalogue`]: release status (and its transitions), release type, track roles, stores,
+//!   profile claim state.
+//! - [`agreement`]: an artist's agreement terms and their validation.
+//! - [`auth`]: member roles and their permissions, API key scopes.
+//! - [`statement`]: statement parsers (distributor and store reports, DDEX DSR) to lines.
+//! - [`text`]: title and e-mail normalisation for matching and identity.
+//! - [`enums`]: the error shared by the string-backed enums above.
+
+pub mod agreement;
+pub mod auth;
+pub mod catalogue;
+pub mod enums;
+pub mod ids;
+pub mod money;
+pub mod share;
+pub mod statement;
+pub mod text;

@@ -1,1 +1,40 @@
-//! placeholder
+//! Imprint's database migrations, one area per file. The same code runs on SQLite and
+//! PostgreSQL: every table has a BIGINT auto-increment `id`, tenant tables an
+//! `organization_id` that cascades from `organizations`, money is BIGINT nano-units beside a
+//! currency code, and foreign keys are declared inside `CREATE TABLE` (SQLite cannot add them
+//! later).
+//!
+//! ```ignore
+//! use migration::{Migrator, MigratorTrait};
+//! Migrator::up(&db, None).await?;
+//! ```
+
+pub use sea_orm_migration::prelude::*;
+
+mod helpers;
+mod m20261125_000001_identity;
+mod m20261125_000002_roster;
+mod m20261125_000003_catalogue;
+mod m20261125_000004_statements;
+mod m20261125_000005_money;
+mod m20261125_000006_analytics;
+mod m20261125_000007_audit_webhooks;
+
+/// All of Imprint's migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_identity::Migration),
+            Box::new(m20261125_000002_roster::Migration),
+            Box::new(m20261125_000003_catalogue::Migration),
+            Box::new(m20261125_000004_statements::Migration),
+            Box::new(m20261125_000005_money::Migration),
+            Box::new(m20261125_000006_analytics::Migration),
+            Box::new(m20261125_000007_audit_webhooks::Migration),
+        ]
+    }
+}

@@ -1,1 +1,100 @@
-//! placeholder
+//! Background work: the job queue, the jobs, and the event bus that the API shares.
+//!
+//! # Layout
+//! - [`queue`]: the one `Job` enum and the apalis backend it travels on (SQLite or Redis).
+//! - [`events`]: the event bus behind GraphQL subscriptions and webhooks.
+//! - [`jobs`]: one file per job; each loads its state by id, calls `domain`, stores the result,
+//!   and is idempotent.
+//! - [`run`]: runs the workers until shutdown.
+//!
+//! Invariant: a job handler may be run any number of times for the same job and leaves the
+//! database as one run would.
+
+pub mod events;
+pub mod files;
+pub mod ingest;
+pub mod jobs;
+pub mod matching;
+pub mod queue;
+
+use std::time::Duration;
+
+use apalis::prelude::*;
+use sea_orm::DatabaseConnection;
+
+pub use events::{Event, EventBus};
+pub use files::FileStore;
+pub use queue::{Job, JobQueue, QueueBackend};
+
+/// What every job handler can reach.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+    pub events: EventBus,
+    pub files: FileStore,
+}
+
+/// Runs one job to completion: the single entry point both the workers and the inline test
+/// runner use.
+///
+/// # Errors
+/// The job's failure; the queue retries it.
+pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let result = match job {
+        Job::ParseStatement { statement_id } => {
+            jobs::parse_statement::run(ctx, *statement_id).await
+        }
+    };
+    match &result {
+        Ok(()) => tracing::info!(
+            job = job.name(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job done"
+        ),
+        Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed"),
+    }
+    result
+}
+
+async fn handle(job: Job, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    perform(&ctx, &job).await.map_err(BoxDynError::from)
+}
+
+/// How many times a failed job is tried again before it is left as failed.
+const RETRIES: usize = 5;
+
+/// Runs the workers until `shutdown` resolves, then lets running jobs finish (up to 30 s).
+///
+/// # Errors
+/// When the worker monitor fails.
+pub async fn run<S>(ctx: JobContext, concurrency: usize, shutdown: S) -> anyhow::Result<()>
+where
+    S: std::future::Future<Output = std::io::Result<()>> + Send,
+{
+    macro_rules! worker {
+        ($backend:expr, $ctx:expr) => {{
+            let backend = $backend.clone();
+            let ctx = $ctx.clone();
+            Monitor::new()
+                .shutdown_timeout(Duration::from_secs(30))
+                .register(move |index| {
+                    WorkerBuilder::new(format!("imprint-worker-{}-{index}", std::process::id()))
+                        .backend(backend.clone())
+                        .data(ctx.clone())
+                        .retry(RetryPolicy::retries(RETRIES))
+                        .concurrency(concurrency)
+                        .build(handle)
+                })
+                .run_with_signal(shutdown)
+                .await
+        }};
+    }
+    tracing::info!(queue = ?ctx.queue, concurrency, "workers starting");
+    let result = match &ctx.queue {
+        JobQueue::Sqlite(storage) => worker!(storage, ctx),
+        JobQueue::Redis(storage) => worker!(storage, ctx),
+    };
+    result.map_err(|e| anyhow::anyhow!("workers stopped: {e}"))
+}

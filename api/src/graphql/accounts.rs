@@ -1,0 +1,693 @@
+//! Accounts: sign-up and login, organisations, members and invitations, API keys.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Duration, Utc};
+use domain::money::Currency;
+use entity::{api_key, auth_token, invitation, membership, organization, payee, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use super::access::{ContextExt, Permission};
+use super::enums::{ApiScope, OrganizationKind, Role};
+use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::ids::{self, Kind};
+use super::roster::Artist;
+use crate::auth::{self, Principal};
+
+const INVITATION_TTL_DAYS: i64 = 14;
+
+// ---------------------------------------------------------------- objects
+
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// The caller: a signed-in user or a partner's API key.
+pub struct Viewer;
+
+#[Object]
+impl Viewer {
+    async fn user(&self, ctx: &Context<'_>) -> Option<User> {
+        match ctx.principal() {
+            Principal::User { user, .. } => Some(User(user.clone())),
+            _ => None,
+        }
+    }
+
+    async fn api_key(&self, ctx: &Context<'_>) -> Option<ApiKey> {
+        match ctx.principal() {
+            Principal::ApiKey { key, .. } => Some(ApiKey(key.clone())),
+            _ => None,
+        }
+    }
+
+    /// The organisations the caller belongs to, with the caller's role in each.
+    async fn memberships(&self, ctx: &Context<'_>) -> Vec<Member> {
+        match ctx.principal() {
+            Principal::User { memberships, .. } => {
+                memberships.iter().cloned().map(Member).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::organization::Organization>> {
+        let ids: Vec<i64> = match ctx.principal() {
+            Principal::User { memberships, .. } => {
+                memberships.iter().map(|m| m.organization_id).collect()
+            }
+            Principal::ApiKey { key, .. } => vec![key.organization_id],
+            Principal::Anonymous => return Ok(Vec::new()),
+        };
+        let rows = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(ids))
+            .all(ctx.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(super::organization::Organization)
+            .collect())
+    }
+}
+
+/// A user's membership of an organisation.
+pub struct Member(pub membership::Model);
+
+#[Object]
+impl Member {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Member, self.0.id)
+    }
+    async fn organization_id(&self) -> ID {
+        ids::encode(Kind::Organization, self.0.organization_id)
+    }
+    async fn role(&self) -> ApiResult<Role> {
+        Role::from_db(&self.0.role)
+    }
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let loaders = ctx.data_unchecked::<super::loaders::Loaders>();
+        Ok(loaders.user.load_one(self.0.user_id).await?.map(User))
+    }
+    /// The roster artist an `artist` member is linked to.
+    async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
+        let Some(id) = self.0.artist_id else {
+            return Ok(None);
+        };
+        let loaders = ctx.data_unchecked::<super::loaders::Loaders>();
+        Ok(loaders.artist.load_one(id).await?.map(Artist))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Invitation(pub invitation::Model);
+
+#[Object]
+impl Invitation {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Invitation, self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn role(&self) -> ApiResult<Role> {
+        Role::from_db(&self.0.role)
+    }
+    async fn artist_id(&self) -> Option<ID> {
+        self.0.artist_id.map(|id| ids::encode(Kind::Artist, id))
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+}
+
+/// A partner's API key. Its secret is shown once, when created.
+pub struct ApiKey(pub api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::ApiKey, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The first characters of the secret, to recognise it by.
+    async fn prefix(&self) -> &str {
+        &self.0.token_prefix
+    }
+    async fn scopes(&self) -> Vec<ApiScope> {
+        self.0
+            .scopes
+            .split_whitespace()
+            .filter_map(|s| s.parse::<domain::auth::Scope>().ok().map(ApiScope::from))
+            .collect()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+// ---------------------------------------------------------------- inputs and payloads
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct AuthPayload {
+    /// Bearer token for `Authorization: Bearer …`; shown once.
+    pub token: Option<String>,
+    pub user: Option<User>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    pub kind: OrganizationKind,
+    /// ISO 4217 code that statements are converted to.
+    pub base_currency: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct CreateOrganizationPayload {
+    pub organization: Option<super::organization::Organization>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct InviteMemberInput {
+    pub organization_id: ID,
+    pub email: String,
+    pub role: Role,
+    /// Required for the `ARTIST` role: the roster artist the member will see.
+    pub artist_id: Option<ID>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct InviteMemberPayload {
+    pub invitation: Option<Invitation>,
+    /// The secret to send to the invitee; shown once.
+    pub invitation_token: Option<String>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    pub token: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct AcceptInvitationPayload {
+    pub member: Option<Member>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub organization_id: ID,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct CreateApiKeyPayload {
+    pub api_key: Option<ApiKey>,
+    /// The key itself, for `Authorization: Bearer …`; shown once.
+    pub secret: Option<String>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    pub api_key_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RevokeApiKeyPayload {
+    pub api_key: Option<ApiKey>,
+    pub user_errors: Vec<UserError>,
+}
+
+// ---------------------------------------------------------------- resolvers
+
+#[derive(Default)]
+pub struct AccountsQuery;
+
+#[Object]
+impl AccountsQuery {
+    /// Who is calling. Works without credentials (everything is then empty).
+    async fn viewer(&self) -> Viewer {
+        Viewer
+    }
+}
+
+#[derive(Default)]
+pub struct AccountsMutation;
+
+fn single_error(error: UserError) -> Vec<UserError> {
+    vec![error]
+}
+
+#[Object]
+impl AccountsMutation {
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
+        let mut errors = UserErrors::default();
+        let email = errors.check("email", domain::text::normalize_email(&input.email));
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "a name is required",
+            ));
+        }
+        if input.password.chars().count() < auth::MIN_PASSWORD_CHARS {
+            errors.invalid(
+                "password",
+                format!("use at least {} characters", auth::MIN_PASSWORD_CHARS),
+            );
+        }
+        let Some(email) = email.filter(|_| errors.is_empty()) else {
+            return Ok(AuthPayload {
+                user_errors: errors.into_vec(),
+                ..Default::default()
+            });
+        };
+        let db = ctx.db();
+        if user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            return Ok(AuthPayload {
+                user_errors: single_error(UserError::new(
+                    "email",
+                    UserErrorCode::Taken,
+                    "an account with this email exists; log in instead",
+                )),
+                ..Default::default()
+            });
+        }
+        let password_hash = auth::hash_password(&input.password)?;
+        let txn = db.begin().await?;
+        let user = user::ActiveModel {
+            email: Set(email),
+            name: Set(name),
+            password_hash: Set(password_hash),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let token = issue_token(&txn, user.id, ctx.state().config.token_ttl).await?;
+        txn.commit().await?;
+        Ok(AuthPayload {
+            token: Some(token),
+            user: Some(User(user)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
+        let db = ctx.db();
+        let email = domain::text::normalize_email(&input.email).unwrap_or_default();
+        let found = user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .one(db)
+            .await?;
+        // One message for an unknown email and a wrong password: don't reveal which accounts exist.
+        let Some(user) = found.filter(|u| auth::verify_password(&input.password, &u.password_hash))
+        else {
+            return Ok(AuthPayload {
+                user_errors: single_error(UserError::new(
+                    "password",
+                    UserErrorCode::InvalidCredentials,
+                    "email or password is wrong",
+                )),
+                ..Default::default()
+            });
+        };
+        let token = issue_token(db, user.id, ctx.state().config.token_ttl).await?;
+        Ok(AuthPayload {
+            token: Some(token),
+            user: Some(User(user)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> ApiResult<CreateOrganizationPayload> {
+        let Principal::User { user, .. } = ctx.principal() else {
+            return Err(match ctx.principal() {
+                Principal::Anonymous => ApiError::Unauthenticated,
+                _ => ApiError::Forbidden("API keys cannot create organizations"),
+            });
+        };
+        let mut errors = UserErrors::default();
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "a name is required",
+            ));
+        }
+        let currency = errors.check("baseCurrency", Currency::parse(&input.base_currency));
+        let Some(currency) = currency.filter(|_| errors.is_empty()) else {
+            return Ok(CreateOrganizationPayload {
+                organization: None,
+                user_errors: errors.into_vec(),
+            });
+        };
+        let now = Utc::now();
+        let txn = ctx.db().begin().await?;
+        let org = organization::ActiveModel {
+            name: Set(name.clone()),
+            kind: Set(input.kind.as_db().to_owned()),
+            base_currency: Set(currency.as_str().to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        membership::ActiveModel {
+            organization_id: Set(org.id),
+            user_id: Set(user.id),
+            role: Set(domain::auth::Role::Owner.as_str().to_owned()),
+            artist_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        // The label is a payee too: its share of every split is paid (or kept) like anyone's.
+        payee::ActiveModel {
+            organization_id: Set(org.id),
+            name: Set(name),
+            email: Set(None),
+            kind: Set(domain::agreement::PayeeKind::Label.as_str().to_owned()),
+            artist_id: Set(None),
+            currency: Set(currency.as_str().to_owned()),
+            minimum_payout_nanos: Set(0),
+            payout_method: Set(None),
+            reserve_ppb: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(CreateOrganizationPayload {
+            organization: Some(super::organization::Organization(org)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> ApiResult<InviteMemberPayload> {
+        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
+        let access = ctx.authorize(organization_id, Permission::ManageMembers)?;
+        let mut errors = UserErrors::default();
+        let email = errors.check("email", domain::text::normalize_email(&input.email));
+        let role: domain::auth::Role = input.role.into();
+        if let Some(own) = access.role
+            && !own.can_grant(role)
+        {
+            errors.push(UserError::new(
+                "role",
+                UserErrorCode::NotAllowed,
+                "your role cannot grant this role",
+            ));
+        }
+        let artist_id = match (&input.artist_id, role) {
+            (Some(id), domain::auth::Role::Artist) => {
+                match super::refs::find_artist(ctx.db(), organization_id, id).await? {
+                    Ok(artist) => Some(artist.id),
+                    Err(e) => {
+                        errors.push(e.at("artistId"));
+                        None
+                    }
+                }
+            }
+            (None, domain::auth::Role::Artist) => {
+                errors.push(UserError::new(
+                    "artistId",
+                    UserErrorCode::Required,
+                    "an artist member must be linked to a roster artist",
+                ));
+                None
+            }
+            (Some(_), _) => {
+                errors.invalid("artistId", "only an artist member is linked to an artist");
+                None
+            }
+            (None, _) => None,
+        };
+        let Some(email) = email.filter(|_| errors.is_empty()) else {
+            return Ok(InviteMemberPayload {
+                user_errors: errors.into_vec(),
+                ..Default::default()
+            });
+        };
+        let (secret, hash) = auth::new_secret("impi_");
+        let now = Utc::now();
+        let invitation = invitation::ActiveModel {
+            organization_id: Set(organization_id),
+            email: Set(email),
+            role: Set(role.as_str().to_owned()),
+            artist_id: Set(artist_id),
+            token_hash: Set(hash),
+            invited_by_user_id: Set(ctx.principal().user_id().unwrap_or_default()),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::days(INVITATION_TTL_DAYS)),
+            accepted_at: Set(None),
+            accepted_by_user_id: Set(None),
+            ..Default::default()
+        }
+        .insert(ctx.db())
+        .await?;
+        Ok(InviteMemberPayload {
+            invitation: Some(Invitation(invitation)),
+            invitation_token: Some(secret),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> ApiResult<AcceptInvitationPayload> {
+        let Principal::User { user, .. } = ctx.principal() else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let db = ctx.db();
+        let now = Utc::now();
+        let found = invitation::Entity::find()
+            .filter(invitation::Column::TokenHash.eq(auth::hash_secret(input.token.trim())))
+            .one(db)
+            .await?;
+        let invalid = |message: &str| {
+            Ok(AcceptInvitationPayload {
+                member: None,
+                user_errors: single_error(UserError::invalid("token", message)),
+            })
+        };
+        let Some(inv) = found else {
+            return invalid("this invitation does not exist");
+        };
+        if inv.accepted_at.is_some() {
+            return invalid("this invitation was already accepted");
+        }
+        if inv.expires_at <= now {
+            return invalid("this invitation has expired; ask for a new one");
+        }
+        if inv.email != user.email {
+            return invalid("this invitation was sent to another email address");
+        }
+        let txn = db.begin().await?;
+        let existing = membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(inv.organization_id))
+            .filter(membership::Column::UserId.eq(user.id))
+            .one(&txn)
+            .await?;
+        let member = match existing {
+            Some(m) => {
+                let mut active: membership::ActiveModel = m.into();
+                active.role = Set(inv.role.clone());
+                active.artist_id = Set(inv.artist_id);
+                active.update(&txn).await?
+            }
+            None => {
+                membership::ActiveModel {
+                    organization_id: Set(inv.organization_id),
+                    user_id: Set(user.id),
+                    role: Set(inv.role.clone()),
+                    artist_id: Set(inv.artist_id),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?
+            }
+        };
+        let mut accepted: invitation::ActiveModel = inv.into();
+        accepted.accepted_at = Set(Some(now));
+        accepted.accepted_by_user_id = Set(Some(user.id));
+        accepted.update(&txn).await?;
+        txn.commit().await?;
+        Ok(AcceptInvitationPayload {
+            member: Some(Member(member)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> ApiResult<CreateApiKeyPayload> {
+        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
+        ctx.authorize(organization_id, Permission::ManageMembers)?;
+        let mut errors = UserErrors::default();
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "name the key after the partner that uses it",
+            ));
+        }
+        if input.scopes.is_empty() {
+            errors.push(UserError::new(
+                "scopes",
+                UserErrorCode::Required,
+                "give the key at least one scope",
+            ));
+        }
+        if !errors.is_empty() {
+            return Ok(CreateApiKeyPayload {
+                user_errors: errors.into_vec(),
+                ..Default::default()
+            });
+        }
+        let mut scopes: Vec<&str> = input.scopes.iter().map(|s| s.as_db()).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let (secret, hash) = auth::new_secret(auth::API_KEY_PREFIX);
+        let key = api_key::ActiveModel {
+            organization_id: Set(organization_id),
+            name: Set(name),
+            token_prefix: Set(secret.chars().take(12).collect()),
+            token_hash: Set(hash),
+            scopes: Set(scopes.join(" ")),
+            created_by_user_id: Set(ctx.principal().user_id()),
+            created_at: Set(Utc::now()),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(ctx.db())
+        .await?;
+        Ok(CreateApiKeyPayload {
+            api_key: Some(ApiKey(key)),
+            secret: Some(secret),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> ApiResult<RevokeApiKeyPayload> {
+        let id = decode_or_not_found(Kind::ApiKey, &input.api_key_id)?;
+        let key = api_key::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await?
+            .ok_or(ApiError::NotFound("API key"))?;
+        ctx.authorize(key.organization_id, Permission::ManageMembers)?;
+        let key = if key.revoked_at.is_none() {
+            let mut active: api_key::ActiveModel = key.into();
+            active.revoked_at = Set(Some(Utc::now()));
+            active.update(ctx.db()).await?
+        } else {
+            key
+        };
+        Ok(RevokeApiKeyPayload {
+            api_key: Some(ApiKey(key)),
+            user_errors: Vec::new(),
+        })
+    }
+}
+
+async fn issue_token(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+    ttl: std::time::Duration,
+) -> ApiResult<String> {
+    let (secret, hash) = auth::new_secret(auth::SESSION_TOKEN_PREFIX);
+    let now = Utc::now();
+    let ttl = Duration::from_std(ttl).map_err(ApiError::internal)?;
+    auth_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(hash),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(secret)
+}
+
+/// An id argument that does not decode names nothing the caller can see: NOT_FOUND.
+///
+/// # Errors
+/// NOT_FOUND for a malformed id or one of another kind.
+pub fn decode_or_not_found(kind: Kind, id: &ID) -> ApiResult<i64> {
+    ids::decode(kind, id).map_err(|_| ApiError::NotFound(kind.name()))
+}

@@ -1,0 +1,282 @@
+//! The organisation: the tenant every other object belongs to, and the entry point to its lists.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::{
+    agreement, api_key, artist, audit_log, invitation, membership, organization, payee, release,
+    statement,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::access::{ContextExt, Permission};
+use super::accounts::{ApiKey, Invitation, Member, decode_or_not_found};
+use super::agreements::Agreement;
+use super::audit::AuditEntry;
+use super::catalogue::Release;
+use super::connection::{Page, PageArgs, paginate};
+use super::enums::{OrganizationKind, ReleaseStatus, Role};
+use super::error::{ApiError, ApiResult};
+use super::ids::{self, Kind};
+use super::payees::Payee;
+use super::roster::Artist;
+use super::statements::Statement;
+
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Organization, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganizationKind {
+        OrganizationKind::from_db(&self.0.kind)
+    }
+    /// The currency statements are converted to, ISO 4217.
+    async fn base_currency(&self) -> &str {
+        &self.0.base_currency
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The caller's role here (none for an API key).
+    async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
+        Ok(ctx.principal().role_in(self.0.id).map(Role::from))
+    }
+
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Member>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        if access.artist_id.is_some() {
+            return Err(ApiError::Forbidden(
+                "artist members do not see the member list",
+            ));
+        }
+        let select =
+            membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            membership::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Member,
+        )
+        .await
+    }
+
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Invitation>> {
+        ctx.authorize(self.0.id, Permission::ManageMembers)?;
+        let select =
+            invitation::Entity::find().filter(invitation::Column::OrganizationId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            invitation::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Invitation,
+        )
+        .await
+    }
+
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<ApiKey>> {
+        ctx.authorize(self.0.id, Permission::ManageMembers)?;
+        let select = api_key::Entity::find().filter(api_key::Column::OrganizationId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            api_key::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            ApiKey,
+        )
+        .await
+    }
+
+    /// The roster. An artist member sees only themself.
+    async fn artists(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(desc = "Only artists still on the roster (not left).")] current: Option<bool>,
+    ) -> ApiResult<Page<Artist>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        let mut select =
+            artist::Entity::find().filter(artist::Column::OrganizationId.eq(self.0.id));
+        if let Some(own) = access.artist_id {
+            select = select.filter(artist::Column::Id.eq(own));
+        }
+        if current == Some(true) {
+            select = select.filter(artist::Column::LeftOn.is_null());
+        }
+        paginate(
+            ctx.db(),
+            select,
+            artist::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Artist,
+        )
+        .await
+    }
+
+    /// Who gets paid. An artist member sees only the payees linked to them.
+    async fn payees(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Payee>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        let mut select = payee::Entity::find().filter(payee::Column::OrganizationId.eq(self.0.id));
+        if let Some(own) = access.artist_id {
+            select = select.filter(payee::Column::ArtistId.eq(own));
+        }
+        paginate(
+            ctx.db(),
+            select,
+            payee::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Payee,
+        )
+        .await
+    }
+
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Agreement>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        let mut select =
+            agreement::Entity::find().filter(agreement::Column::OrganizationId.eq(self.0.id));
+        if let Some(own) = access.artist_id {
+            select = select.filter(agreement::Column::ArtistId.eq(own));
+        }
+        paginate(
+            ctx.db(),
+            select,
+            agreement::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Agreement,
+        )
+        .await
+    }
+
+    async fn releases(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<ReleaseStatus>,
+        artist_id: Option<ID>,
+    ) -> ApiResult<Page<Release>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        let mut select =
+            release::Entity::find().filter(release::Column::OrganizationId.eq(self.0.id));
+        if let Some(own) = access.artist_id {
+            select = select.filter(release::Column::ArtistId.eq(own));
+        }
+        if let Some(status) = status {
+            select = select.filter(release::Column::Status.eq(status.as_db()));
+        }
+        if let Some(artist_id) = &artist_id {
+            let id = decode_or_not_found(Kind::Artist, artist_id)?;
+            select = select.filter(release::Column::ArtistId.eq(id));
+        }
+        paginate(
+            ctx.db(),
+            select,
+            release::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Release,
+        )
+        .await
+    }
+
+    /// Uploaded statements, oldest first. Not for artist members: a statement covers every artist.
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Statement>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        if access.artist_id.is_some() {
+            return Err(ApiError::Forbidden(
+                "distributor statements cover every artist; artists see their own earnings",
+            ));
+        }
+        let select =
+            statement::Entity::find().filter(statement::Column::OrganizationId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            statement::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Statement,
+        )
+        .await
+    }
+
+    /// Who changed splits, agreements, releases and payouts, newest last.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<AuditEntry>> {
+        ctx.authorize(self.0.id, Permission::ManageMembers)?;
+        // Ids grow with time, so id order is time order and pages stay stable.
+        let select =
+            audit_log::Entity::find().filter(audit_log::Column::OrganizationId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            audit_log::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            AuditEntry,
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// An organisation the caller belongs to; FORBIDDEN otherwise.
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
+        let id = decode_or_not_found(Kind::Organization, &id)?;
+        ctx.authorize(id, Permission::ReadCatalogue)?;
+        Ok(organization::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await?
+            .map(Organization))
+    }
+}

@@ -1,0 +1,289 @@
+//! Payees: everyone who is paid (artists, producers, featured guests, the label itself).
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
+use domain::money::{Currency, Money as DomainMoney};
+use domain::share::Share;
+use entity::payee;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+use super::access::{ContextExt, Permission};
+use super::accounts::decode_or_not_found;
+use super::enums::PayeeKind;
+use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::ids::{self, Kind};
+use super::loaders::Loaders;
+use super::money::Money;
+use super::roster::Artist;
+
+pub struct Payee(pub payee::Model);
+
+#[Object]
+impl Payee {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Payee, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn kind(&self) -> ApiResult<PayeeKind> {
+        PayeeKind::from_db(&self.0.kind)
+    }
+    async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
+        let Some(id) = self.0.artist_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .artist
+            .load_one(id)
+            .await?
+            .map(Artist))
+    }
+    /// The currency this payee is paid in.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// Below this, a payout is carried forward to the next run.
+    async fn minimum_payout(&self) -> Money {
+        Money::from_nanos(self.0.minimum_payout_nanos, &self.0.currency)
+    }
+    /// Reference of the payout method (bank, PayPal…), never the account details themselves.
+    async fn payout_method(&self) -> Option<&str> {
+        self.0.payout_method.as_deref()
+    }
+    /// Share of earnings held in reserve against returns, as a percent string.
+    async fn reserve_percent(&self) -> String {
+        u64::try_from(self.0.reserve_ppb)
+            .ok()
+            .and_then(|ppb| Share::from_ppb(ppb).ok())
+            .map_or_else(|| "0".to_owned(), |s| s.to_percent_string())
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreatePayeeInput {
+    pub organization_id: ID,
+    pub name: String,
+    pub email: Option<String>,
+    pub kind: PayeeKind,
+    pub artist_id: Option<ID>,
+    /// ISO 4217; defaults to the organisation's base currency.
+    pub currency: Option<String>,
+    /// Decimal string in the payee's currency; defaults to 0.
+    pub minimum_payout: Option<String>,
+    pub payout_method: Option<String>,
+    /// Percent held in reserve against returns, e.g. "10"; defaults to 0.
+    pub reserve_percent: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdatePayeeInput {
+    pub payee_id: ID,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub currency: Option<String>,
+    pub minimum_payout: Option<String>,
+    pub payout_method: Option<String>,
+    pub reserve_percent: Option<String>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct PayeePayload {
+    pub payee: Option<Payee>,
+    pub user_errors: Vec<UserError>,
+}
+
+fn parse_reserve(errors: &mut UserErrors, raw: &str) -> Option<i64> {
+    if raw.trim() == "0" {
+        return Some(0);
+    }
+    errors
+        .check("reservePercent", Share::parse_percent(raw))
+        .and_then(|share| i64::try_from(share.ppb()).ok())
+}
+
+fn parse_minimum(errors: &mut UserErrors, raw: &str, currency: Currency) -> Option<i64> {
+    let nanos = errors.check("minimumPayout", domain::money::parse_decimal_str(raw))?;
+    if nanos < 0 {
+        errors.invalid("minimumPayout", "a minimum payout cannot be negative");
+        return None;
+    }
+    let (payable, remainder) = DomainMoney::new(nanos, currency).round_down_to_minor_unit();
+    if remainder.amount_nanos != 0 {
+        errors.invalid(
+            "minimumPayout",
+            format!(
+                "{} has no smaller unit than {}",
+                currency,
+                payable.to_decimal_string()
+            ),
+        );
+        return None;
+    }
+    Some(nanos)
+}
+
+#[derive(Default)]
+pub struct PayeesMutation;
+
+#[Object]
+impl PayeesMutation {
+    async fn create_payee(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePayeeInput,
+    ) -> ApiResult<PayeePayload> {
+        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
+        ctx.authorize(organization_id, Permission::WriteCatalogue)?;
+        let db = ctx.db();
+        let org = entity::organization::Entity::find_by_id(organization_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("Organization"))?;
+        let mut errors = UserErrors::default();
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "a payee needs a name",
+            ));
+        }
+        let email = match input
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            Some(raw) => errors.check("email", domain::text::normalize_email(raw)),
+            None => None,
+        };
+        let currency = errors.check(
+            "currency",
+            Currency::parse(input.currency.as_deref().unwrap_or(&org.base_currency)),
+        );
+        let minimum = match (input.minimum_payout.as_deref(), currency) {
+            (Some(raw), Some(c)) => parse_minimum(&mut errors, raw, c),
+            _ => Some(0),
+        };
+        let reserve = input
+            .reserve_percent
+            .as_deref()
+            .map_or(Some(0), |raw| parse_reserve(&mut errors, raw));
+        let artist_id = match &input.artist_id {
+            Some(id) => match super::refs::find_artist(db, organization_id, id).await? {
+                Ok(a) => Some(a.id),
+                Err(e) => {
+                    errors.push(e.at("artistId"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let (Some(currency), Some(minimum), Some(reserve), true) =
+            (currency, minimum, reserve, errors.is_empty())
+        else {
+            return Ok(PayeePayload {
+                payee: None,
+                user_errors: errors.into_vec(),
+            });
+        };
+        let now = Utc::now();
+        let payee = payee::ActiveModel {
+            organization_id: Set(organization_id),
+            name: Set(name),
+            email: Set(email),
+            kind: Set(input.kind.as_db().to_owned()),
+            artist_id: Set(artist_id),
+            currency: Set(currency.as_str().to_owned()),
+            minimum_payout_nanos: Set(minimum),
+            payout_method: Set(input.payout_method.filter(|m| !m.trim().is_empty())),
+            reserve_ppb: Set(reserve),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        Ok(PayeePayload {
+            payee: Some(Payee(payee)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn update_payee(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePayeeInput,
+    ) -> ApiResult<PayeePayload> {
+        let id = decode_or_not_found(Kind::Payee, &input.payee_id)?;
+        let db = ctx.db();
+        let payee = payee::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("Payee"))?;
+        ctx.authorize(payee.organization_id, Permission::WriteCatalogue)?;
+        let mut errors = UserErrors::default();
+        let currency = match input.currency.as_deref() {
+            Some(raw) => errors.check("currency", Currency::parse(raw)),
+            None => Currency::parse(&payee.currency).ok(),
+        };
+        let minimum = match (input.minimum_payout.as_deref(), currency) {
+            (Some(raw), Some(c)) => parse_minimum(&mut errors, raw, c),
+            _ => None,
+        };
+        let reserve = input
+            .reserve_percent
+            .as_deref()
+            .and_then(|raw| parse_reserve(&mut errors, raw));
+        let email = match input.email.as_deref().map(str::trim) {
+            Some("") => Some(None),
+            Some(raw) => errors
+                .check("email", domain::text::normalize_email(raw))
+                .map(Some),
+            None => None,
+        };
+        if input.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            errors.push(UserError::new(
+                "name",
+                UserErrorCode::Required,
+                "a payee needs a name",
+            ));
+        }
+        if !errors.is_empty() {
+            return Ok(PayeePayload {
+                payee: None,
+                user_errors: errors.into_vec(),
+            });
+        }
+        let mut active: payee::ActiveModel = payee.into();
+        if let Some(name) = input.name {
+            active.name = Set(name.trim().to_owned());
+        }
+        if let Some(email) = email {
+            active.email = Set(email);
+        }
+        if let (Some(_), Some(c)) = (input.currency, currency) {
+            active.currency = Set(c.as_str().to_owned());
+        }
+        if let Some(minimum) = minimum {
+            active.minimum_payout_nanos = Set(minimum);
+        }
+        if let Some(method) = input.payout_method {
+            active.payout_method = Set(Some(method).filter(|m| !m.trim().is_empty()));
+        }
+        if let Some(reserve) = reserve {
+            active.reserve_ppb = Set(reserve);
+        }
+        active.updated_at = Set(Utc::now());
+        let payee = active.update(db).await?;
+        Ok(PayeePayload {
+            payee: Some(Payee(payee)),
+            user_errors: Vec::new(),
+        })
+    }
+}

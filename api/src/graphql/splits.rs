@@ -1,0 +1,252 @@
+//! Royalty splits: who gets which share of a release's (or one track's) earnings, versioned
+//! by the date from which each version applies. Shares must sum to exactly 100 %.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::share::Share;
+use entity::{split, split_share};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use super::access::{ContextExt, Permission};
+use super::audit::{self, Change};
+use super::catalogue::{Release, Track};
+use super::error::{ApiResult, UserError, UserErrors};
+use super::ids::{self, Kind};
+use super::loaders::Loaders;
+use super::payees::Payee;
+
+pub const RELEASE_SCOPE: &str = "release";
+
+#[must_use]
+pub fn track_scope(track_id: i64) -> String {
+    format!("track:{track_id}")
+}
+
+/// The version in effect on `day` for the release (`track_id = None`) or one track's override.
+#[must_use]
+pub fn split_in_effect(
+    rows: Vec<split::Model>,
+    track_id: Option<i64>,
+    day: NaiveDate,
+) -> Option<split::Model> {
+    rows.into_iter()
+        .filter(|s| s.track_id == track_id && s.effective_from <= day)
+        .max_by_key(|s| (s.effective_from, s.id))
+}
+
+pub struct Split(pub split::Model);
+
+#[Object]
+impl Split {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Split, self.0.id)
+    }
+    async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .release
+            .load_one(self.0.release_id)
+            .await?
+            .map(Release))
+    }
+    /// Set when this split overrides the release's split for one track.
+    async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Track>> {
+        let Some(id) = self.0.track_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .track
+            .load_one(id)
+            .await?
+            .map(Track))
+    }
+    /// Applies to sales from this date until the next version's.
+    async fn effective_from(&self) -> NaiveDate {
+        self.0.effective_from
+    }
+    async fn shares(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SplitShare>> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .shares_by_split
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(SplitShare).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct SplitShare(pub split_share::Model);
+
+#[Object]
+impl SplitShare {
+    async fn payee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payee>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .payee
+            .load_one(self.0.payee_id)
+            .await?
+            .map(Payee))
+    }
+    /// Percent, exact, e.g. "33.3333334".
+    async fn share(&self) -> String {
+        u64::try_from(self.0.share_ppb)
+            .ok()
+            .and_then(|p| Share::from_ppb(p).ok())
+            .map_or_else(|| "0".to_owned(), |s| s.to_percent_string())
+    }
+}
+
+#[derive(InputObject)]
+pub struct SplitShareInput {
+    pub payee_id: ID,
+    /// Percent as a decimal string, at most 7 decimal places: "60", "33.3333334".
+    pub share: String,
+}
+
+#[derive(InputObject)]
+pub struct SetSplitInput {
+    pub release_id: ID,
+    /// Set to override the release's split for one of its tracks.
+    pub track_id: Option<ID>,
+    /// Sales from this date on use this version; setting the same date again replaces it.
+    pub effective_from: NaiveDate,
+    pub shares: Vec<SplitShareInput>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct SetSplitPayload {
+    pub split: Option<Split>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Default)]
+pub struct SplitsMutation;
+
+#[Object]
+impl SplitsMutation {
+    async fn set_split(
+        &self,
+        ctx: &Context<'_>,
+        input: SetSplitInput,
+    ) -> ApiResult<SetSplitPayload> {
+        let release =
+            super::catalogue::load_release(ctx, &input.release_id, Permission::WriteMoney).await?;
+        let db = ctx.db();
+        let org = release.organization_id;
+        let mut errors = UserErrors::default();
+        let track_id = match &input.track_id {
+            Some(id) => match super::refs::find_track(db, org, id).await? {
+                Ok(t) if t.release_id == release.id => Some(t.id),
+                Ok(_) => {
+                    errors.invalid("trackId", "this track is on another release");
+                    None
+                }
+                Err(e) => {
+                    errors.push(e.at("trackId"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut shares: Vec<(i64, Share)> = Vec::with_capacity(input.shares.len());
+        for (i, entry) in input.shares.iter().enumerate() {
+            let payee = match super::refs::find_payee(db, org, &entry.payee_id).await? {
+                Ok(p) => Some(p.id),
+                Err(e) => {
+                    errors.push(e.at(&format!("shares.{i}.payeeId")));
+                    None
+                }
+            };
+            let share = errors.check(
+                &format!("shares.{i}.share"),
+                Share::parse_percent(&entry.share),
+            );
+            if let (Some(payee), Some(share)) = (payee, share) {
+                shares.push((payee, share));
+            }
+        }
+        if errors.is_empty()
+            && let Err(err) = domain::share::validate_split(&shares)
+        {
+            errors.invalid("shares", err.to_string());
+        }
+        if !errors.is_empty() {
+            return Ok(SetSplitPayload {
+                split: None,
+                user_errors: errors.into_vec(),
+            });
+        }
+        let scope_key = track_id.map_or_else(|| RELEASE_SCOPE.to_owned(), track_scope);
+        let txn = db.begin().await?;
+        let existing = split::Entity::find()
+            .filter(split::Column::ReleaseId.eq(release.id))
+            .filter(split::Column::ScopeKey.eq(&scope_key))
+            .filter(split::Column::EffectiveFrom.eq(input.effective_from))
+            .one(&txn)
+            .await?;
+        let (row, before) = match existing {
+            Some(row) => {
+                let old = split_share::Entity::find()
+                    .filter(split_share::Column::SplitId.eq(row.id))
+                    .all(&txn)
+                    .await?;
+                split_share::Entity::delete_many()
+                    .filter(split_share::Column::SplitId.eq(row.id))
+                    .exec(&txn)
+                    .await?;
+                (row, audit::snapshot(&old))
+            }
+            None => {
+                let row = split::ActiveModel {
+                    organization_id: Set(org),
+                    release_id: Set(release.id),
+                    track_id: Set(track_id),
+                    scope_key: Set(scope_key),
+                    effective_from: Set(input.effective_from),
+                    created_by_user_id: Set(ctx.principal().user_id()),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                (row, None)
+            }
+        };
+        let mut stored = Vec::with_capacity(shares.len());
+        for (payee_id, share) in &shares {
+            stored.push(
+                split_share::ActiveModel {
+                    organization_id: Set(org),
+                    split_id: Set(row.id),
+                    payee_id: Set(*payee_id),
+                    share_ppb: Set(share.ppb() as i64),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?,
+            );
+        }
+        audit::record(
+            &txn,
+            ctx.principal(),
+            org,
+            Change {
+                action: "split.set",
+                entity_type: "split",
+                entity_id: row.id,
+                before,
+                after: audit::snapshot(&stored),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(SetSplitPayload {
+            split: Some(Split(row)),
+            user_errors: Vec::new(),
+        })
+    }
+}

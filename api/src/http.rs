@@ -1,0 +1,174 @@
+//! The HTTP surface: GraphQL (POST, GraphiQL on GET, graphql-ws), health, readiness, metrics.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::Data;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+
+use crate::auth::Principal;
+use crate::graphql::ImprintSchema;
+use crate::graphql::loaders::Loaders;
+use crate::state::AppState;
+use crate::telemetry::Metrics;
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+}
+
+async fn graphql(
+    schema: web::Data<ImprintSchema>,
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    request: GraphQLRequest,
+) -> actix_web::Result<GraphQLResponse> {
+    let principal = Principal::resolve(&state.db, bearer(&http))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "resolving credentials failed");
+            actix_web::error::ErrorServiceUnavailable("database unavailable")
+        })?;
+    let request = request
+        .into_inner()
+        .data(principal)
+        .data(Loaders::new(&state.db));
+    Ok(schema.execute(request).await.into())
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .finish(),
+        )
+}
+
+/// graphql-ws: the client sends its token in the `connection_init` payload
+/// (`{"Authorization": "Bearer …"}` or `{"token": "…"}`).
+async fn subscriptions(
+    schema: web::Data<ImprintSchema>,
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let db = state.db.clone();
+    let header_token = bearer(&http).map(str::to_owned);
+    GraphQLSubscription::new(ImprintSchema::clone(&schema))
+        .on_connection_init(move |value| {
+            let db = db.clone();
+            let header_token = header_token.clone();
+            async move {
+                let from_payload = value
+                    .get("Authorization")
+                    .or_else(|| value.get("authorization"))
+                    .and_then(|v| v.as_str())
+                    .map(|v| v.trim_start_matches("Bearer ").to_owned())
+                    .or_else(|| {
+                        value
+                            .get("token")
+                            .and_then(|v| v.as_str())
+                            .map(str::to_owned)
+                    });
+                let token = from_payload.or(header_token);
+                let principal = Principal::resolve(&db, token.as_deref())
+                    .await
+                    .map_err(|e| async_graphql::Error::new(format!("database unavailable: {e}")))?;
+                let mut data = Data::default();
+                data.insert(Loaders::new(&db));
+                data.insert(principal);
+                Ok(data)
+            }
+        })
+        .start(&http, payload)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// Ready when the database, the job queue and the event bus all answer.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let queue = state.queue.ping().await.map_err(|e| e.to_string());
+    let events = state.events.ping().await.map_err(|e| e.to_string());
+    let status = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let body = serde_json::json!({
+        "database": status(&database),
+        "queue": status(&queue),
+        "events": status(&events),
+    });
+    if database.is_ok() && queue.is_ok() && events.is_ok() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(Metrics::global().render())
+}
+
+/// Counts and times every request by its route pattern (never the raw path: ids would explode
+/// the label set).
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.call(req).await?;
+    let metrics = Metrics::global();
+    metrics
+        .http_requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    metrics
+        .http_duration
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
+/// Registers every route; used by the server and by the tests.
+pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: AppState) {
+    let max_body = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
+    cfg.app_data(web::Data::new(schema))
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(max_body))
+        .app_data(
+            MultipartOptions::default()
+                .max_file_size(max_body)
+                .max_num_files(1),
+        )
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(observe))
+                .route("/graphql", web::post().to(graphql))
+                .route("/graphql", web::get().to(graphiql))
+                .route("/graphql/ws", web::get().to(subscriptions))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics)),
+        );
+}

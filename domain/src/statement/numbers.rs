@@ -1,0 +1,179 @@
+//! Amounts and quantities as statements write them, parsed from their digit strings.
+//!
+//! Store reports carry up to 33 decimal places, more than `rust_decimal`'s 28, so the digit
+//! string is rounded half-even to [`AMOUNT_SCALE`] places before a `Decimal` is built, and no
+//! float is ever involved.
+
+use rust_decimal::Decimal;
+
+use super::AMOUNT_SCALE;
+
+/// Parses an amount: `12.34`, `.021330`, `-1`, `(12.34)`, `1,234.56`, `1.234,56` (with
+/// `decimal_comma`), `100,00%`, `0E-18`, `7.3E+016`, a leading currency symbol. Rounded
+/// half-even to 9 decimal places.
+///
+/// # Errors
+///
+/// A human-readable reason when the text is not a number.
+pub fn parse_amount(raw: &str, decimal_comma: bool) -> Result<Decimal, String> {
+    let mut s: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\'')
+        .collect();
+    if s.is_empty() {
+        return Err("empty number".to_owned());
+    }
+    let mut negative = false;
+    if s.starts_with('(') && s.ends_with(')') && s.len() > 2 {
+        negative = true;
+        s = s[1..s.len() - 1].to_owned();
+    }
+    if let Some(rest) = s.strip_suffix('%') {
+        s = rest.to_owned();
+    }
+    if let Some(rest) = s.strip_prefix('-') {
+        negative = !negative;
+        s = rest.to_owned();
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest.to_owned();
+    }
+    for symbol in ['$', '€', '£', '¥'] {
+        if let Some(rest) = s.strip_prefix(symbol) {
+            s = rest.to_owned();
+        }
+    }
+    if let Some(rest) = s.strip_suffix('-') {
+        // `12.34-` (trailing minus, some accounting exports).
+        negative = !negative;
+        s = rest.to_owned();
+    }
+    let (mantissa, exponent) = split_exponent(&s)?;
+    let (int_part, frac_part) = split_separators(mantissa, decimal_comma)?;
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err(format!("not a number: {raw:?}"));
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(format!("not a number: {raw:?}"));
+    }
+    let (int_digits, frac_digits) = shift_point(&int_part, &frac_part, exponent);
+    build_decimal(&int_digits, &frac_digits, negative)
+        .ok_or_else(|| format!("number out of range: {raw:?}"))
+}
+
+/// Parses a quantity; a fractional one is rounded half-even (second value `true`).
+///
+/// # Errors
+///
+/// A human-readable reason when the text is not a number or does not fit an `i64`.
+pub(crate) fn parse_quantity(raw: &str, decimal_comma: bool) -> Result<(i64, bool), String> {
+    let value = parse_amount(raw, decimal_comma)?;
+    let rounded =
+        value.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    let fractional = rounded != value;
+    let int = i64::try_from(rounded.mantissa() / 10_i128.pow(rounded.scale()))
+        .map_err(|_| format!("quantity out of range: {raw:?}"))?;
+    Ok((int, fractional))
+}
+
+fn split_exponent(s: &str) -> Result<(&str, i32), String> {
+    match s.find(['e', 'E']) {
+        None => Ok((s, 0)),
+        Some(pos) => {
+            let exp: i32 = s[pos + 1..]
+                .parse()
+                .map_err(|_| format!("bad exponent in {s:?}"))?;
+            if exp.abs() > 60 {
+                return Err(format!("exponent out of range in {s:?}"));
+            }
+            Ok((&s[..pos], exp))
+        }
+    }
+}
+
+/// Splits into integer and fraction digit strings, removing thousands separators.
+fn split_separators(s: &str, decimal_comma: bool) -> Result<(String, String), String> {
+    let (decimal, thousands) = if decimal_comma {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
+    let mut parts = s.split(decimal);
+    let int_raw = parts.next().unwrap_or_default();
+    let frac = parts.next().unwrap_or_default().to_owned();
+    if parts.next().is_some() {
+        return Err(format!("more than one decimal separator in {s:?}"));
+    }
+    if frac.contains(thousands) {
+        return Err(format!(
+            "thousands separator after the decimal one in {s:?}"
+        ));
+    }
+    let groups: Vec<&str> = int_raw.split(thousands).collect();
+    if groups.len() > 1 {
+        // Thousands groups must be exactly three digits after the first one.
+        let ok = !groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return Err(format!("misplaced {thousands:?} in {s:?}"));
+        }
+    }
+    Ok((groups.concat(), frac))
+}
+
+/// Moves the decimal point by `exponent` places.
+fn shift_point(int_part: &str, frac_part: &str, exponent: i32) -> (String, String) {
+    if exponent == 0 {
+        return (int_part.to_owned(), frac_part.to_owned());
+    }
+    let digits = format!("{int_part}{frac_part}");
+    let point = i64::try_from(int_part.len()).unwrap_or(0) + i64::from(exponent);
+    if point <= 0 {
+        let zeros = "0".repeat(usize::try_from(-point).unwrap_or(0));
+        (String::new(), format!("{zeros}{digits}"))
+    } else {
+        let point = usize::try_from(point).unwrap_or(0);
+        if point >= digits.len() {
+            let zeros = "0".repeat(point - digits.len());
+            (format!("{digits}{zeros}"), String::new())
+        } else {
+            (digits[..point].to_owned(), digits[point..].to_owned())
+        }
+    }
+}
+
+/// Rounds the fraction digit string half-even to `AMOUNT_SCALE` places and builds the value.
+fn build_decimal(int_digits: &str, frac_digits: &str, negative: bool) -> Option<Decimal> {
+    let keep = AMOUNT_SCALE as usize;
+    let int_digits = int_digits.trim_start_matches('0');
+    let (kept, round_up) = if frac_digits.len() > keep {
+        let kept = &frac_digits[..keep];
+        let next = frac_digits.as_bytes()[keep] - b'0';
+        let rest_nonzero = frac_digits[keep + 1..].bytes().any(|b| b != b'0');
+        let last_odd = kept
+            .bytes()
+            .last()
+            .or_else(|| int_digits.bytes().last())
+            .is_some_and(|b| (b - b'0') % 2 == 1);
+        let up = next > 5 || (next == 5 && (rest_nonzero || last_odd));
+        (kept.to_owned(), up)
+    } else {
+        (frac_digits.to_owned(), false)
+    };
+    if int_digits.len() + kept.len() > 38 {
+        return None;
+    }
+    let all = format!("{int_digits}{kept}");
+    let mut mantissa: i128 = if all.is_empty() { 0 } else { all.parse().ok()? };
+    if round_up {
+        mantissa += 1;
+    }
+    if negative {
+        mantissa = -mantissa;
+    }
+    let scale = u32::try_from(kept.len()).ok()?;
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}

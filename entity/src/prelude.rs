@@ -1,0 +1,30 @@
+//! The entity types, named after their table in singular PascalCase.
+
+pub use super::agreement::Entity as Agreement;
+pub use super::analytics_monthly::Entity as AnalyticsMonthly;
+pub use super::api_key::Entity as ApiKey;
+pub use super::artist::Entity as Artist;
+pub use super::artist_profile::Entity as ArtistProfile;
+pub use super::audit_log::Entity as AuditLog;
+pub use super::auth_token::Entity as AuthToken;
+pub use super::identifier_alias::Entity as IdentifierAlias;
+pub use super::import_template::Entity as ImportTemplate;
+pub use super::invitation::Entity as Invitation;
+pub use super::ledger_entry::Entity as LedgerEntry;
+pub use super::membership::Entity as Membership;
+pub use super::organization::Entity as Organization;
+pub use super::payee::Entity as Payee;
+pub use super::payout::Entity as Payout;
+pub use super::payout_run::Entity as PayoutRun;
+pub use super::recoupable::Entity as Recoupable;
+pub use super::release::Entity as Release;
+pub use super::split::Entity as Split;
+pub use super::split_share::Entity as SplitShare;
+pub use super::statement::Entity as Statement;
+pub use super::statement_error::Entity as StatementError;
+pub use super::statement_line::Entity as StatementLine;
+pub use super::track::Entity as Track;
+pub use super::track_artist::Entity as TrackArtist;
+pub use super::user::Entity as User;
+pub use super::webhook::Entity as Webhook;
+pub use super::webhook_delivery::Entity as WebhookDelivery;

@@ -1,0 +1,315 @@
+//! Applies every migration up, down and up again on a temporary SQLite file and, when
+//! `IMPRINT_TEST_DATABASE_URL` names a PostgreSQL server, on a freshly created database there;
+//! then checks the keys, unique constraints and cascades the rest of Imprint relies on.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::prelude::Json;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+/// Every table the migrations create.
+const TABLES: [&str; 28] = [
+    "organizations",
+    "users",
+    "auth_tokens",
+    "memberships",
+    "invitations",
+    "api_keys",
+    "artists",
+    "artist_profiles",
+    "payees",
+    "agreements",
+    "releases",
+    "tracks",
+    "track_artists",
+    "splits",
+    "split_shares",
+    "recoupables",
+    "import_templates",
+    "statements",
+    "statement_lines",
+    "statement_errors",
+    "identifier_aliases",
+    "ledger_entries",
+    "analytics_monthly",
+    "payout_runs",
+    "payouts",
+    "audit_log",
+    "webhooks",
+    "webhook_deliveries",
+];
+
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    format!("{}_{nanos:x}", std::process::id())
+}
+
+#[tokio::test]
+async fn migrations_on_sqlite() {
+    let path = std::env::temp_dir().join(format!("imprint_mig_{}.db", unique_suffix()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut options = ConnectOptions::new(url);
+    options.max_connections(1).sqlx_logging(false);
+    let db = Database::connect(options).await.expect("open sqlite");
+    db.execute_unprepared("PRAGMA foreign_keys = ON")
+        .await
+        .expect("enable foreign keys");
+
+    exercise(&db).await;
+
+    db.close().await.expect("close sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[tokio::test]
+async fn migrations_on_postgres() {
+    let Ok(admin_url) = std::env::var("IMPRINT_TEST_DATABASE_URL") else {
+        eprintln!("IMPRINT_TEST_DATABASE_URL is not set: the PostgreSQL migration run was skipped");
+        return;
+    };
+    let admin = Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to IMPRINT_TEST_DATABASE_URL");
+    let name = format!("imprint_mig_{}", unique_suffix());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+
+    let db = Database::connect(database_url(&admin_url, &name).as_str())
+        .await
+        .expect("connect to test database");
+    // Run the checks in a task so that a failure still drops the database below.
+    let outcome = tokio::spawn({
+        let db = db.clone();
+        async move { exercise(&db).await }
+    })
+    .await;
+    db.close().await.expect("close test database");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop test database");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+/// `postgres://user@host:port/db?params` with the database name replaced.
+fn database_url(url: &str, database: &str) -> String {
+    let (base, params) = match url.split_once('?') {
+        Some((base, params)) => (base, Some(params)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..authority_end]);
+    if let Some(params) = params {
+        out.push('?');
+        out.push_str(params);
+    }
+    out
+}
+
+async fn exercise(db: &DatabaseConnection) {
+    Migrator::up(db, None).await.expect("migrate up");
+    assert_tables(db, true).await;
+    Migrator::down(db, None).await.expect("migrate down");
+    assert_tables(db, false).await;
+    Migrator::up(db, None).await.expect("migrate up again");
+    assert_tables(db, true).await;
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .expect("pending migrations")
+            .is_empty()
+    );
+
+    assert_auto_increment_ids(db).await;
+    assert_constraints(db).await;
+}
+
+async fn assert_tables(db: &DatabaseConnection, present: bool) {
+    let manager = migration::SchemaManager::new(db);
+    for table in TABLES {
+        let has = manager.has_table(table).await.expect("has_table");
+        assert_eq!(has, present, "table {table} present = {has}");
+    }
+}
+
+async fn assert_auto_increment_ids(db: &DatabaseConnection) {
+    for table in TABLES {
+        match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let sql = format!(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+                );
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, sql))
+                    .await
+                    .expect("read sqlite_master")
+                    .expect("table in sqlite_master");
+                let ddl: String = row.try_get("", "sql").expect("sql column");
+                assert!(
+                    ddl.contains("\"id\" integer NOT NULL PRIMARY KEY AUTOINCREMENT"),
+                    "{table}: id is not an INTEGER PRIMARY KEY AUTOINCREMENT: {ddl}"
+                );
+            }
+            DbBackend::Postgres => {
+                let sql = format!(
+                    "SELECT data_type, is_identity FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name = '{table}' \
+                     AND column_name = 'id'"
+                );
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, sql))
+                    .await
+                    .expect("read information_schema")
+                    .expect("id column");
+                let data_type: String = row.try_get("", "data_type").expect("data_type");
+                let identity: String = row.try_get("", "is_identity").expect("is_identity");
+                assert_eq!(data_type, "bigint", "{table}.id type");
+                assert_eq!(identity, "YES", "{table}.id is not an identity column");
+            }
+            other => panic!("unexpected backend {other:?}"),
+        }
+    }
+}
+
+async fn insert(
+    db: &DatabaseConnection,
+    table: &str,
+    values: &[(&str, Expr)],
+) -> Result<i64, sea_orm::DbErr> {
+    let mut stmt = Query::insert();
+    stmt.into_table(table.to_owned())
+        .columns(values.iter().map(|(c, _)| c.to_string()))
+        .values(values.iter().map(|(_, v)| v.clone()))
+        .expect("as many values as columns")
+        .returning_col("id");
+    let row = db.query_one(&stmt).await?.expect("RETURNING id");
+    row.try_get("", "id")
+}
+
+async fn organization(db: &DatabaseConnection, name: &str) -> i64 {
+    insert(
+        db,
+        "organizations",
+        &[
+            ("name", name.into()),
+            ("kind", "label".into()),
+            ("base_currency", "EUR".into()),
+            ("created_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+    .expect("insert organization")
+}
+
+async fn statement(
+    db: &DatabaseConnection,
+    organization_id: i64,
+    sha256: &str,
+) -> Result<i64, sea_orm::DbErr> {
+    insert(
+        db,
+        "statements",
+        &[
+            ("organization_id", organization_id.into()),
+            ("filename", "report.csv".into()),
+            ("sha256", sha256.into()),
+            ("storage_key", format!("statements/{sha256}").into()),
+            ("size_bytes", 1234_i64.into()),
+            ("status", "uploaded".into()),
+            ("totals", Expr::val(Json::Object(Default::default()))),
+            ("warnings", Expr::val(Json::Array(Vec::new()))),
+            ("created_at", Expr::current_timestamp()),
+            ("updated_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+}
+
+async fn ledger_entry(
+    db: &DatabaseConnection,
+    organization_id: i64,
+    cause: &str,
+) -> Result<i64, sea_orm::DbErr> {
+    insert(
+        db,
+        "ledger_entries",
+        &[
+            ("organization_id", organization_id.into()),
+            ("account", "earnings".into()),
+            ("amount_nanos", (-1_500_000_000_i64).into()),
+            ("currency", "EUR".into()),
+            ("cause", cause.into()),
+            ("created_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+}
+
+async fn count(db: &DatabaseConnection, table: &str, organization_id: i64) -> i64 {
+    let stmt = Query::select()
+        .expr_as(Expr::col("id").count(), "n")
+        .from(table.to_owned())
+        .and_where(Expr::col("organization_id").eq(organization_id))
+        .to_owned();
+    let row = db.query_one(&stmt).await.expect("count").expect("a row");
+    row.try_get("", "n").expect("count column")
+}
+
+async fn assert_constraints(db: &DatabaseConnection) {
+    let a = organization(db, "Label A").await;
+    let b = organization(db, "Label B").await;
+    assert!(b > a, "ids increase");
+
+    let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let first = statement(db, a, sha).await.expect("first statement");
+    assert!(
+        statement(db, a, sha).await.is_err(),
+        "same sha256 twice in one organisation"
+    );
+    let other = statement(db, b, sha)
+        .await
+        .expect("same sha256 in another organisation");
+    assert_ne!(first, other);
+
+    ledger_entry(db, a, "earn:line:1:payee:1")
+        .await
+        .expect("ledger entry");
+    assert!(
+        ledger_entry(db, a, "earn:line:1:payee:1").await.is_err(),
+        "same ledger cause twice in one organisation"
+    );
+    ledger_entry(db, b, "earn:line:1:payee:1")
+        .await
+        .expect("same cause in another organisation");
+
+    // Foreign keys are enforced.
+    assert!(
+        statement(db, 999_999, "deadbeef").await.is_err(),
+        "unknown organisation"
+    );
+
+    // Deleting an organisation removes its rows and nobody else's.
+    let delete = Query::delete()
+        .from_table("organizations")
+        .and_where(Expr::col("id").eq(a))
+        .to_owned();
+    db.execute(&delete).await.expect("delete organisation");
+    assert_eq!(count(db, "statements", a).await, 0);
+    assert_eq!(count(db, "ledger_entries", a).await, 0);
+    assert_eq!(count(db, "statements", b).await, 1);
+    assert_eq!(count(db, "ledger_entries", b).await, 1);
+}

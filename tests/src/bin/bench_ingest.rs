@@ -1,0 +1,254 @@
+//! Ingestion benchmark: generates a DistroKid statement (1,000,000 lines by default), ingests it
+//! end to end (register → parse → match) on SQLite and, when `IMPRINT_TEST_DATABASE_URL` is set,
+//! PostgreSQL, and prints lines per second and peak memory; beside it, PostgreSQL's own `\copy`
+//! of the raw rows into a plain table, the floor.
+//!
+//! `cargo run --release -p tests --bin bench_ingest -- [LINES]`
+
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
+
+use std::io::BufWriter;
+use std::time::Instant;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use tests::fixtures;
+
+/// Resets the kernel's peak-RSS mark, so the peak measured is the ingestion's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn seed_catalogue(
+    db: &sea_orm::DatabaseConnection,
+    tracks: &[fixtures::CatalogueTrack],
+) -> anyhow::Result<i64> {
+    let now = Utc::now();
+    let org = entity::organization::ActiveModel {
+        name: Set("Bench Records".into()),
+        kind: Set("label".into()),
+        base_currency: Set("USD".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut artist_ids = Vec::new();
+    for a in 0..100 {
+        let artist = entity::artist::ActiveModel {
+            organization_id: Set(org.id),
+            name: Set(format!("Artist {a}")),
+            sort_name: Set(None),
+            joined_on: Set(now.date_naive()),
+            left_on: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        artist_ids.push(artist.id);
+    }
+    for chunk in tracks.chunks(10) {
+        let artist_id = artist_ids[chunk.len() % artist_ids.len()];
+        let release = entity::release::ActiveModel {
+            organization_id: Set(org.id),
+            artist_id: Set(artist_id),
+            title: Set(chunk[0].title.clone()),
+            upc: Set(None),
+            release_type: Set("album".into()),
+            release_date: Set(None),
+            status: Set("live".into()),
+            label_name: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let rows: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, t)| entity::track::ActiveModel {
+                organization_id: Set(org.id),
+                release_id: Set(release.id),
+                title: Set(t.title.clone()),
+                isrc: Set(Some(t.isrc.clone())),
+                iswc: Set(None),
+                duration_ms: Set(None),
+                position: Set(i as i32 + 1),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        entity::track::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(org.id)
+}
+
+async fn run_backend(
+    label: &str,
+    database_url: String,
+    file: &std::path::Path,
+    lines: usize,
+    expected_total: i128,
+) -> anyhow::Result<()> {
+    use sea_orm::EntityTrait;
+    let dir = tempfile::tempdir()?;
+    let dir_str = dir.path().display().to_string();
+    let env = [
+        ("IMPRINT_DATABASE_URL", database_url.as_str()),
+        ("IMPRINT_DATA_DIR", dir_str.as_str()),
+        ("IMPRINT_NAMESPACE", "imprint-bench"),
+        ("IMPRINT_MAX_UPLOAD_MB", "4096"),
+    ];
+    let config = api::config::Config::from_env(&env)?;
+    let state = api::app::connect(&config).await?;
+    api::app::migrate(&state).await?;
+    let tracks = fixtures::catalogue(10_000);
+    let organization_id = seed_catalogue(&state.db, &tracks).await?;
+    reset_peak_rss();
+    let started = Instant::now();
+    let report = api::app::import(
+        &state,
+        file,
+        &organization_id.to_string(),
+        Some("DistroKid".into()),
+        true,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let statement = entity::statement::Entity::find()
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no statement"))?;
+    let total: Vec<serde_json::Value> = serde_json::from_value(statement.totals.clone())?;
+    let amount = total
+        .first()
+        .and_then(|t| t["amount_nanos"].as_i64())
+        .unwrap_or_default();
+    println!(
+        "{label:<10} {lines} lines in {:.2} s = {:>9.0} lines/s, peak RSS {:.0} MB, total {} (expected {}) {}",
+        elapsed.as_secs_f64(),
+        lines as f64 / elapsed.as_secs_f64(),
+        peak_rss_mb(),
+        amount,
+        expected_total,
+        if i128::from(amount) == expected_total && statement.line_count as usize == lines {
+            "exact"
+        } else {
+            "MISMATCH"
+        },
+    );
+    println!("           {report}");
+    Ok(())
+}
+
+fn copy_floor(server_url: &str, file: &std::path::Path) -> anyhow::Result<f64> {
+    let base = &server_url[..server_url.rfind('/').unwrap_or(server_url.len())];
+    let name = format!("imprint_t_bench_{}", std::process::id());
+    let psql = |db_url: &str, command: &str| -> anyhow::Result<()> {
+        let status = std::process::Command::new("psql")
+            .arg(db_url)
+            .arg("-qc")
+            .arg(command)
+            .status()?;
+        anyhow::ensure!(status.success(), "psql failed: {command}");
+        Ok(())
+    };
+    psql(server_url, &format!("CREATE DATABASE {name}"))?;
+    let url = format!("{base}/{name}");
+    psql(
+        &url,
+        "CREATE TABLE raw (reporting_date text, sale_month text, store text, artist text, title text, isrc text, upc text, quantity text, team_percentage text, song_album text, country text, withheld text, earnings text)",
+    )?;
+    let started = Instant::now();
+    psql(
+        &url,
+        &format!(
+            "\\copy raw FROM '{}' WITH (FORMAT csv, DELIMITER E'\\t', HEADER true)",
+            file.display()
+        ),
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    psql(server_url, &format!("DROP DATABASE {name}"))?;
+    Ok(seconds)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let lines: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("distrokid.tsv");
+    let tracks = fixtures::catalogue(10_000);
+    let started = Instant::now();
+    let expected_total = {
+        let mut out = BufWriter::new(std::fs::File::create(&path)?);
+        fixtures::write_distrokid(&mut out, &tracks, lines, 50)?
+    };
+    let size = std::fs::metadata(&path)?.len();
+    println!(
+        "generated {lines} lines ({:.1} MB) in {:.2} s",
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    run_backend(
+        "sqlite",
+        format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+        &path,
+        lines,
+        expected_total,
+    )
+    .await?;
+    match std::env::var(tests::DATABASE_ENV) {
+        Ok(server) if !server.is_empty() => {
+            let name = format!("imprint_t_bench_app_{}", std::process::id());
+            let admin = sea_orm::Database::connect(&server).await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            let base = &server[..server.rfind('/').unwrap_or(server.len())];
+            run_backend(
+                "postgres",
+                format!("{base}/{name}"),
+                &path,
+                lines,
+                expected_total,
+            )
+            .await?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await?;
+            let floor = copy_floor(&server, &path)?;
+            println!(
+                "postgres \\copy floor: {lines} lines in {floor:.2} s = {:.0} lines/s",
+                lines as f64 / floor
+            );
+        }
+        _ => println!("postgres: skipped ({} not set)", tests::DATABASE_ENV),
+    }
+    Ok(())
+}

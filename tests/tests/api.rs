@@ -1,0 +1,8 @@
+//! Black-box tests of the GraphQL API over HTTP, on every backend this run was given.
+
+mod api {
+    pub mod authorization;
+    pub mod journey;
+    pub mod platform;
+    pub mod statements;
+}

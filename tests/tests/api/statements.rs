@@ -1,0 +1,369 @@
+//! Statement ingestion through the API: upload, parse, match, re-upload, overlap, bad files,
+//! templates, progress, and a worker killed mid-file.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{Backend, TestApp, on_every_backend};
+
+const HEADER: &str = tests::fixtures::DISTROKID_HEADER;
+
+struct Label {
+    token: String,
+    org: String,
+    track: String,
+}
+
+/// An organisation with one artist, a release with UPC 036000291452 and a track USAB12400001.
+async fn label(app: &TestApp, email: &str) -> Label {
+    let token = app.sign_up(email).await;
+    let org = app.create_organization(&token, "Statement Records").await;
+    let data = app.ok(Some(&token), "mutation($org: ID!) { createArtist(input: {organizationId: $org, name: \"Ada Vesper\"}) { artist { id } } }", json!({"org": org})).await;
+    let artist = data["createArtist"]["artist"]["id"]
+        .as_str()
+        .expect("artist")
+        .to_owned();
+    let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"Night Ferry\", releaseType: ALBUM, upc: \"036000291452\"}) { release { id } } }", json!({"id": artist})).await;
+    let release = data["createRelease"]["release"]["id"]
+        .as_str()
+        .expect("release")
+        .to_owned();
+    let data = app.ok(Some(&token), "mutation($id: ID!) { addTrack(input: {releaseId: $id, title: \"Harbour Lights\", isrc: \"USAB12400001\"}) { track { id } } }", json!({"id": release})).await;
+    let track = data["addTrack"]["track"]["id"]
+        .as_str()
+        .expect("track")
+        .to_owned();
+    app.ok(Some(&token), "mutation($id: ID!) { addTrack(input: {releaseId: $id, title: \"Lowtide\", isrc: \"USAB12400002\"}) { track { id } } }", json!({"id": release})).await;
+    Label { token, org, track }
+}
+
+fn distrokid(rows: &[&str]) -> Vec<u8> {
+    let mut text = format!("{HEADER}\r\n");
+    for row in rows {
+        text.push_str(&row.replace('|', "\t"));
+        text.push_str("\r\n");
+    }
+    text.into_bytes()
+}
+
+const MATCHED_1: &str =
+    "2025-03-05|2025-01|Spotify|Ada Vesper|Harbour Lights|USAB12400001||120|100|Song|US|0|.452113";
+const MATCHED_2: &str =
+    "2025-03-05|2025-01|Apple Music|Ada Vesper|Lowtide|usab-124-00002||3|100|Song|GB|0|2.1";
+const BY_UPC: &str =
+    "2025-03-05|2025-01|Bandcamp|Ada Vesper|Night Ferry||036000291452|1|100|Album|DE|0|7.00";
+const UNKNOWN: &str =
+    "2025-03-05|2025-01|Deezer|Ada Vesper|Salt & Static|QZXYZ2500077||40|100|Song|FR|0|0.123456789";
+const BAD_NUMBER: &str =
+    "2025-03-05|2025-01|Tidal|Ada Vesper|Harbour Lights|USAB12400001||2|100|Song|SE|0|12,3.4";
+const RETURN: &str =
+    "2025-03-05|2025-02|Spotify|Ada Vesper|Harbour Lights|USAB12400001||-1|100|Song|US|0|-0.01";
+
+fn statement_id(upload: &Value) -> String {
+    upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("upload failed: {upload}"))
+        .to_owned()
+}
+
+async fn upload_parse_match_reupload_and_overlap(app: TestApp) {
+    let l = label(&app, "statements@label.test").await;
+    let file = distrokid(&[MATCHED_1, MATCHED_2, BY_UPC, UNKNOWN, BAD_NUMBER, RETURN]);
+    let upload = app
+        .upload_statement(&l.token, &l.org, "distrokid-2025-01.tsv", file.clone())
+        .await;
+    assert_eq!(upload["data"]["uploadStatement"]["duplicate"], false);
+    let id = statement_id(&upload);
+    let st = app.wait_for_statement(&l.token, &id).await;
+    assert_eq!(st["status"], "PARSED", "{st}");
+    assert_eq!(st["format"], "distro_kid");
+    assert_eq!(
+        st["lineCount"], 5,
+        "the bad line is an error, the good ones are kept"
+    );
+    assert_eq!(st["errorCount"], 1);
+    assert_eq!(
+        st["matchedCount"], 4,
+        "two by ISRC (one hyphenated, lower case), one by UPC, the return"
+    );
+    assert_eq!(st["unmatchedCount"], 1);
+    // .452113 + 2.1 + 7.00 + 0.123456789 − 0.01 = 9.665569789
+    assert_eq!(
+        st["totals"],
+        json!([{"amount": {"amount": "9.665569789", "currency": "USD"}, "lineCount": 5}])
+    );
+
+    let errors = app.ok(Some(&l.token), "query($id: ID!) { statement(id: $id) { errors { edges { node { lineNumber reason raw } } } } }", json!({"id": id})).await;
+    let error = &errors["statement"]["errors"]["edges"][0]["node"];
+    assert_eq!(
+        error["lineNumber"], 6,
+        "header is line 1, the bad row is line 6"
+    );
+    assert!(error["raw"].as_str().unwrap_or_default().contains("12,3.4"));
+
+    // The same file again: the same statement, nothing new.
+    let again = app
+        .upload_statement(&l.token, &l.org, "renamed.tsv", file)
+        .await;
+    assert_eq!(again["data"]["uploadStatement"]["duplicate"], true);
+    assert_eq!(statement_id(&again), id);
+
+    // An overlapping export: two lines already imported, one new.
+    const NEW: &str =
+        "2025-03-06|2025-02|Spotify|Ada Vesper|Lowtide|USAB12400002||10|100|Song|JP|0|0.05";
+    let overlap = app
+        .upload_statement(
+            &l.token,
+            &l.org,
+            "distrokid-overlap.tsv",
+            distrokid(&[MATCHED_1, MATCHED_2, NEW]),
+        )
+        .await;
+    let overlap_id = statement_id(&overlap);
+    let st = app.wait_for_statement(&l.token, &overlap_id).await;
+    assert_eq!(st["lineCount"], 1, "overlapping lines count once: {st}");
+    assert_eq!(st["totals"][0]["amount"]["amount"], "0.05");
+    assert!(
+        st["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w
+                .as_str()
+                .unwrap_or_default()
+                .contains("2 lines were already imported")),
+        "{st}"
+    );
+
+    // Assign the unknown ISRC to a track; it is remembered for later statements.
+    let matched = app.ok(Some(&l.token), "mutation($s: ID!, $t: ID!) { matchStatementLines(input: {statementId: $s, identifier: \"QZ-XYZ-25-00077\", trackId: $t}) { matchedLineCount statement { unmatchedCount matchedCount } userErrors { message } } }", json!({"s": id, "t": l.track})).await;
+    assert_eq!(matched["matchStatementLines"]["matchedLineCount"], 1);
+    assert_eq!(
+        matched["matchStatementLines"]["statement"]["unmatchedCount"],
+        0
+    );
+    const LATER: &str =
+        "2025-04-05|2025-03|Deezer|Ada Vesper|Salt and Static|QZXYZ2500077||41|100|Song|FR|0|0.2";
+    let later = app
+        .upload_statement(
+            &l.token,
+            &l.org,
+            "distrokid-2025-03.tsv",
+            distrokid(&[LATER]),
+        )
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&later))
+        .await;
+    assert_eq!(st["matchedCount"], 1, "the alias matched it: {st}");
+    let lines = app.ok(Some(&l.token), "query($id: ID!) { statement(id: $id) { lines { edges { node { matchMethod track { isrc } territory } } } } }", json!({"id": statement_id(&later)})).await;
+    assert_eq!(
+        lines["statement"]["lines"]["edges"][0]["node"],
+        json!({"matchMethod": "alias", "track": {"isrc": "USAB12400001"}, "territory": "FR"})
+    );
+}
+
+async fn bad_files_are_reported_not_lost(app: TestApp) {
+    let l = label(&app, "bad@label.test").await;
+    let empty = app
+        .upload_statement(&l.token, &l.org, "empty.tsv", Vec::new())
+        .await;
+    assert_eq!(
+        empty["data"]["uploadStatement"]["userErrors"][0]["field"],
+        json!(["file"])
+    );
+    assert!(empty["data"]["uploadStatement"]["statement"].is_null());
+
+    let binary: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let upload = app
+        .upload_statement(&l.token, &l.org, "photo.jpg", binary)
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&upload))
+        .await;
+    assert_eq!(st["status"], "FAILED");
+    assert!(
+        st["failureReason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{st}"
+    );
+
+    let unknown = app
+        .upload_statement(
+            &l.token,
+            &l.org,
+            "mystery.csv",
+            b"Foo,Bar,Baz\n1,2,3\n".to_vec(),
+        )
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&unknown))
+        .await;
+    assert_eq!(st["status"], "FAILED");
+    assert!(
+        st["failureReason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unknown"),
+        "{st}"
+    );
+
+    // Truncated in the middle of a row: the complete rows are kept.
+    let mut truncated = distrokid(&[MATCHED_1, MATCHED_2]);
+    truncated.extend_from_slice(b"2025-03-05\t2025-01\tSpot");
+    let upload = app
+        .upload_statement(&l.token, &l.org, "truncated.tsv", truncated)
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&upload))
+        .await;
+    assert_eq!(st["status"], "PARSED");
+    assert_eq!(st["lineCount"], 2);
+    assert_eq!(st["errorCount"], 1, "{st}");
+}
+
+async fn import_templates_read_unknown_layouts(app: TestApp) {
+    let l = label(&app, "templates@label.test").await;
+    let csv = "Period;Song Code;Song;Country;Plays;Revenue EUR\r\n2025-01;USAB12400001;Harbour Lights;DE;1200;1,50\r\n2025-01;USAB12400002;Lowtide;AT;10;0,25\r\n";
+    let created = app.ok(Some(&l.token), "mutation($org: ID!) { createImportTemplate(input: {organizationId: $org, name: \"Local radio\", mapping: {amount: \"Revenue EUR\", isrc: \"song code\", title: \"Song\", territory: \"Country\", quantity: \"Plays\", salePeriod: \"Period\", decimalComma: true}}) { importTemplate { name } userErrors { field message } } }", json!({"org": l.org})).await;
+    assert_eq!(
+        created["createImportTemplate"]["importTemplate"]["name"], "Local radio",
+        "{created}"
+    );
+    let upload = app
+        .upload_statement(&l.token, &l.org, "radio.csv", csv.as_bytes().to_vec())
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&upload))
+        .await;
+    assert_eq!(st["status"], "PARSED", "{st}");
+    assert_eq!(st["format"], "template");
+    assert_eq!(st["lineCount"], 2);
+    assert_eq!(st["matchedCount"], 2);
+    assert_eq!(st["totals"][0]["amount"]["amount"], "1.75");
+}
+
+on_every_backend!(
+    upload_parse_match_reupload_and_overlap,
+    bad_files_are_reported_not_lost,
+    import_templates_read_unknown_layouts
+);
+
+/// A worker killed with SIGKILL in the middle of a file leaves a partial statement; the retried
+/// job finishes it with exactly the right lines and total.
+async fn kill_and_retry(backend: Backend) {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let Some(app) = TestApp::spawn_with(backend, false).await else {
+        return;
+    };
+    let l = label(&app, "kill@label.test").await;
+    let lines = 200_000;
+    let tracks = tests::fixtures::catalogue(50);
+    let mut file = Vec::new();
+    let expected_total =
+        tests::fixtures::write_distrokid(&mut file, &tracks, lines, 0).expect("generate");
+    let upload = app
+        .upload_statement(&l.token, &l.org, "big.tsv", file)
+        .await;
+    let gid = statement_id(&upload);
+    let statement = entity::statement::Entity::find()
+        .filter(entity::statement::Column::Filename.eq("big.tsv"))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("registered");
+
+    let config = &app.state.config;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_test_worker"));
+    command
+        .env("IMPRINT_DATABASE_URL", &config.database_url)
+        .env("IMPRINT_DATA_DIR", &config.data_dir)
+        .env("IMPRINT_NAMESPACE", &config.namespace)
+        .env("RUST_LOG", "warn");
+    match &config.queue {
+        api::config::QueueBackend::Sqlite { url } => command.env("IMPRINT_QUEUE_URL", url),
+        api::config::QueueBackend::Redis { url } => command.env("IMPRINT_REDIS_URL", url),
+    };
+    let mut worker = command.spawn().expect("worker process");
+    let count = |db: sea_orm::DatabaseConnection, id: i64| async move {
+        entity::statement_line::Entity::find()
+            .filter(entity::statement_line::Column::StatementId.eq(id))
+            .count(&db)
+            .await
+            .expect("count")
+    };
+    let partial = app
+        .eventually(Duration::from_secs(120), || {
+            let db = app.state.db.clone();
+            async move {
+                let n = count(db, statement.id).await;
+                (n >= 5_000).then_some(n)
+            }
+        })
+        .await;
+    worker.kill().expect("SIGKILL");
+    worker.wait().expect("reaped");
+    let after_kill = count(app.state.db.clone(), statement.id).await;
+    assert!(
+        after_kill < lines as u64,
+        "the kill came too late to test anything ({after_kill} lines)"
+    );
+    assert!(after_kill >= partial);
+    let st = entity::statement::Entity::find_by_id(statement.id)
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("statement");
+    assert_eq!(st.status, "parsing", "left mid-file");
+
+    // The retried job (the queue runs it again; here it is run directly, like a worker would).
+    workers::perform(
+        &app.state.job_context(),
+        &workers::Job::ParseStatement {
+            statement_id: statement.id,
+        },
+    )
+    .await
+    .expect("retry");
+    let done = app.wait_for_statement(&l.token, &gid).await;
+    assert_eq!(done["status"], "PARSED");
+    assert_eq!(done["lineCount"], lines as i64);
+    let expected = domain::money::decimal_from_nanos(i64::try_from(expected_total).expect("fits"));
+    assert_eq!(
+        done["totals"][0]["amount"]["amount"],
+        domain::money::Money::new(
+            i64::try_from(expected_total).expect("fits"),
+            domain::money::Currency::parse("USD").expect("usd")
+        )
+        .to_decimal_string(),
+        "total {expected}"
+    );
+    assert!(
+        done["warnings"].as_array().expect("warnings").is_empty(),
+        "a retry is not an overlap: {done}"
+    );
+    // A third run changes nothing.
+    workers::perform(
+        &app.state.job_context(),
+        &workers::Job::ParseStatement {
+            statement_id: statement.id,
+        },
+    )
+    .await
+    .expect("again");
+    assert_eq!(
+        count(app.state.db.clone(), statement.id).await,
+        lines as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_file_sqlite() {
+    kill_and_retry(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_file_postgres() {
+    kill_and_retry(Backend::Postgres).await;
+}

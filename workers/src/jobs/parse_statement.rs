@@ -1,0 +1,481 @@
+//! `ParseStatement`: a stored statement file → statement lines and line errors, matched to the
+//! catalogue.
+//!
+//! The file is read by the streaming parser on a blocking thread and handed over in batches
+//! through a small bounded channel, so memory stays flat whatever the file's size. Each batch
+//! is written in one transaction; lines are keyed by fingerprint (unique per organisation) and
+//! inserted with "on conflict do nothing", so:
+//! - a line already imported from an overlapping file is counted once;
+//! - a worker killed mid-file leaves a prefix of the lines, and the retried job re-reads the
+//!   file and writes exactly the missing ones.
+//!
+//! Counts and totals are computed from the stored rows at the end, never accumulated in
+//! memory, so a retry cannot double them.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use domain::statement::{ColumnMapping, Format, Item, ParseError, ParseOptions, StatementReader};
+use entity::{organization, statement, statement_error, statement_line};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    Statement, TransactionTrait,
+};
+use tokio::sync::mpsc;
+
+use crate::ingest::{STATUS_FAILED, STATUS_PARSED, STATUS_PARSING};
+use crate::{Event, JobContext};
+
+/// Lines per write; 1,000 rows × 23 columns stays under both backends' bind-parameter limits.
+const BATCH_LINES: usize = 1_000;
+const MAX_STORED_ERRORS: i64 = 100_000;
+
+enum Message {
+    Started(Format),
+    Batch(Vec<Item>),
+}
+
+struct CountingReader<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// # Errors
+/// Storage or database failures (the queue retries the job). A file that cannot be parsed is
+/// not an error of the job: the statement is marked `failed` with the reason.
+pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
+    let db = &ctx.db;
+    let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await? else {
+        tracing::warn!(statement_id, "statement vanished before parsing");
+        return Ok(());
+    };
+    if st.status == STATUS_PARSED || st.status == STATUS_FAILED {
+        return Ok(());
+    }
+    let org = organization::Entity::find_by_id(st.organization_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("statement {statement_id}: organization missing"))?;
+    let mut active: statement::ActiveModel = st.clone().into();
+    active.status = Set(STATUS_PARSING.to_owned());
+    active.updated_at = Set(Utc::now());
+    let st = active.update(db).await?;
+    publish(ctx, &st).await;
+    // A retried job starts the error list afresh; lines are kept and skipped by fingerprint.
+    statement_error::Entity::delete_many()
+        .filter(statement_error::Column::StatementId.eq(st.id))
+        .exec(db)
+        .await?;
+
+    let copy = ctx.files.fetch_to_temp(&st.storage_key).await?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = mpsc::channel::<Message>(4);
+    let path = copy.path.clone();
+    let counter = bytes_read.clone();
+    let templates = load_templates(db, org.id).await?;
+    let default_currency = Some(org.base_currency.clone());
+    let parser = tokio::task::spawn_blocking(
+        move || -> Result<domain::statement::Reconciliation, String> {
+            let open = |template: Option<ColumnMapping>| -> Result<StatementReader<_>, ParseError> {
+                let file = std::fs::File::open(&path)?;
+                let reader = CountingReader {
+                    inner: std::io::BufReader::with_capacity(256 * 1024, file),
+                    read: counter.clone(),
+                };
+                StatementReader::open(
+                    reader,
+                    ParseOptions {
+                        template,
+                        default_currency: default_currency.clone(),
+                    },
+                )
+            };
+            // A layout Imprint knows first; else the label's own templates, the first that fits.
+            let mut opened = open(None);
+            if matches!(opened, Err(ParseError::UnknownFormat)) {
+                for template in templates {
+                    counter.store(0, Ordering::Relaxed);
+                    if let Ok(reader) = open(Some(template)) {
+                        opened = Ok(reader);
+                        break;
+                    }
+                }
+            }
+            let mut items = opened.map_err(|e| e.to_string())?;
+            if tx.blocking_send(Message::Started(items.format())).is_err() {
+                return Err("ingestion stopped".into());
+            }
+            let mut batch = Vec::with_capacity(BATCH_LINES);
+            for item in items.by_ref() {
+                batch.push(item);
+                if batch.len() == BATCH_LINES {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
+                    if tx.blocking_send(Message::Batch(full)).is_err() {
+                        return Err("ingestion stopped".into());
+                    }
+                }
+            }
+            if !batch.is_empty() && tx.blocking_send(Message::Batch(batch)).is_err() {
+                return Err("ingestion stopped".into());
+            }
+            Ok(items.finish())
+        },
+    );
+
+    let mut writer = Writer::new(&st, &org.base_currency);
+    let mut last_progress = std::time::Instant::now();
+    while let Some(message) = rx.recv().await {
+        match message {
+            Message::Started(format) => writer.format = Some(format),
+            Message::Batch(items) => {
+                writer.write(db, items).await?;
+                if last_progress.elapsed().as_millis() > 500 {
+                    last_progress = std::time::Instant::now();
+                    let processed =
+                        i64::try_from(bytes_read.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+                    let mut progress: statement::ActiveModel = st.clone().into();
+                    progress.bytes_processed = Set(processed);
+                    progress.line_count = Set(writer.lines_seen);
+                    progress.updated_at = Set(Utc::now());
+                    let current = progress.update(db).await?;
+                    publish(ctx, &current).await;
+                }
+            }
+        }
+    }
+    let outcome = parser
+        .await
+        .map_err(|e| anyhow::anyhow!("parser thread: {e}"))?;
+    let reconciliation = match outcome {
+        Ok(r) => r,
+        Err(reason) => {
+            let mut failed: statement::ActiveModel = st.clone().into();
+            failed.status = Set(STATUS_FAILED.to_owned());
+            failed.failure_reason = Set(Some(reason));
+            failed.updated_at = Set(Utc::now());
+            let failed = failed.update(db).await?;
+            publish(ctx, &failed).await;
+            return Ok(());
+        }
+    };
+
+    let txn = db.begin().await?;
+    crate::matching::match_lines(&txn, st.organization_id, Some(st.id)).await?;
+    let summary = summarise(&txn, st.id).await?;
+    let mut warnings = reconciliation.warnings.clone();
+    if let Some((declared, currency)) = &reconciliation.declared_total
+        && let Some(total) = summary.totals.iter().find(|t| &t.currency == currency)
+    {
+        let computed = domain::money::decimal_from_nanos(total.amount_nanos);
+        if computed != *declared {
+            warnings.push(format!(
+                "the file declares a total of {declared} {currency}; its lines sum to {computed} {currency}"
+            ));
+        }
+    }
+    if let Some(declared) = reconciliation.declared_line_count
+        && declared != writer.lines_seen as u64
+    {
+        warnings.push(format!(
+            "the file declares {declared} lines; {} were read",
+            writer.lines_seen
+        ));
+    }
+    let duplicates = writer.lines_seen - summary.line_count;
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} lines were already imported from an overlapping statement and are counted once"
+        ));
+    }
+    for (currency, count) in &writer.missing_rates {
+        warnings.push(format!(
+            "{count} lines are in {currency} with no exchange rate to {}: their base-currency amount is 0 until a rate is set",
+            org.base_currency
+        ));
+    }
+    let mut done: statement::ActiveModel = st.clone().into();
+    done.status = Set(STATUS_PARSED.to_owned());
+    done.format = Set(writer.format.map(|f| f.as_str().to_owned()));
+    done.currency = Set(summary.totals.first().map(|t| t.currency.clone()));
+    done.period_start = Set(summary.period_start);
+    done.period_end = Set(summary.period_end);
+    done.line_count = Set(summary.line_count);
+    done.error_count = Set(summary.error_count);
+    done.skipped_count = Set(writer.skipped);
+    done.matched_count = Set(summary.matched_count);
+    done.unmatched_count = Set(summary.line_count - summary.matched_count);
+    done.bytes_processed = Set(st.size_bytes);
+    done.totals = Set(serde_json::to_value(&summary.totals)?);
+    done.warnings = Set(serde_json::to_value(&warnings)?);
+    done.parsed_at = Set(Some(Utc::now()));
+    done.updated_at = Set(Utc::now());
+    let done = done.update(&txn).await?;
+    txn.commit().await?;
+    publish(ctx, &done).await;
+    Ok(())
+}
+
+/// The stable identity of a mapping: its mapped header names, normalised and sorted.
+#[must_use]
+pub fn template_signature(mapping: &ColumnMapping) -> String {
+    let mut names: Vec<String> = [
+        &mapping.isrc,
+        &mapping.upc,
+        &mapping.title,
+        &mapping.artist,
+        &mapping.release_title,
+        &mapping.store,
+        &mapping.territory,
+        &mapping.sale_period,
+        &mapping.quantity,
+        &mapping.amount,
+        &mapping.currency,
+        &mapping.usage_type,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|name| {
+        name.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    })
+    .collect();
+    names.sort();
+    names.join("|")
+}
+
+async fn load_templates(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> anyhow::Result<Vec<ColumnMapping>> {
+    let rows = entity::import_template::Entity::find()
+        .filter(entity::import_template::Column::OrganizationId.eq(organization_id))
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let mut mapping: ColumnMapping = serde_json::from_value(row.mapping)?;
+            mapping.template_id = row.id;
+            Ok(mapping)
+        })
+        .collect()
+}
+
+async fn publish(ctx: &JobContext, st: &statement::Model) {
+    let event = Event::StatementProgress {
+        organization_id: st.organization_id,
+        statement_id: st.id,
+        status: st.status.clone(),
+        bytes_processed: st.bytes_processed,
+        size_bytes: st.size_bytes,
+        line_count: st.line_count,
+        error_count: st.error_count,
+    };
+    if let Err(err) = ctx.events.publish(&event).await {
+        // Progress is a courtesy; the statement row is the record.
+        tracing::warn!(error = %err, "statement progress not published");
+    }
+}
+
+/// Writes batches of parsed items.
+struct Writer {
+    statement_id: i64,
+    organization_id: i64,
+    base_currency: String,
+    format: Option<Format>,
+    fingerprints: domain::statement::Fingerprinter,
+    lines_seen: i64,
+    skipped: i64,
+    errors_stored: i64,
+    missing_rates: std::collections::BTreeMap<String, i64>,
+}
+
+impl Writer {
+    fn new(st: &statement::Model, base_currency: &str) -> Self {
+        Self {
+            statement_id: st.id,
+            organization_id: st.organization_id,
+            base_currency: base_currency.to_owned(),
+            format: None,
+            fingerprints: domain::statement::Fingerprinter::new(),
+            lines_seen: 0,
+            skipped: 0,
+            errors_stored: 0,
+            missing_rates: Default::default(),
+        }
+    }
+
+    fn base_amount(&mut self, amount_nanos: i64, currency: &str) -> i64 {
+        if currency == self.base_currency {
+            amount_nanos
+        } else {
+            *self.missing_rates.entry(currency.to_owned()).or_default() += 1;
+            0
+        }
+    }
+
+    async fn write(
+        &mut self,
+        db: &sea_orm::DatabaseConnection,
+        items: Vec<Item>,
+    ) -> anyhow::Result<()> {
+        let format = self.format.unwrap_or(Format::DistroKid);
+        let mut lines = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for item in items {
+            match item {
+                Item::Line(line) => {
+                    self.lines_seen += 1;
+                    let fingerprint = self.fingerprints.fingerprint(&line, format);
+                    let amount_nanos = domain::money::nanos_from_decimal(line.amount)?;
+                    let base_amount_nanos = self.base_amount(amount_nanos, &line.currency);
+                    lines.push(statement_line::ActiveModel {
+                        organization_id: Set(self.organization_id),
+                        statement_id: Set(self.statement_id),
+                        line_number: Set(i64::try_from(line.line_number).unwrap_or(i64::MAX)),
+                        fingerprint: Set(fingerprint),
+                        isrc: Set(line.isrc),
+                        upc: Set(line.upc),
+                        title: Set(line.title),
+                        artist_name: Set(line.artist_name),
+                        release_title: Set(line.release_title),
+                        store: Set(line.store),
+                        territory: Set(line.territory),
+                        territory_raw: Set(line.territory_raw),
+                        sale_period_start: Set(line.sale_period.map(|p| p.start)),
+                        sale_period_end: Set(line.sale_period.map(|p| p.end)),
+                        usage_type: Set(line.usage_type),
+                        quantity: Set(line.quantity),
+                        amount_nanos: Set(amount_nanos),
+                        currency: Set(line.currency),
+                        base_amount_nanos: Set(base_amount_nanos),
+                        base_currency: Set(self.base_currency.clone()),
+                        track_id: Set(None),
+                        release_id: Set(None),
+                        match_method: Set(None),
+                        ..Default::default()
+                    });
+                }
+                Item::Error(error) => {
+                    if self.errors_stored < MAX_STORED_ERRORS {
+                        self.errors_stored += 1;
+                        errors.push(statement_error::ActiveModel {
+                            organization_id: Set(self.organization_id),
+                            statement_id: Set(self.statement_id),
+                            line_number: Set(i64::try_from(error.line_number).unwrap_or(i64::MAX)),
+                            reason: Set(error.reason),
+                            raw: Set(Some(error.raw)),
+                            ..Default::default()
+                        });
+                    }
+                }
+                Item::Skipped { .. } => self.skipped += 1,
+            }
+        }
+        if lines.is_empty() && errors.is_empty() {
+            return Ok(());
+        }
+        let txn = db.begin().await?;
+        if !lines.is_empty() {
+            // A line whose fingerprint exists came from an overlapping statement, or from this
+            // one before a retry; either way it is already counted once.
+            statement_line::Entity::insert_many(lines)
+                .on_conflict(
+                    OnConflict::columns([
+                        statement_line::Column::OrganizationId,
+                        statement_line::Column::Fingerprint,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        if !errors.is_empty() {
+            statement_error::Entity::insert_many(errors)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub amount_nanos: i64,
+    pub line_count: i64,
+}
+
+struct Summary {
+    line_count: i64,
+    error_count: i64,
+    matched_count: i64,
+    totals: Vec<CurrencyTotal>,
+    period_start: Option<chrono::NaiveDate>,
+    period_end: Option<chrono::NaiveDate>,
+}
+
+async fn summarise(
+    db: &impl ConnectionTrait,
+    statement_id: i64,
+) -> Result<Summary, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    // SUM over BIGINT is NUMERIC on PostgreSQL: cast back, exact, to the 64-bit nano-units.
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT currency, CAST(SUM(amount_nanos) AS BIGINT) AS total, COUNT(*) AS lines, \
+               COUNT(track_id) + COUNT(CASE WHEN track_id IS NULL THEN release_id END) AS matched, \
+               MIN(sale_period_start) AS period_start, MAX(sale_period_end) AS period_end \
+             FROM statement_lines WHERE statement_id = $1 GROUP BY currency ORDER BY COUNT(*) DESC, currency",
+            [statement_id.into()],
+        ))
+        .await?;
+    let mut summary = Summary {
+        line_count: 0,
+        error_count: 0,
+        matched_count: 0,
+        totals: Vec::new(),
+        period_start: None,
+        period_end: None,
+    };
+    for row in rows {
+        let currency: String = row.try_get("", "currency")?;
+        let amount_nanos: i64 = row.try_get("", "total")?;
+        let lines: i64 = row.try_get("", "lines")?;
+        summary.line_count += lines;
+        summary.matched_count += row.try_get::<i64>("", "matched")?;
+        let start: Option<chrono::NaiveDate> = row.try_get("", "period_start")?;
+        let end: Option<chrono::NaiveDate> = row.try_get("", "period_end")?;
+        summary.period_start = match (summary.period_start, start) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        summary.period_end = summary.period_end.max(end);
+        summary.totals.push(CurrencyTotal {
+            currency,
+            amount_nanos,
+            line_count: lines,
+        });
+    }
+    let errors = statement_error::Entity::find()
+        .filter(statement_error::Column::StatementId.eq(statement_id))
+        .count(db)
+        .await?;
+    summary.error_count = i64::try_from(errors).unwrap_or(i64::MAX);
+    Ok(summary)
+}
