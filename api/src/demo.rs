@@ -26,6 +26,7 @@ pub struct Summary {
     pub artists: usize,
     pub releases: usize,
     pub tracks: usize,
+    pub statements: usize,
 }
 
 impl std::fmt::Display for Summary {
@@ -33,8 +34,8 @@ impl std::fmt::Display for Summary {
         if self.created {
             write!(
                 f,
-                "seeded {} organizations, {} artists, {} releases, {} tracks; log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (artist view: {DEMO_ARTIST_EMAIL}, same password)",
-                self.organizations, self.artists, self.releases, self.tracks
+                "seeded {} organizations, {} artists, {} releases, {} tracks, {} statements; log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (artist view: {DEMO_ARTIST_EMAIL}, same password)",
+                self.organizations, self.artists, self.releases, self.tracks, self.statements
             )
         } else {
             write!(
@@ -437,7 +438,142 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
         }
     }
     txn.commit().await?;
+    summary.statements = import_statements(state).await?;
     Ok(summary)
+}
+
+/// One statement per format the demo shows: what a label receives in a month.
+fn demo_statements(
+    tracks: &[(String, String, String, String, String)],
+    currency: &str,
+) -> Vec<(String, String, String)> {
+    // (isrc, title, artist, release title, upc)
+    let mut distrokid = String::from(
+        "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)\r\n",
+    );
+    let mut spotify = String::from(
+        "Format version\tStart date\tEnd date\tSender\tRecipient\tDisclaimer\n1.0\t2025-02-01\t2025-02-28\tSpotify\tImprint Demo\tDemo data\n\
+         Country\tLabel\tProduct\tURI\tUPC\tEAN\tISRC\tTrack name\tArtist name\tComposer name\tAlbum name\tQuantity\tUSD Payable\n",
+    );
+    let mut cdbaby = String::from(
+        "Report Date\tSales Date\tQuantity\tPrice\tSubtotal\tIsrc\tBarcode\tCDBabySku\tAlbum Name\tArtist Name\tTrack Name\tPartner Name\tTransaction Type\tDelivery Country\r\n",
+    );
+    let mut believe = String::from(
+        "Reporting month;Sales Month;Platform;Country / Region;Label Name;Artist Name;Release title;Track title;UPC;ISRC;Release Catalog nb;Streaming Subscription Type;Release type;Sales Type;Quantity;Client Payment Currency;Unit Price;Mechanical Fee;Gross Revenue;Client share rate;Net Revenue\n",
+    );
+    let countries = [
+        ("US", "USA", "United States"),
+        ("GB", "GBR", "United Kingdom"),
+        ("DE", "DEU", "Germany"),
+        ("BR", "BRA", "Brazil"),
+    ];
+    for (i, (isrc, title, artist, album, upc)) in tracks.iter().enumerate() {
+        for (c, (alpha2, _, name)) in countries.iter().enumerate() {
+            let streams = 1_000 + (i * 7_919 + c * 104_729) % 25_000;
+            // $0.0035 a stream, with 12 decimals as DistroKid writes them.
+            let earnings = rust_decimal::Decimal::from(streams as i64)
+                * rust_decimal::Decimal::new(3_517_236_118, 12);
+            if currency == "USD" {
+                distrokid.push_str(&format!(
+                    "2025-03-05\t2025-01\tApple Music\t{artist}\t{title}\t{isrc}\t{upc}\t{streams}\t100\tSong\t{alpha2}\t0\t{earnings}\r\n"
+                ));
+                spotify.push_str(&format!(
+                    "{alpha2}\tImprint Demo\t{album}\tspotify:track:{isrc}\t{upc}\t\t{isrc}\t{title}\t{artist}\t\t{album}\t{}\t{}\n",
+                    streams * 3,
+                    earnings * rust_decimal::Decimal::from(3)
+                ));
+                if c == 0 {
+                    cdbaby.push_str(&format!(
+                        "10/15/2025 12:00:00 AM\t09/30/2025 12:00:00 AM\t2\t0.99\t1.38\t{}\t\"{upc}\"\tDEMO{i}\t{album}\t{artist}\t{title}\tiTunes\tDownload\tUS\r\n",
+                        isrc.to_lowercase()
+                    ));
+                }
+            } else {
+                let net = (earnings * rust_decimal::Decimal::new(9, 1)).round_dp(6);
+                believe.push_str(&format!(
+                    "2025-02;2025-01;Deezer;{name};Tidewater Collective;{artist};{album};{title};{upc};{isrc};TWC{i:03};Premium;Album;Streaming;{streams};EUR;0,003;0;{};90,00%;{}\n",
+                    earnings.round_dp(6).to_string().replace('.', ","),
+                    net.to_string().replace('.', ",")
+                ));
+            }
+        }
+    }
+    if currency == "USD" {
+        vec![
+            (
+                "distrokid-2025-01.tsv".into(),
+                "DistroKid".into(),
+                distrokid,
+            ),
+            ("spotify-2025-02.tsv".into(), "Spotify".into(), spotify),
+            ("cdbaby-2025-09.txt".into(), "CD Baby".into(), cdbaby),
+        ]
+    } else {
+        vec![("believe-2025-01.csv".into(), "Believe".into(), believe)]
+    }
+}
+
+async fn import_statements(state: &AppState) -> anyhow::Result<usize> {
+    let db = &state.db;
+    let ctx = state.job_context();
+    let dir = tempfile::tempdir()?;
+    let mut imported = 0;
+    for org in organization::Entity::find().all(db).await? {
+        let mut tracks = Vec::new();
+        for release in release::Entity::find()
+            .filter(release::Column::OrganizationId.eq(org.id))
+            .all(db)
+            .await?
+        {
+            let artist = artist::Entity::find_by_id(release.artist_id)
+                .one(db)
+                .await?
+                .map(|a| a.name)
+                .unwrap_or_default();
+            for t in track::Entity::find()
+                .filter(track::Column::ReleaseId.eq(release.id))
+                .all(db)
+                .await?
+            {
+                tracks.push((
+                    t.isrc.unwrap_or_default(),
+                    t.title,
+                    artist.clone(),
+                    release.title.clone(),
+                    release.upc.clone().unwrap_or_default(),
+                ));
+            }
+        }
+        for (filename, source, content) in demo_statements(&tracks, &org.base_currency) {
+            let path = dir.path().join(&filename);
+            std::fs::write(&path, content)?;
+            let registered = workers::ingest::register(
+                &ctx,
+                workers::ingest::NewStatement {
+                    organization_id: org.id,
+                    path: &path,
+                    filename,
+                    source: Some(source),
+                    uploaded_by_user_id: None,
+                    limit_bytes: state.config.max_upload_bytes,
+                },
+            )
+            .await?;
+            if let workers::ingest::Registered::New(statement) = registered {
+                // Parsed here, so the demo is complete before the server starts; the queued
+                // copy of the job then finds it parsed and does nothing.
+                workers::perform(
+                    &ctx,
+                    &workers::Job::ParseStatement {
+                        statement_id: statement.id,
+                    },
+                )
+                .await?;
+                imported += 1;
+            }
+        }
+    }
+    Ok(imported)
 }
 
 async fn insert_membership(

@@ -209,7 +209,8 @@ async fn bad_files_are_reported_not_lost(app: TestApp) {
         "{st}"
     );
 
-    // Truncated in the middle of a row: the complete rows are kept.
+    // Truncated in the middle of a row: the complete rows are kept, and the cut row is kept
+    // at zero and called out, never silently dropped.
     let mut truncated = distrokid(&[MATCHED_1, MATCHED_2]);
     truncated.extend_from_slice(b"2025-03-05\t2025-01\tSpot");
     let upload = app
@@ -219,8 +220,13 @@ async fn bad_files_are_reported_not_lost(app: TestApp) {
         .wait_for_statement(&l.token, &statement_id(&upload))
         .await;
     assert_eq!(st["status"], "PARSED");
-    assert_eq!(st["lineCount"], 2);
-    assert_eq!(st["errorCount"], 1, "{st}");
+    assert_eq!(st["lineCount"], 3);
+    assert_eq!(st["totals"][0]["amount"]["amount"], "2.552113");
+    let warnings = st["warnings"].to_string();
+    assert!(
+        warnings.contains("1 lines have no amount") && warnings.contains("line 4"),
+        "{st}"
+    );
 }
 
 async fn import_templates_read_unknown_layouts(app: TestApp) {
@@ -366,4 +372,125 @@ async fn worker_killed_mid_file_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_mid_file_postgres() {
     kill_and_retry(Backend::Postgres).await;
+}
+
+/// `statementProgress` over graphql-ws: the current state first, then each step to the end.
+async fn progress_subscription(backend: Backend) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let Some(app) = TestApp::spawn_with(backend, false).await else {
+        return;
+    };
+    let l = label(&app, "live@label.test").await;
+    let upload = app
+        .upload_statement(
+            &l.token,
+            &l.org,
+            "live.tsv",
+            distrokid(&[MATCHED_1, MATCHED_2]),
+        )
+        .await;
+    let id = statement_id(&upload);
+
+    let url = app.base_url.replace("http://", "ws://") + "/graphql/ws";
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket");
+    let send = |v: Value| Message::Text(v.to_string().into());
+    socket.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", l.token)}}))).await.expect("init");
+    let ack = loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("frame");
+        if let Message::Text(text) = message {
+            break serde_json::from_str::<Value>(&text).expect("json");
+        }
+    };
+    assert_eq!(ack["type"], "connection_ack");
+    socket
+        .send(send(json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription($id: ID!) { statementProgress(statementId: $id) { status lineCount } }", "variables": {"id": id}}})))
+        .await
+        .expect("subscribe");
+    let mut statuses = Vec::new();
+    let mut first = true;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("frame");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).expect("json");
+        match value["type"].as_str() {
+            Some("next") => {
+                statuses.push(value["payload"]["data"]["statementProgress"].clone());
+                if first {
+                    first = false;
+                    // Subscribed: now let the worker run the job.
+                    let ctx = app.state.job_context();
+                    let row = <entity::statement::Entity as sea_orm::EntityTrait>::find()
+                        .one(&app.state.db)
+                        .await
+                        .expect("query")
+                        .expect("statement");
+                    tokio::spawn(async move {
+                        workers::perform(
+                            &ctx,
+                            &workers::Job::ParseStatement {
+                                statement_id: row.id,
+                            },
+                        )
+                        .await
+                        .expect("parse");
+                    });
+                }
+            }
+            Some("complete") => break,
+            other => panic!("unexpected message {other:?}: {value}"),
+        }
+    }
+    assert_eq!(
+        statuses.first(),
+        Some(&json!({"status": "UPLOADED", "lineCount": 0}))
+    );
+    assert_eq!(
+        statuses.last(),
+        Some(&json!({"status": "PARSED", "lineCount": 2}))
+    );
+    assert!(
+        statuses.iter().any(|s| s["status"] == "PARSING"),
+        "{statuses:?}"
+    );
+
+    // Another organisation's member cannot subscribe to it.
+    let outsider = app.sign_up("nosy@elsewhere.test").await;
+    let denied = app
+        .graphql(
+            Some(&outsider),
+            "query($id: ID!) { statement(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_progress_over_graphql_ws_sqlite() {
+    progress_subscription(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_progress_over_graphql_ws_postgres() {
+    progress_subscription(Backend::Postgres).await;
 }

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
-use domain::statement::{ColumnMapping, Format, Item, ParseError, ParseOptions, StatementReader};
+use domain::statement::{
+    ColumnMapping, Format, Item, LineFlag, ParseError, ParseOptions, StatementReader,
+};
 use entity::{organization, statement, statement_error, statement_line};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -198,6 +200,9 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             "{duplicates} lines were already imported from an overlapping statement and are counted once"
         ));
     }
+    for (note, (count, first)) in &writer.flags {
+        warnings.push(format!("{count} lines {note}; the first is line {first}"));
+    }
     for (currency, count) in &writer.missing_rates {
         warnings.push(format!(
             "{count} lines are in {currency} with no exchange rate to {}: their base-currency amount is 0 until a rate is set",
@@ -300,6 +305,25 @@ struct Writer {
     skipped: i64,
     errors_stored: i64,
     missing_rates: std::collections::BTreeMap<String, i64>,
+    /// Per kind of line flag: how many lines, and the first line number.
+    flags: std::collections::BTreeMap<&'static str, (i64, u64)>,
+}
+
+/// What a flagged line means to the person reading the statement's warnings.
+fn flag_note(flag: LineFlag) -> Option<&'static str> {
+    Some(match flag {
+        LineFlag::IsrcInvalid => "have an ISRC that is not valid (kept as read)",
+        LineFlag::UpcCheckDigit => "have a UPC with a wrong check digit (kept as read)",
+        LineFlag::UpcInvalid => "have a UPC of the wrong length (kept as read)",
+        LineFlag::TerritoryUnknown => {
+            "have a territory that is not a country code (raw value kept)"
+        }
+        LineFlag::AmountMissing => "have no amount (a short or empty money cell) and count as zero",
+        LineFlag::QuantityFractional => "have a fractional quantity, rounded to a whole number",
+        LineFlag::CurrencyUnknown => "have a currency that is not an ISO code",
+        LineFlag::EncodingFallback => "were not valid UTF-8 and were read as Windows-1252",
+        LineFlag::Prorated => return None,
+    })
 }
 
 impl Writer {
@@ -314,6 +338,7 @@ impl Writer {
             skipped: 0,
             errors_stored: 0,
             missing_rates: Default::default(),
+            flags: Default::default(),
         }
     }
 
@@ -338,6 +363,11 @@ impl Writer {
             match item {
                 Item::Line(line) => {
                     self.lines_seen += 1;
+                    for flag in &line.flags {
+                        if let Some(note) = flag_note(*flag) {
+                            self.flags.entry(note).or_insert((0, line.line_number)).0 += 1;
+                        }
+                    }
                     let fingerprint = self.fingerprints.fingerprint(&line, format);
                     let amount_nanos = domain::money::nanos_from_decimal(line.amount)?;
                     let base_amount_nanos = self.base_amount(amount_nanos, &line.currency);
