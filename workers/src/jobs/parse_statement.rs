@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use domain::statement::{
-    ColumnMapping, Format, Item, LineFlag, ParseError, ParseOptions, StatementReader,
+    ColumnMapping, Format, Item, LineFlag, ParseError, ParseOptions, Reconciliation, StatementReader,
+    open_container,
 };
 use entity::{organization, statement, statement_error, statement_line};
 use sea_orm::sea_query::OnConflict;
@@ -43,6 +44,12 @@ enum Message {
 struct CountingReader<R> {
     inner: R,
     read: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Seek> std::io::Seek for CountingReader<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 impl<R: Read> Read for CountingReader<R> {
@@ -87,39 +94,48 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let counter = bytes_read.clone();
     let templates = load_templates(db, org.id).await?;
     let default_currency = Some(org.base_currency.clone());
-    let parser = tokio::task::spawn_blocking(
-        move || -> Result<domain::statement::Reconciliation, String> {
-            let open = |template: Option<ColumnMapping>| -> Result<StatementReader<_>, ParseError> {
-                let file = std::fs::File::open(&path)?;
-                let reader = CountingReader {
-                    inner: std::io::BufReader::with_capacity(256 * 1024, file),
-                    read: counter.clone(),
-                };
-                StatementReader::open(
-                    reader,
-                    ParseOptions {
-                        template,
-                        default_currency: default_currency.clone(),
-                    },
-                )
-            };
+    let parser = tokio::task::spawn_blocking(move || -> Result<Reconciliation, String> {
+        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        let counting = CountingReader { inner: std::io::BufReader::with_capacity(256 * 1024, file), read: counter };
+        // A .gz is one statement, a .zip may hold several; a plain file is one entry.
+        let mut container = open_container(counting).map_err(|e| e.to_string())?;
+        let mut reconciliation = Reconciliation::default();
+        let entries = container.names();
+        for (index, name) in entries.iter().enumerate() {
+            let in_entry = |reason: String| if entries.len() > 1 { format!("in `{name}`: {reason}") } else { reason };
             // A layout Imprint knows first; else the label's own templates, the first that fits.
-            let mut opened = open(None);
+            let mut options = ParseOptions { template: None, default_currency: default_currency.clone() };
+            let mut opened = {
+                let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
+                StatementReader::open(entry.reader, options.clone()).map(|_| ())
+            };
             if matches!(opened, Err(ParseError::UnknownFormat)) {
-                for template in templates {
-                    counter.store(0, Ordering::Relaxed);
-                    if let Ok(reader) = open(Some(template)) {
-                        opened = Ok(reader);
+                for template in &templates {
+                    options.template = Some(template.clone());
+                    opened = {
+                        let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
+                        StatementReader::open(entry.reader, options.clone()).map(|_| ())
+                    };
+                    if opened.is_ok() {
                         break;
                     }
                 }
             }
-            let mut items = opened.map_err(|e| e.to_string())?;
+            opened.map_err(|e| in_entry(e.to_string()))?;
+            let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
+            let mut items = StatementReader::open(entry.reader, options).map_err(|e| in_entry(e.to_string()))?;
             if tx.blocking_send(Message::Started(items.format())).is_err() {
                 return Err("ingestion stopped".into());
             }
             let mut batch = Vec::with_capacity(BATCH_LINES);
             for item in items.by_ref() {
+                let item = match item {
+                    Item::Error(mut error) if entries.len() > 1 => {
+                        error.reason = in_entry(error.reason);
+                        Item::Error(error)
+                    }
+                    other => other,
+                };
                 batch.push(item);
                 if batch.len() == BATCH_LINES {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
@@ -131,9 +147,13 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             if !batch.is_empty() && tx.blocking_send(Message::Batch(batch)).is_err() {
                 return Err("ingestion stopped".into());
             }
-            Ok(items.finish())
-        },
-    );
+            let found = items.finish();
+            reconciliation.warnings.extend(found.warnings.into_iter().map(in_entry));
+            reconciliation.declared_total = reconciliation.declared_total.or(found.declared_total);
+            reconciliation.declared_line_count = reconciliation.declared_line_count.or(found.declared_line_count);
+        }
+        Ok(reconciliation)
+    });
 
     let mut writer = Writer::new(&st, &org.base_currency);
     let mut last_progress = std::time::Instant::now();
