@@ -92,21 +92,7 @@ pub async fn import(
     parse_now: bool,
 ) -> anyhow::Result<String> {
     use sea_orm::EntityTrait;
-    let organization_id = organization
-        .parse::<i64>()
-        .ok()
-        .or_else(|| {
-            crate::graphql::ids::decode(
-                crate::graphql::ids::Kind::Organization,
-                &async_graphql::ID(organization.to_owned()),
-            )
-            .ok()
-        })
-        .ok_or_else(|| anyhow::anyhow!("`{organization}` is not an organization id"))?;
-    entity::organization::Entity::find_by_id(organization_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("organization {organization} does not exist"))?;
+    let organization_id = organization_id(state, organization).await?;
     let filename = file.file_name().map_or_else(
         || "statement".to_owned(),
         |n| n.to_string_lossy().into_owned(),
@@ -153,6 +139,59 @@ pub async fn import(
         statement.matched_count,
         statement.unmatched_count,
     ))
+}
+
+/// `imprint analytics rebuild`: recomputes the roll-ups of one organisation (or all) from
+/// their statement lines; returns how many organisations were rebuilt.
+///
+/// # Errors
+/// An unknown organisation or a database failure.
+pub async fn rebuild_analytics(
+    state: &AppState,
+    organization: Option<&str>,
+) -> anyhow::Result<usize> {
+    use sea_orm::EntityTrait;
+    let ids: Vec<i64> = match organization {
+        Some(raw) => vec![organization_id(state, raw).await?],
+        None => entity::organization::Entity::find()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect(),
+    };
+    let ctx = state.job_context();
+    for id in &ids {
+        workers::perform(
+            &ctx,
+            &workers::Job::RefreshAnalytics {
+                organization_id: *id,
+                statement_id: None,
+            },
+        )
+        .await?;
+    }
+    Ok(ids.len())
+}
+
+async fn organization_id(state: &AppState, raw: &str) -> anyhow::Result<i64> {
+    use sea_orm::EntityTrait;
+    let id = raw
+        .parse::<i64>()
+        .ok()
+        .or_else(|| {
+            crate::graphql::ids::decode(
+                crate::graphql::ids::Kind::Organization,
+                &async_graphql::ID(raw.to_owned()),
+            )
+            .ok()
+        })
+        .ok_or_else(|| anyhow::anyhow!("`{raw}` is not an organization id"))?;
+    entity::organization::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("organization {raw} does not exist"))?;
+    Ok(id)
 }
 
 /// Waits for SIGTERM or Ctrl-C.

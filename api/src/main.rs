@@ -42,6 +42,11 @@ enum Command {
     Schema,
     /// Seed a demo label and collective with roster, releases, agreements, splits and statements.
     Demo,
+    /// Analytics maintenance.
+    Analytics {
+        #[command(subcommand)]
+        command: AnalyticsCommand,
+    },
     /// Import a statement file for an organisation and parse it now.
     Import {
         file: std::path::PathBuf,
@@ -54,6 +59,17 @@ enum Command {
         /// Only queue the parsing for the workers instead of parsing here.
         #[arg(long)]
         queue_only: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AnalyticsCommand {
+    /// Recompute every roll-up from the statement lines (recovery; the workers keep them
+    /// current on their own).
+    Rebuild {
+        /// Only this organisation (global id or number); default all.
+        #[arg(long)]
+        organization: Option<String>,
     },
 }
 
@@ -96,6 +112,14 @@ async fn main() -> anyhow::Result<()> {
             let report =
                 api::app::import(&state, &file, &organization, source, !queue_only).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Analytics {
+            command: AnalyticsCommand::Rebuild { organization },
+        } => {
+            api::app::migrate(&state).await?;
+            let rebuilt = api::app::rebuild_analytics(&state, organization.as_deref()).await?;
+            println!("analytics rebuilt for {rebuilt} organizations");
             Ok(())
         }
         Command::Worker => {

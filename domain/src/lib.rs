@@ -13,17 +13,25 @@
 //! - [`catalogue`]: release status (and its transitions), release type, track roles, stores,
 //!   profile claim state.
 //! - [`agreement`]: an artist's agreement terms and their validation.
+//! - [`allocation`]: a statement line divided among its payees by split, revenue share,
+//!   reversion and recoupment, exactly.
+//! - [`recoupment`]: advances and expenses recouped from artist earnings, shared costs.
+//! - [`payout`]: reserves, minimum payout, rounding to the minor unit, carry-forward, and the
+//!   conservation check.
 //! - [`auth`]: member roles and their permissions, API key scopes.
 //! - [`statement`]: statement parsers (distributor and store reports, DDEX DSR) to lines.
 //! - [`text`]: title and e-mail normalisation for matching and identity.
 //! - [`enums`]: the error shared by the string-backed enums above.
 
 pub mod agreement;
+pub mod allocation;
 pub mod auth;
 pub mod catalogue;
 pub mod enums;
 pub mod ids;
 pub mod money;
+pub mod payout;
+pub mod recoupment;
 pub mod share;
 pub mod statement;
 pub mod text;

@@ -311,3 +311,19 @@ impl TestApp {
         .await
     }
 }
+
+/// The row id inside a global id (`base64("Kind:123")` → 123), for comparing API results with
+/// database rows.
+///
+/// # Panics
+/// On an id that is not one of this API's.
+#[must_use]
+pub fn decode_id(id: &str) -> i64 {
+    api::graphql::ids::decode_any(&async_graphql_id(id))
+        .map(|(_, row)| row)
+        .expect("a global id")
+}
+
+fn async_graphql_id(id: &str) -> async_graphql::ID {
+    async_graphql::ID(id.to_owned())
+}

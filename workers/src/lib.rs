@@ -46,6 +46,10 @@ pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
         Job::ParseStatement { statement_id } => {
             jobs::parse_statement::run(ctx, *statement_id).await
         }
+        Job::RefreshAnalytics {
+            organization_id,
+            statement_id,
+        } => jobs::refresh_analytics::run(ctx, *organization_id, *statement_id).await,
     };
     match &result {
         Ok(()) => tracing::info!(
@@ -62,6 +66,9 @@ async fn handle(job: Job, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     perform(&ctx, &job).await.map_err(BoxDynError::from)
 }
 
+/// How often an idle worker looks for new jobs.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
 /// How many times a failed job is tried again before it is left as failed.
 const RETRIES: usize = 5;
 
@@ -75,7 +82,9 @@ where
 {
     macro_rules! worker {
         ($backend:expr, $ctx:expr) => {{
-            let backend = $backend.clone();
+            // The backends park an idle worker until their next heartbeat (30 s); a job pushed
+            // by another process would wait that long. Poll for new jobs every 250 ms instead.
+            let backend = $backend.clone().poll_with_interval(POLL_INTERVAL);
             let ctx = $ctx.clone();
             Monitor::new()
                 .shutdown_timeout(Duration::from_secs(30))

@@ -19,6 +19,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 pub enum Job {
     /// Read an uploaded statement file into statement lines and line errors.
     ParseStatement { statement_id: i64 },
+    /// Bring the monthly roll-ups up to date for the months a statement touched, or (without a
+    /// statement) for the whole organisation.
+    RefreshAnalytics {
+        organization_id: i64,
+        statement_id: Option<i64>,
+    },
 }
 
 impl Job {
@@ -26,6 +32,7 @@ impl Job {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ParseStatement { .. } => "parse_statement",
+            Self::RefreshAnalytics { .. } => "refresh_analytics",
         }
     }
 }

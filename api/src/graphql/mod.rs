@@ -6,6 +6,7 @@
 pub mod access;
 pub mod accounts;
 pub mod agreements;
+pub mod analytics;
 pub mod audit;
 pub mod catalogue;
 pub mod connection;
@@ -32,6 +33,7 @@ pub struct Query(
     organization::OrganizationQuery,
     node::NodeQuery,
     statements::StatementsQuery,
+    analytics::AnalyticsQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -196,6 +196,7 @@ fn copy_floor(server_url: &str, file: &std::path::Path) -> anyhow::Result<f64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    api::telemetry::init_logging(api::config::LogFormat::Pretty);
     let lines: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -213,6 +214,30 @@ async fn main() -> anyhow::Result<()> {
         "generated {lines} lines ({:.1} MB) in {:.2} s",
         size as f64 / 1e6,
         started.elapsed().as_secs_f64()
+    );
+
+    // The parser alone (decode, detect, parse, fingerprint), no database: the part of the
+    // pipeline that is pure CPU.
+    let started = Instant::now();
+    reset_peak_rss();
+    let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+    let reader =
+        domain::statement::StatementReader::open(file, domain::statement::ParseOptions::default())?;
+    let mut fingerprints = domain::statement::Fingerprinter::new();
+    let mut parsed = 0_usize;
+    for item in reader {
+        if let domain::statement::Item::Line(line) = item {
+            std::hint::black_box(
+                fingerprints.fingerprint(&line, domain::statement::Format::DistroKid),
+            );
+            parsed += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "parse only {parsed} lines in {seconds:.2} s = {:>9.0} lines/s, peak RSS {:.0} MB",
+        parsed as f64 / seconds,
+        peak_rss_mb()
     );
 
     run_backend(

@@ -250,7 +250,89 @@ async fn import_templates_read_unknown_layouts(app: TestApp) {
     assert_eq!(st["totals"][0]["amount"]["amount"], "1.75");
 }
 
+async fn compressed_uploads_and_the_command_line(app: TestApp) {
+    use std::io::Write;
+    let l = label(&app, "zip@label.test").await;
+    // A .gz of one statement.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&distrokid(&[MATCHED_1, MATCHED_2]))
+        .expect("gzip");
+    let upload = app
+        .upload_statement(
+            &l.token,
+            &l.org,
+            "distrokid.tsv.gz",
+            gz.finish().expect("gzip"),
+        )
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&upload))
+        .await;
+    assert_eq!(
+        (st["status"].clone(), st["lineCount"].clone()),
+        (json!("PARSED"), json!(2)),
+        "{st}"
+    );
+
+    // A .zip holding two statements (and a file that is not one).
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("january.tsv", options).expect("entry");
+    zip.write_all(&distrokid(&[BY_UPC, UNKNOWN]))
+        .expect("write");
+    zip.start_file("february.tsv", options).expect("entry");
+    zip.write_all(&distrokid(&[RETURN, BAD_NUMBER]))
+        .expect("write");
+    zip.start_file("readme.pdf", options).expect("entry");
+    zip.write_all(b"%PDF-1.4").expect("write");
+    let bytes = zip.finish().expect("zip").into_inner();
+    let upload = app
+        .upload_statement(&l.token, &l.org, "export.zip", bytes)
+        .await;
+    let st = app
+        .wait_for_statement(&l.token, &statement_id(&upload))
+        .await;
+    assert_eq!(st["status"], "PARSED", "{st}");
+    assert_eq!(st["lineCount"], 3);
+    assert_eq!(st["errorCount"], 1);
+    let errors = app.ok(Some(&l.token), "query($id: ID!) { statement(id: $id) { errors { edges { node { lineNumber reason } } } } }", json!({"id": statement_id(&upload)})).await;
+    let reason = errors["statement"]["errors"]["edges"][0]["node"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.starts_with("in `february.tsv`"), "{reason}");
+
+    // `imprint import` goes through the same door: the second import changes nothing.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cli.tsv");
+    std::fs::write(
+        &path,
+        distrokid(&[
+            MATCHED_1,
+            "2025-05-05|2025-04|Tidal|Ada Vesper|Lowtide|USAB12400002||9|100|Song|NO|0|0.09",
+        ]),
+    )
+    .expect("write");
+    let first = api::app::import(&app.state, &path, &l.org, Some("DistroKid".into()), true)
+        .await
+        .expect("import");
+    assert!(
+        first.contains(": parsed,") && first.contains(" 1 lines"),
+        "{first}"
+    );
+    let second = api::app::import(&app.state, &path, &l.org, None, true)
+        .await
+        .expect("import again");
+    assert!(second.contains("already imported"), "{second}");
+    assert!(
+        api::app::import(&app.state, &path, "999999", None, true)
+            .await
+            .is_err()
+    );
+}
+
 on_every_backend!(
+    compressed_uploads_and_the_command_line,
     upload_parse_match_reupload_and_overlap,
     bad_files_are_reported_not_lost,
     import_templates_read_unknown_layouts

@@ -1,4 +1,6 @@
 //! One file per job. Each loads its state by id, does its work through `domain`, stores the
 //! result, and can run any number of times with the effect of one run.
 
+pub mod line_writer;
 pub mod parse_statement;
+pub mod refresh_analytics;

@@ -18,17 +18,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use domain::statement::{
-    ColumnMapping, Format, Item, LineFlag, ParseError, ParseOptions, Reconciliation, StatementReader,
-    open_container,
+    ColumnMapping, Format, Item, LineFlag, ParseError, ParseOptions, Reconciliation,
+    StatementReader, open_container,
 };
-use entity::{organization, statement, statement_error, statement_line};
-use sea_orm::sea_query::OnConflict;
+use entity::{organization, statement, statement_error};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
     Statement, TransactionTrait,
 };
 use tokio::sync::mpsc;
 
+use super::line_writer::{NewLine, insert_lines};
 use crate::ingest::{STATUS_FAILED, STATUS_PARSED, STATUS_PARSING};
 use crate::{Event, JobContext};
 
@@ -65,6 +65,7 @@ impl<R: Read> Read for CountingReader<R> {
 /// not an error of the job: the statement is marked `failed` with the reason.
 pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let db = &ctx.db;
+    let job_started = std::time::Instant::now();
     let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await? else {
         tracing::warn!(statement_id, "statement vanished before parsing");
         return Ok(());
@@ -96,24 +97,40 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let default_currency = Some(org.base_currency.clone());
     let parser = tokio::task::spawn_blocking(move || -> Result<Reconciliation, String> {
         let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        let counting = CountingReader { inner: std::io::BufReader::with_capacity(256 * 1024, file), read: counter };
+        let counting = CountingReader {
+            inner: std::io::BufReader::with_capacity(256 * 1024, file),
+            read: counter,
+        };
         // A .gz is one statement, a .zip may hold several; a plain file is one entry.
         let mut container = open_container(counting).map_err(|e| e.to_string())?;
         let mut reconciliation = Reconciliation::default();
         let entries = container.names();
         for (index, name) in entries.iter().enumerate() {
-            let in_entry = |reason: String| if entries.len() > 1 { format!("in `{name}`: {reason}") } else { reason };
+            let in_entry = |reason: String| {
+                if entries.len() > 1 {
+                    format!("in `{name}`: {reason}")
+                } else {
+                    reason
+                }
+            };
             // A layout Imprint knows first; else the label's own templates, the first that fits.
-            let mut options = ParseOptions { template: None, default_currency: default_currency.clone() };
+            let mut options = ParseOptions {
+                template: None,
+                default_currency: default_currency.clone(),
+            };
             let mut opened = {
-                let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
+                let entry = container
+                    .entry(index)
+                    .map_err(|e| in_entry(e.to_string()))?;
                 StatementReader::open(entry.reader, options.clone()).map(|_| ())
             };
             if matches!(opened, Err(ParseError::UnknownFormat)) {
                 for template in &templates {
                     options.template = Some(template.clone());
                     opened = {
-                        let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
+                        let entry = container
+                            .entry(index)
+                            .map_err(|e| in_entry(e.to_string()))?;
                         StatementReader::open(entry.reader, options.clone()).map(|_| ())
                     };
                     if opened.is_ok() {
@@ -122,8 +139,11 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                 }
             }
             opened.map_err(|e| in_entry(e.to_string()))?;
-            let entry = container.entry(index).map_err(|e| in_entry(e.to_string()))?;
-            let mut items = StatementReader::open(entry.reader, options).map_err(|e| in_entry(e.to_string()))?;
+            let entry = container
+                .entry(index)
+                .map_err(|e| in_entry(e.to_string()))?;
+            let mut items = StatementReader::open(entry.reader, options)
+                .map_err(|e| in_entry(e.to_string()))?;
             if tx.blocking_send(Message::Started(items.format())).is_err() {
                 return Err("ingestion stopped".into());
             }
@@ -148,20 +168,27 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                 return Err("ingestion stopped".into());
             }
             let found = items.finish();
-            reconciliation.warnings.extend(found.warnings.into_iter().map(in_entry));
+            reconciliation
+                .warnings
+                .extend(found.warnings.into_iter().map(in_entry));
             reconciliation.declared_total = reconciliation.declared_total.or(found.declared_total);
-            reconciliation.declared_line_count = reconciliation.declared_line_count.or(found.declared_line_count);
+            reconciliation.declared_line_count = reconciliation
+                .declared_line_count
+                .or(found.declared_line_count);
         }
         Ok(reconciliation)
     });
 
     let mut writer = Writer::new(&st, &org.base_currency);
     let mut last_progress = std::time::Instant::now();
+    let mut writing = std::time::Duration::ZERO;
     while let Some(message) = rx.recv().await {
         match message {
             Message::Started(format) => writer.format = Some(format),
             Message::Batch(items) => {
+                let write_started = std::time::Instant::now();
                 writer.write(db, items).await?;
+                writing += write_started.elapsed();
                 if last_progress.elapsed().as_millis() > 500 {
                     last_progress = std::time::Instant::now();
                     let processed =
@@ -192,8 +219,20 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         }
     };
 
+    tracing::info!(
+        statement_id,
+        elapsed_ms = job_started.elapsed().as_millis() as u64,
+        lines = writer.lines_seen,
+        writing_ms = writing.as_millis() as u64,
+        "statement lines written"
+    );
     let txn = db.begin().await?;
     crate::matching::match_lines(&txn, st.organization_id, Some(st.id)).await?;
+    tracing::info!(
+        statement_id,
+        elapsed_ms = job_started.elapsed().as_millis() as u64,
+        "statement lines matched"
+    );
     let summary = summarise(&txn, st.id).await?;
     let mut warnings = reconciliation.warnings.clone();
     if let Some((declared, currency)) = &reconciliation.declared_total
@@ -248,6 +287,12 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let done = done.update(&txn).await?;
     txn.commit().await?;
     publish(ctx, &done).await;
+    ctx.queue
+        .push(crate::Job::RefreshAnalytics {
+            organization_id: done.organization_id,
+            statement_id: Some(done.id),
+        })
+        .await?;
     Ok(())
 }
 
@@ -391,31 +436,27 @@ impl Writer {
                     let fingerprint = self.fingerprints.fingerprint(&line, format);
                     let amount_nanos = domain::money::nanos_from_decimal(line.amount)?;
                     let base_amount_nanos = self.base_amount(amount_nanos, &line.currency);
-                    lines.push(statement_line::ActiveModel {
-                        organization_id: Set(self.organization_id),
-                        statement_id: Set(self.statement_id),
-                        line_number: Set(i64::try_from(line.line_number).unwrap_or(i64::MAX)),
-                        fingerprint: Set(fingerprint),
-                        isrc: Set(line.isrc),
-                        upc: Set(line.upc),
-                        title: Set(line.title),
-                        artist_name: Set(line.artist_name),
-                        release_title: Set(line.release_title),
-                        store: Set(line.store),
-                        territory: Set(line.territory),
-                        territory_raw: Set(line.territory_raw),
-                        sale_period_start: Set(line.sale_period.map(|p| p.start)),
-                        sale_period_end: Set(line.sale_period.map(|p| p.end)),
-                        usage_type: Set(line.usage_type),
-                        quantity: Set(line.quantity),
-                        amount_nanos: Set(amount_nanos),
-                        currency: Set(line.currency),
-                        base_amount_nanos: Set(base_amount_nanos),
-                        base_currency: Set(self.base_currency.clone()),
-                        track_id: Set(None),
-                        release_id: Set(None),
-                        match_method: Set(None),
-                        ..Default::default()
+                    lines.push(NewLine {
+                        organization_id: self.organization_id,
+                        statement_id: self.statement_id,
+                        line_number: i64::try_from(line.line_number).unwrap_or(i64::MAX),
+                        fingerprint,
+                        isrc: line.isrc,
+                        upc: line.upc,
+                        title: line.title,
+                        artist_name: line.artist_name,
+                        release_title: line.release_title,
+                        store: line.store,
+                        territory: line.territory,
+                        territory_raw: line.territory_raw,
+                        sale_period_start: line.sale_period.map(|p| p.start),
+                        sale_period_end: line.sale_period.map(|p| p.end),
+                        usage_type: line.usage_type,
+                        quantity: line.quantity,
+                        amount_nanos,
+                        currency: line.currency,
+                        base_amount_nanos,
+                        base_currency: self.base_currency.clone(),
                     });
                 }
                 Item::Error(error) => {
@@ -437,28 +478,14 @@ impl Writer {
         if lines.is_empty() && errors.is_empty() {
             return Ok(());
         }
-        let txn = db.begin().await?;
-        if !lines.is_empty() {
-            // A line whose fingerprint exists came from an overlapping statement, or from this
-            // one before a retry; either way it is already counted once.
-            statement_line::Entity::insert_many(lines)
-                .on_conflict(
-                    OnConflict::columns([
-                        statement_line::Column::OrganizationId,
-                        statement_line::Column::Fingerprint,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        // A line whose fingerprint exists came from an overlapping statement, or from this
+        // one before a retry; either way it is already counted once.
+        insert_lines(db, &lines).await?;
         if !errors.is_empty() {
             statement_error::Entity::insert_many(errors)
-                .exec_without_returning(&txn)
+                .exec_without_returning(db)
                 .await?;
         }
-        txn.commit().await?;
         Ok(())
     }
 }

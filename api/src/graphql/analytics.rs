@@ -1,0 +1,544 @@
+//! Roster analytics, read from the monthly roll-ups: one indexed aggregate per query, whatever
+//! the number of statement lines behind it.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{Datelike, Months, NaiveDate};
+use sea_orm::{ConnectionTrait, Statement};
+
+use super::access::{ContextExt, OrgAccess, Permission};
+use super::accounts::decode_or_not_found;
+use super::catalogue::{Release, Track};
+use super::error::{ApiError, ApiResult};
+use super::ids::Kind;
+use super::loaders::Loaders;
+use super::money::Money;
+use super::roster::Artist;
+
+/// What analytics can be grouped by.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnalyticsDimension {
+    Artist,
+    Release,
+    Track,
+    Store,
+    Territory,
+    Month,
+}
+
+impl AnalyticsDimension {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Artist => "artist_id",
+            Self::Release => "release_id",
+            Self::Track => "track_id",
+            Self::Store => "store",
+            Self::Territory => "territory",
+            Self::Month => "month",
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AnalyticsFilter {
+    pub artist_ids: Option<Vec<ID>>,
+    pub release_ids: Option<Vec<ID>>,
+    pub track_ids: Option<Vec<ID>>,
+    pub stores: Option<Vec<String>>,
+    /// ISO 3166 alpha-2 codes.
+    pub territories: Option<Vec<String>>,
+    /// First month included (any day of it).
+    pub from: Option<NaiveDate>,
+    /// Last month included (any day of it).
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(InputObject, Clone, Copy)]
+pub struct PeriodInput {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// A group's numbers.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AnalyticsFigures {
+    pub quantity: i64,
+    /// In the organisation's base currency.
+    pub earnings: Money,
+    /// The same earnings in the currencies the statements reported them in.
+    pub earnings_by_currency: Vec<Money>,
+    pub line_count: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Key {
+    artist_id: Option<i64>,
+    release_id: Option<i64>,
+    track_id: Option<i64>,
+    store: Option<String>,
+    territory: Option<String>,
+    month: Option<NaiveDate>,
+}
+
+/// One group of the result; the dimensions not grouped by are null.
+#[derive(Clone, Debug)]
+pub struct AnalyticsRow {
+    key: Key,
+    figures: AnalyticsFigures,
+}
+
+#[Object]
+impl AnalyticsRow {
+    async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
+        let Some(id) = self.key.artist_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .artist
+            .load_one(id)
+            .await?
+            .map(Artist))
+    }
+    async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
+        let Some(id) = self.key.release_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .release
+            .load_one(id)
+            .await?
+            .map(Release))
+    }
+    async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Track>> {
+        let Some(id) = self.key.track_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .track
+            .load_one(id)
+            .await?
+            .map(Track))
+    }
+    async fn store(&self) -> Option<&str> {
+        self.key.store.as_deref()
+    }
+    async fn territory(&self) -> Option<&str> {
+        self.key.territory.as_deref()
+    }
+    /// First day of the month.
+    async fn month(&self) -> Option<NaiveDate> {
+        self.key.month
+    }
+    async fn figures(&self) -> &AnalyticsFigures {
+        &self.figures
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AnalyticsResult {
+    pub totals: AnalyticsFigures,
+    /// Groups, largest earnings first.
+    pub rows: Vec<AnalyticsRow>,
+    /// Groups beyond `first` that were not returned.
+    pub more_rows: i64,
+}
+
+/// Builds the WHERE clause and its values; `$1` is the organisation.
+struct Where {
+    sql: String,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Where {
+    fn new(organization_id: i64) -> Self {
+        Self {
+            sql: "organization_id = $1".into(),
+            values: vec![organization_id.into()],
+        }
+    }
+
+    fn add_in<V: Into<sea_orm::Value> + Clone>(&mut self, column: &str, items: &[V]) {
+        let start = self.values.len() + 1;
+        let placeholders: Vec<String> = (start..start + items.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        self.sql
+            .push_str(&format!(" AND {column} IN ({})", placeholders.join(", ")));
+        self.values.extend(items.iter().cloned().map(Into::into));
+    }
+
+    fn add_cmp(&mut self, column: &str, op: &str, value: impl Into<sea_orm::Value>) {
+        self.values.push(value.into());
+        self.sql
+            .push_str(&format!(" AND {column} {op} ${}", self.values.len()));
+    }
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn decode_all(kind: Kind, ids: &Option<Vec<ID>>) -> ApiResult<Option<Vec<i64>>> {
+    ids.as_ref()
+        .map(|list| {
+            list.iter()
+                .map(|id| decode_or_not_found(kind, id))
+                .collect()
+        })
+        .transpose()
+}
+
+/// The filter as SQL, with the artist scope of an artist member enforced.
+fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiResult<Where> {
+    let mut w = Where::new(access.organization_id);
+    let mut artists = decode_all(Kind::Artist, &filter.artist_ids)?;
+    if let Some(own) = access.artist_id {
+        match &artists {
+            Some(list) if list.iter().any(|a| *a != own) => {
+                return Err(ApiError::Forbidden("artists see only their own analytics"));
+            }
+            _ => artists = Some(vec![own]),
+        }
+    }
+    if let Some(list) = artists.filter(|l| !l.is_empty()) {
+        w.add_in("artist_id", &list);
+    }
+    if let Some(list) = decode_all(Kind::Release, &filter.release_ids)?.filter(|l| !l.is_empty()) {
+        w.add_in("release_id", &list);
+    }
+    if let Some(list) = decode_all(Kind::Track, &filter.track_ids)?.filter(|l| !l.is_empty()) {
+        w.add_in("track_id", &list);
+    }
+    if let Some(list) = filter.stores.as_ref().filter(|l| !l.is_empty()) {
+        w.add_in("store", list);
+    }
+    if let Some(list) = filter.territories.as_ref().filter(|l| !l.is_empty()) {
+        let upper: Vec<String> = list.iter().map(|t| t.trim().to_uppercase()).collect();
+        w.add_in("territory", &upper);
+    }
+    if let Some(from) = filter.from {
+        w.add_cmp("month", ">=", first_of_month(from));
+    }
+    if let Some(to) = filter.to {
+        w.add_cmp("month", "<=", first_of_month(to));
+    }
+    Ok(w)
+}
+
+/// A group being summed: key, quantity, base earnings, lines, earnings per currency.
+type Group = (Key, i64, i64, i64, Vec<(String, i64)>);
+
+/// Runs one grouped aggregate over the roll-ups.
+async fn aggregate(
+    db: &impl ConnectionTrait,
+    base_currency: &str,
+    where_: &Where,
+    group_by: &[AnalyticsDimension],
+) -> ApiResult<Vec<AnalyticsRow>> {
+    let mut dims: Vec<AnalyticsDimension> = Vec::new();
+    for d in group_by {
+        if !dims.contains(d) {
+            dims.push(*d);
+        }
+    }
+    let mut select: Vec<String> = dims.iter().map(|d| d.column().to_owned()).collect();
+    select.push("currency".into());
+    let group = select.join(", ");
+    let sql = format!(
+        "SELECT {group}, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(earnings_base_nanos) AS BIGINT) AS base, \
+           CAST(SUM(earnings_nanos) AS BIGINT) AS earnings, CAST(SUM(line_count) AS BIGINT) AS lines \
+         FROM analytics_monthly WHERE {} GROUP BY {group}",
+        where_.sql
+    );
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            where_.values.clone(),
+        ))
+        .await?;
+    // Fold the per-currency rows into one row per group.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Group> = HashMap::new();
+    for row in rows {
+        let mut key = Key::default();
+        for d in &dims {
+            let c = d.column();
+            match d {
+                AnalyticsDimension::Artist => key.artist_id = Some(row.try_get("", c)?),
+                AnalyticsDimension::Release => key.release_id = Some(row.try_get("", c)?),
+                AnalyticsDimension::Track => key.track_id = Some(row.try_get("", c)?),
+                AnalyticsDimension::Store => key.store = Some(row.try_get("", c)?),
+                AnalyticsDimension::Territory => key.territory = Some(row.try_get("", c)?),
+                AnalyticsDimension::Month => key.month = Some(row.try_get("", c)?),
+            }
+        }
+        let id = format!(
+            "{:?}",
+            (
+                key.artist_id,
+                key.release_id,
+                key.track_id,
+                &key.store,
+                &key.territory,
+                key.month
+            )
+        );
+        let currency: String = row.try_get("", "currency")?;
+        let quantity: i64 = row.try_get("", "quantity")?;
+        let base: i64 = row.try_get("", "base")?;
+        let earnings: i64 = row.try_get("", "earnings")?;
+        let lines: i64 = row.try_get("", "lines")?;
+        let entry = groups.entry(id.clone()).or_insert_with(|| {
+            order.push(id);
+            (key, 0, 0, 0, Vec::new())
+        });
+        entry.1 += quantity;
+        entry.2 += base;
+        entry.3 += lines;
+        entry.4.push((currency, earnings));
+    }
+    let mut result: Vec<AnalyticsRow> = order
+        .into_iter()
+        .filter_map(|id| groups.remove(&id))
+        .map(|(key, quantity, base, lines, mut by_currency)| {
+            by_currency.sort();
+            AnalyticsRow {
+                key,
+                figures: AnalyticsFigures {
+                    quantity,
+                    earnings: Money::from_nanos(base, base_currency),
+                    earnings_by_currency: by_currency
+                        .iter()
+                        .map(|(c, n)| Money::from_nanos(*n, c))
+                        .collect(),
+                    line_count: lines,
+                },
+            }
+        })
+        .collect();
+    result.sort_by(|a, b| {
+        let base = |r: &AnalyticsRow| {
+            domain::money::parse_decimal_str(&r.figures.earnings.amount).unwrap_or_default()
+        };
+        base(b)
+            .cmp(&base(a))
+            .then_with(|| format!("{:?}", a.key).cmp(&format!("{:?}", b.key)))
+    });
+    Ok(result)
+}
+
+fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
+    let mut quantity = 0;
+    let mut base = 0_i64;
+    let mut lines = 0;
+    let mut by_currency: HashMap<String, i64> = HashMap::new();
+    for row in rows {
+        quantity += row.figures.quantity;
+        base += domain::money::parse_decimal_str(&row.figures.earnings.amount).unwrap_or_default();
+        lines += row.figures.line_count;
+        for m in &row.figures.earnings_by_currency {
+            *by_currency.entry(m.currency.clone()).or_default() +=
+                domain::money::parse_decimal_str(&m.amount).unwrap_or_default();
+        }
+    }
+    let mut by_currency: Vec<(String, i64)> = by_currency.into_iter().collect();
+    by_currency.sort();
+    AnalyticsFigures {
+        quantity,
+        earnings: Money::from_nanos(base, base_currency),
+        earnings_by_currency: by_currency
+            .iter()
+            .map(|(c, n)| Money::from_nanos(*n, c))
+            .collect(),
+        line_count: lines,
+    }
+}
+
+async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, String)> {
+    let id = decode_or_not_found(Kind::Organization, organization_id)?;
+    let access = ctx.authorize(id, Permission::ReadAnalytics)?;
+    let org = ctx
+        .data_unchecked::<Loaders>()
+        .organization
+        .load_one(id)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+        .ok_or(ApiError::NotFound("Organization"))?;
+    Ok((access, org.base_currency))
+}
+
+/// A roster artist's numbers in a period and the one before it.
+#[derive(SimpleObject)]
+pub struct ArtistSummary {
+    pub artist: Option<Artist>,
+    pub current: AnalyticsFigures,
+    pub previous: AnalyticsFigures,
+    /// Change of base-currency earnings against the previous period, percent with one decimal;
+    /// null when the previous period earned nothing.
+    pub change_percent: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct RosterOverview {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub totals: AnalyticsFigures,
+    pub previous_totals: AnalyticsFigures,
+    pub artists: Vec<ArtistSummary>,
+    pub top_tracks: Vec<AnalyticsRow>,
+    pub top_stores: Vec<AnalyticsRow>,
+    pub top_territories: Vec<AnalyticsRow>,
+}
+
+fn change_percent(current: &AnalyticsFigures, previous: &AnalyticsFigures) -> Option<String> {
+    let now = domain::money::parse_decimal_str(&current.earnings.amount).ok()?;
+    let before = domain::money::parse_decimal_str(&previous.earnings.amount).ok()?;
+    if before == 0 {
+        return None;
+    }
+    let change = rust_decimal::Decimal::from(now - before) * rust_decimal::Decimal::from(100)
+        / rust_decimal::Decimal::from(before);
+    Some(change.round_dp(1).to_string())
+}
+
+#[derive(Default)]
+pub struct AnalyticsQuery;
+
+const TOP: usize = 5;
+
+#[Object]
+impl AnalyticsQuery {
+    /// Quantities and earnings from the roll-ups, filtered and grouped. An artist member sees
+    /// only their own artist's numbers.
+    async fn analytics(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        filter: Option<AnalyticsFilter>,
+        group_by: Vec<AnalyticsDimension>,
+        #[graphql(default = 100, desc = "At most this many groups (1 to 1000).")] first: i32,
+    ) -> ApiResult<AnalyticsResult> {
+        let (access, base) = org_access(ctx, &organization_id).await?;
+        if !(1..=1000).contains(&first) {
+            return Err(ApiError::BadRequest(format!(
+                "first must be between 1 and 1000, got {first}"
+            )));
+        }
+        let filter = filter.unwrap_or_default();
+        let where_ = build_where(&access, &filter)?;
+        let mut rows = aggregate(ctx.db(), &base, &where_, &group_by).await?;
+        let totals = totals_of(&rows, &base);
+        let limit = usize::try_from(first).unwrap_or(100);
+        let more_rows = i64::try_from(rows.len().saturating_sub(limit)).unwrap_or(0);
+        rows.truncate(limit);
+        Ok(AnalyticsResult {
+            totals,
+            rows,
+            more_rows,
+        })
+    }
+
+    /// The roster at a glance for a period (default: the last 12 months with data): totals,
+    /// each artist against the previous period of the same length, top tracks, stores and
+    /// territories.
+    async fn roster_overview(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        period: Option<PeriodInput>,
+    ) -> ApiResult<RosterOverview> {
+        let (access, base) = org_access(ctx, &organization_id).await?;
+        let (from, to) = match period {
+            Some(p) if p.from > p.to => {
+                return Err(ApiError::BadRequest("period: from is after to".into()));
+            }
+            Some(p) => (first_of_month(p.from), first_of_month(p.to)),
+            None => {
+                let to = first_of_month(chrono::Utc::now().date_naive());
+                (to.checked_sub_months(Months::new(11)).unwrap_or(to), to)
+            }
+        };
+        let span = u32::try_from(
+            (to.year() - from.year()) * 12 + i32::try_from(to.month()).unwrap_or(1)
+                - i32::try_from(from.month()).unwrap_or(1)
+                + 1,
+        )
+        .unwrap_or(1);
+        let prev_to = from.checked_sub_months(Months::new(1)).unwrap_or(from);
+        let prev_from = from.checked_sub_months(Months::new(span)).unwrap_or(from);
+        let db = ctx.db();
+        let current = AnalyticsFilter {
+            from: Some(from),
+            to: Some(to),
+            ..Default::default()
+        };
+        let previous = AnalyticsFilter {
+            from: Some(prev_from),
+            to: Some(prev_to),
+            ..Default::default()
+        };
+        let w_now = build_where(&access, &current)?;
+        let w_before = build_where(&access, &previous)?;
+        let by_artist = aggregate(db, &base, &w_now, &[AnalyticsDimension::Artist]).await?;
+        let by_artist_before =
+            aggregate(db, &base, &w_before, &[AnalyticsDimension::Artist]).await?;
+        let totals = totals_of(&by_artist, &base);
+        let previous_totals = totals_of(&by_artist_before, &base);
+        let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
+            .into_iter()
+            .map(|r| (r.key.artist_id, r.figures))
+            .collect();
+        let empty = AnalyticsFigures {
+            quantity: 0,
+            earnings: Money::from_nanos(0, &base),
+            earnings_by_currency: Vec::new(),
+            line_count: 0,
+        };
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let mut artists = Vec::with_capacity(by_artist.len());
+        for row in by_artist {
+            let previous = before
+                .remove(&row.key.artist_id)
+                .unwrap_or_else(|| empty.clone());
+            let artist = match row.key.artist_id.filter(|id| *id > 0) {
+                Some(id) => loaders
+                    .artist
+                    .load_one(id)
+                    .await
+                    .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+                    .map(Artist),
+                None => None,
+            };
+            artists.push(ArtistSummary {
+                artist,
+                change_percent: change_percent(&row.figures, &previous),
+                current: row.figures,
+                previous,
+            });
+        }
+        let mut top_tracks = aggregate(db, &base, &w_now, &[AnalyticsDimension::Track]).await?;
+        top_tracks.retain(|r| r.key.track_id.is_some_and(|id| id > 0));
+        top_tracks.truncate(TOP);
+        let mut top_stores = aggregate(db, &base, &w_now, &[AnalyticsDimension::Store]).await?;
+        top_stores.truncate(TOP);
+        let mut top_territories =
+            aggregate(db, &base, &w_now, &[AnalyticsDimension::Territory]).await?;
+        top_territories.truncate(TOP);
+        Ok(RosterOverview {
+            from,
+            to,
+            totals,
+            previous_totals,
+            artists,
+            top_tracks,
+            top_stores,
+            top_territories,
+        })
+    }
+}

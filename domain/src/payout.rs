@@ -1,0 +1,346 @@
+//! Payouts: what each payee is paid in a payout run, and what is carried or held back.
+//!
+//! # The rule
+//!
+//! For one payee in one currency, [`compute_payout`] starts from the balance brought forward
+//! from the previous run and adds the period's earnings net of recoupment, plus the reserves
+//! that fall due ([`due_reserves`]):
+//!
+//! 1. **Reserve.** A share (`reserve_ppb`) of the period's net earnings, when they are
+//!    positive, is held back against future returns, but never more than the payee's balance
+//!    would otherwise be (a payee who owes money is not reserved against). Reserves are kept
+//!    exactly in nano-units and released, whole, after the configured number of periods.
+//! 2. **Negative balance.** Nothing is paid; the debt is carried forward.
+//! 3. **Rounding.** A positive balance is rounded down to the currency's minor unit (cents,
+//!    yen, fils) by [`Money::round_down_to_minor_unit`]; the sub-minor-unit remainder is carried
+//!    forward, never lost.
+//! 4. **Minimum.** If the rounded amount is below the payee's minimum payout (or zero), nothing
+//!    is paid and the whole balance is carried forward.
+//!
+//! So, exactly: `brought_forward + earnings − recouped − reserved + reserve_released ==
+//! payable + carried_forward`.
+//!
+//! # Conservation
+//!
+//! [`ConservationLedger`] follows allocations and payout lines and checks, per currency, that
+//! `Σ allocated == Σ paid + carried forward + reserves held + Σ recouped (retained against
+//! unrecouped costs) + earnings not yet in a payout run`, to the nano-unit. The last term is
+//! zero right after a run that took up every payee's earnings.
+
+use std::collections::BTreeMap;
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::allocation::{Allocation, AllocationKind};
+use crate::money::{Currency, Money};
+use crate::share::Share;
+
+/// Why a payout could not be computed or recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PayoutError {
+    /// The reserve share is above 100 %.
+    #[error("the reserve share must be at most 100%")]
+    InvalidReserveShare,
+    /// A negative minimum payout.
+    #[error("the minimum payout cannot be negative")]
+    NegativeMinimum,
+    /// A negative reserve release.
+    #[error("a reserve release cannot be negative")]
+    NegativeReserve,
+    /// An amount out of the `i64` nano-unit range.
+    #[error("amount out of range")]
+    Overflow,
+    /// A payout line brought forward something other than what was carried forward.
+    #[error(
+        "payee {payee_id} ({currency}): brought forward {brought_forward_nanos}, but {carried_nanos} was carried forward"
+    )]
+    BroughtForwardMismatch {
+        /// The payee.
+        payee_id: i64,
+        /// The currency.
+        currency: Currency,
+        /// What the line brought forward.
+        brought_forward_nanos: i64,
+        /// What the previous line carried forward.
+        carried_nanos: i128,
+    },
+    /// A payout line released more reserve than the payee had held.
+    #[error("payee {payee_id} ({currency}): released more reserve than was held")]
+    ReleasedMoreThanHeld {
+        /// The payee.
+        payee_id: i64,
+        /// The currency.
+        currency: Currency,
+    },
+    /// The books do not balance.
+    #[error("{currency}: allocated {allocated} but accounted for {accounted_for}")]
+    NotConserved {
+        /// The currency.
+        currency: Currency,
+        /// Σ allocated.
+        allocated: i128,
+        /// Σ paid + carried + reserved + recouped + pending.
+        accounted_for: i128,
+    },
+}
+
+/// A reserve held from one period's earnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldReserve {
+    /// The end of the period it was held in.
+    pub held_in: NaiveDate,
+    /// The amount held, ≥ 0.
+    pub amount_nanos: i64,
+}
+
+/// Splits `held` into the reserves due for release in the period ending `period_end` and those
+/// still held: a reserve held in a period is released `release_after_periods` periods later,
+/// a period being `months_per_period` months (1 monthly, 3 quarterly, 6 half-yearly).
+///
+/// Returns `(due, still_held)`, each in input order. With `release_after_periods == 0` a reserve
+/// is due in the period it was held in, which amounts to no reserve.
+#[must_use]
+pub fn due_reserves(
+    held: &[HeldReserve],
+    period_end: NaiveDate,
+    release_after_periods: u32,
+    months_per_period: u32,
+) -> (Vec<HeldReserve>, Vec<HeldReserve>) {
+    let months = Months::new(release_after_periods.saturating_mul(months_per_period));
+    held.iter().partition(|r| {
+        r.held_in
+            .checked_add_months(months)
+            .is_some_and(|due_on| due_on <= period_end)
+    })
+}
+
+/// One payee's figures for a payout run, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutInput {
+    /// The payee's payout currency.
+    pub currency: Currency,
+    /// Carried forward by the previous run (negative when the payee owes).
+    pub brought_forward_nanos: i64,
+    /// Every allocation to the payee since the previous run, recoupment entries included.
+    pub earnings_nanos: i64,
+    /// The part of `earnings_nanos` retained by recoupment (the `Recoupment` allocations).
+    pub recouped_nanos: i64,
+    /// The share of positive net earnings held in reserve, in ppb.
+    pub reserve_ppb: u64,
+    /// Reserves falling due now (see [`due_reserves`]).
+    pub reserve_releases: Vec<HeldReserve>,
+    /// The payee's minimum payout, ≥ 0.
+    pub minimum_payout_nanos: i64,
+}
+
+/// A payee's payout, by the rule in the module doc.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutLine {
+    /// The currency of every amount below.
+    pub currency: Currency,
+    /// Carried forward by the previous run.
+    pub brought_forward_nanos: i64,
+    /// Earnings of the period, recoupment included.
+    pub earnings_nanos: i64,
+    /// Retained by recoupment.
+    pub recouped_nanos: i64,
+    /// Held back in reserve this run.
+    pub reserved_nanos: i64,
+    /// Earlier reserves released this run.
+    pub reserve_released_nanos: i64,
+    /// Paid now: a whole number of minor units, ≥ the minimum, or zero.
+    pub payable_nanos: i64,
+    /// Carried forward to the next run (the rounding remainder, or everything when nothing is
+    /// paid).
+    pub carried_forward_nanos: i64,
+    /// The part of `carried_forward_nanos` that is the sub-minor-unit remainder of a payment
+    /// (zero when nothing is paid).
+    pub rounding_remainder_nanos: i64,
+    /// Whether a positive balance was carried forward because it is below the minimum.
+    pub below_minimum: bool,
+}
+
+impl PayoutLine {
+    /// The payable amount as [`Money`].
+    #[must_use]
+    pub fn payable(&self) -> Money {
+        Money::new(self.payable_nanos, self.currency)
+    }
+}
+
+fn to_i64(v: i128) -> Result<i64, PayoutError> {
+    i64::try_from(v).map_err(|_| PayoutError::Overflow)
+}
+
+/// Computes a payee's payout (see the module doc).
+///
+/// # Errors
+///
+/// [`PayoutError::InvalidReserveShare`], [`PayoutError::NegativeMinimum`],
+/// [`PayoutError::NegativeReserve`], or [`PayoutError::Overflow`] when the balance does not fit
+/// in an `i64`.
+pub fn compute_payout(input: &PayoutInput) -> Result<PayoutLine, PayoutError> {
+    if input.reserve_ppb > Share::WHOLE_PPB {
+        return Err(PayoutError::InvalidReserveShare);
+    }
+    if input.minimum_payout_nanos < 0 {
+        return Err(PayoutError::NegativeMinimum);
+    }
+    if input.reserve_releases.iter().any(|r| r.amount_nanos < 0) {
+        return Err(PayoutError::NegativeReserve);
+    }
+    let released: i128 = input
+        .reserve_releases
+        .iter()
+        .map(|r| i128::from(r.amount_nanos))
+        .sum();
+    let net = i128::from(input.earnings_nanos) - i128::from(input.recouped_nanos);
+    let available = i128::from(input.brought_forward_nanos) + net + released;
+    let target = if net > 0 {
+        net * i128::from(input.reserve_ppb) / i128::from(Share::WHOLE_PPB)
+    } else {
+        0
+    };
+    let reserved = target.min(available.max(0));
+    let balance = to_i64(available - reserved)?;
+
+    let (payable, remainder, below_minimum) = if balance <= 0 {
+        (0, 0, false)
+    } else {
+        let (payable, remainder) = Money::new(balance, input.currency).round_down_to_minor_unit();
+        if payable.amount_nanos < input.minimum_payout_nanos || payable.amount_nanos == 0 {
+            (0, 0, payable.amount_nanos < input.minimum_payout_nanos)
+        } else {
+            (payable.amount_nanos, remainder.amount_nanos, false)
+        }
+    };
+    Ok(PayoutLine {
+        currency: input.currency,
+        brought_forward_nanos: input.brought_forward_nanos,
+        earnings_nanos: input.earnings_nanos,
+        recouped_nanos: input.recouped_nanos,
+        reserved_nanos: to_i64(reserved)?,
+        reserve_released_nanos: to_i64(released)?,
+        payable_nanos: payable,
+        carried_forward_nanos: balance - payable,
+        rounding_remainder_nanos: remainder,
+        below_minimum,
+    })
+}
+
+/// Per-currency totals kept by [`ConservationLedger`], in nano-units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConservationTotals {
+    /// Σ allocations of statement lines.
+    pub allocated: i128,
+    /// Σ paid by payout runs.
+    pub paid: i128,
+    /// Carried forward, now (the sum of every payee's latest carry).
+    pub carried_forward: i128,
+    /// Reserves held, now.
+    pub reserved: i128,
+    /// Σ retained by recoupment (negative un-recoupments included).
+    pub recouped: i128,
+    /// Allocated to payees but not yet taken up by a payout run.
+    pub pending: i128,
+}
+
+impl ConservationTotals {
+    /// `paid + carried_forward + reserved + recouped + pending`: must equal `allocated`.
+    #[must_use]
+    pub fn accounted_for(&self) -> i128 {
+        self.paid + self.carried_forward + self.reserved + self.recouped + self.pending
+    }
+}
+
+/// Follows allocations and payout lines and checks that no nano-unit appears or disappears.
+#[derive(Debug, Clone, Default)]
+pub struct ConservationLedger {
+    totals: BTreeMap<Currency, ConservationTotals>,
+    carried: BTreeMap<(Currency, i64), i128>,
+    held: BTreeMap<(Currency, i64), i128>,
+}
+
+impl ConservationLedger {
+    /// An empty ledger.
+    #[must_use]
+    pub fn new() -> ConservationLedger {
+        ConservationLedger::default()
+    }
+
+    /// Records one allocation of a line in `currency`.
+    pub fn record_allocation(&mut self, currency: Currency, allocation: &Allocation) {
+        let t = self.totals.entry(currency).or_default();
+        let amount = i128::from(allocation.amount_nanos);
+        t.allocated += amount;
+        if matches!(allocation.kind, AllocationKind::Recoupment { .. }) {
+            t.recouped += amount;
+        } else {
+            t.pending += amount;
+        }
+    }
+
+    /// Records a payout line of `payee_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`PayoutError::BroughtForwardMismatch`] when the line does not bring forward exactly what
+    /// the payee's previous line carried, [`PayoutError::ReleasedMoreThanHeld`] when it releases
+    /// more reserve than is held; nothing is recorded then.
+    pub fn record_payout(&mut self, payee_id: i64, line: &PayoutLine) -> Result<(), PayoutError> {
+        let key = (line.currency, payee_id);
+        let carried = self.carried.get(&key).copied().unwrap_or(0);
+        if carried != i128::from(line.brought_forward_nanos) {
+            return Err(PayoutError::BroughtForwardMismatch {
+                payee_id,
+                currency: line.currency,
+                brought_forward_nanos: line.brought_forward_nanos,
+                carried_nanos: carried,
+            });
+        }
+        let held = self.held.get(&key).copied().unwrap_or(0);
+        let released = i128::from(line.reserve_released_nanos);
+        if released > held {
+            return Err(PayoutError::ReleasedMoreThanHeld {
+                payee_id,
+                currency: line.currency,
+            });
+        }
+        let reserved = i128::from(line.reserved_nanos);
+        self.held.insert(key, held - released + reserved);
+        let carried_forward = i128::from(line.carried_forward_nanos);
+        self.carried.insert(key, carried_forward);
+        let t = self.totals.entry(line.currency).or_default();
+        t.pending -= i128::from(line.earnings_nanos) - i128::from(line.recouped_nanos);
+        t.paid += i128::from(line.payable_nanos);
+        t.carried_forward += carried_forward - carried;
+        t.reserved += reserved - released;
+        Ok(())
+    }
+
+    /// The totals for `currency` (all zero when nothing was recorded in it).
+    #[must_use]
+    pub fn totals(&self, currency: Currency) -> ConservationTotals {
+        self.totals.get(&currency).copied().unwrap_or_default()
+    }
+
+    /// Checks `allocated == accounted_for` in every currency.
+    ///
+    /// # Errors
+    ///
+    /// [`PayoutError::NotConserved`] for the first currency that does not balance.
+    pub fn check(&self) -> Result<(), PayoutError> {
+        for (currency, t) in &self.totals {
+            if t.allocated != t.accounted_for() {
+                return Err(PayoutError::NotConserved {
+                    currency: *currency,
+                    allocated: t.allocated,
+                    accounted_for: t.accounted_for(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

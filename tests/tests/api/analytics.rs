@@ -1,0 +1,275 @@
+//! Roster analytics: every grouping equals an independent sum over the statement lines, and an
+//! artist member sees only their own numbers.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{TestApp, on_every_backend};
+
+const HEADER: &str = tests::fixtures::DISTROKID_HEADER;
+
+async fn analytics_match_the_statement_lines(app: TestApp) {
+    let token = app.sign_up("numbers@label.test").await;
+    let org = app.create_organization(&token, "Numbers Records").await;
+    let mut isrcs = Vec::new();
+    let mut artists = Vec::new();
+    for (a, name) in ["Ada Vesper", "Juniper Static"].iter().enumerate() {
+        let data = app.ok(Some(&token), "mutation($org: ID!, $name: String!) { createArtist(input: {organizationId: $org, name: $name}) { artist { id } } }", json!({"org": org, "name": name})).await;
+        let artist = data["createArtist"]["artist"]["id"]
+            .as_str()
+            .expect("artist")
+            .to_owned();
+        let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"LP\", releaseType: ALBUM}) { release { id } } }", json!({"id": artist})).await;
+        let release = data["createRelease"]["release"]["id"]
+            .as_str()
+            .expect("release")
+            .to_owned();
+        for t in 0..2 {
+            let isrc = format!("QZNUM25{a}{t:04}");
+            app.ok(Some(&token), "mutation($id: ID!, $isrc: String!) { addTrack(input: {releaseId: $id, title: $isrc, isrc: $isrc}) { track { id } } }", json!({"id": release, "isrc": isrc})).await;
+            isrcs.push((isrc, name.to_string()));
+        }
+        artists.push((artist, name.to_string()));
+    }
+    // Two statements over three months, four stores, four territories, and one unknown ISRC.
+    let stores = ["Spotify", "Apple Music", "Deezer", "Tidal"];
+    let countries = ["US", "GB", "DE", "JP"];
+    for (file, months) in [
+        ("jan-feb.tsv", ["2025-01", "2025-02"]),
+        ("feb-mar.tsv", ["2025-02", "2025-03"]),
+    ] {
+        let mut text = format!("{HEADER}\r\n");
+        let mut n = 0;
+        for month in months {
+            for (i, (isrc, artist)) in isrcs.iter().enumerate() {
+                for s in 0..3 {
+                    n += 1;
+                    let amount = format!("{}.{:09}", n % 7, (n * 7_919_777) % 1_000_000_000);
+                    text.push_str(&format!(
+                        "2025-04-01\t{month}\t{}\t{artist}\tT\t{isrc}\t\t{}\t100\tSong\t{}\t0\t{amount}\r\n",
+                        stores[(i + s) % 4],
+                        n * 3,
+                        countries[(i * 3 + s + file.len()) % 4]
+                    ));
+                }
+            }
+            text.push_str(&format!("2025-04-01\t{month}\tSpotify\tStranger\tT\tQZUNK2500001\t\t5\t100\tSong\tFR\t0\t0.5\r\n"));
+        }
+        let upload = app
+            .upload_statement(&token, &org, file, text.into_bytes())
+            .await;
+        let id = upload["data"]["uploadStatement"]["statement"]["id"]
+            .as_str()
+            .expect("statement")
+            .to_owned();
+        app.wait_for_statement(&token, &id).await;
+    }
+
+    // The independent computation: every stored line, grouped in Rust.
+    use sea_orm::EntityTrait;
+    let lines = entity::statement_line::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("lines");
+    let releases: BTreeMap<i64, i64> = entity::release::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("releases")
+        .into_iter()
+        .map(|r| (r.id, r.artist_id))
+        .collect();
+    let total_base: i64 = lines.iter().map(|l| l.base_amount_nanos).sum();
+    let total_quantity: i64 = lines.iter().map(|l| l.quantity).sum();
+
+    // Roll-ups are refreshed by the workers after parsing: wait until they add up.
+    let query = "query($org: ID!, $by: [AnalyticsDimension!]!, $filter: AnalyticsFilter) { analytics(organizationId: $org, groupBy: $by, filter: $filter, first: 1000) { totals { quantity lineCount earnings { amount currency } } rows { store territory month artist { id } track { isrc } figures { quantity lineCount earnings { amount } earningsByCurrency { amount currency } } } } }";
+    let expected_total = domain::money::Money::new(
+        total_base,
+        domain::money::Currency::parse("USD").expect("usd"),
+    )
+    .to_decimal_string();
+    app.eventually(Duration::from_secs(60), || async {
+        let data = app
+            .ok(Some(&token), query, json!({"org": org, "by": []}))
+            .await;
+        (data["analytics"]["totals"]["lineCount"] == json!(lines.len())
+            && data["analytics"]["totals"]["earnings"]["amount"] == json!(expected_total))
+        .then_some(())
+    })
+    .await;
+
+    let month_of = |l: &entity::statement_line::Model| {
+        l.sale_period_start
+            .map(|d| d.format("%Y-%m-01").to_string())
+            .unwrap_or_default()
+    };
+    type KeyFn = Box<dyn Fn(&entity::statement_line::Model) -> String>;
+    type RowKeyFn = Box<dyn Fn(&Value) -> String>;
+    let dimensions: Vec<(&str, KeyFn, RowKeyFn)> = vec![
+        (
+            "STORE",
+            Box::new(|l| l.store.clone().unwrap_or_default()),
+            Box::new(|r| r["store"].as_str().unwrap_or_default().to_owned()),
+        ),
+        (
+            "TERRITORY",
+            Box::new(|l| l.territory.clone().unwrap_or_default()),
+            Box::new(|r| r["territory"].as_str().unwrap_or_default().to_owned()),
+        ),
+        (
+            "MONTH",
+            Box::new(month_of),
+            Box::new(|r| r["month"].as_str().unwrap_or_default().to_owned()),
+        ),
+        (
+            "TRACK",
+            Box::new(|l| {
+                l.isrc
+                    .clone()
+                    .filter(|_| l.track_id.is_some())
+                    .unwrap_or_default()
+            }),
+            Box::new(|r| r["track"]["isrc"].as_str().unwrap_or_default().to_owned()),
+        ),
+    ];
+    for (dimension, key_of_line, key_of_row) in &dimensions {
+        let mut expected: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for l in &lines {
+            let e = expected.entry(key_of_line(l)).or_default();
+            e.0 += l.quantity;
+            e.1 += l.base_amount_nanos;
+            e.2 += 1;
+        }
+        let data = app
+            .ok(Some(&token), query, json!({"org": org, "by": [dimension]}))
+            .await;
+        let mut actual: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for row in data["analytics"]["rows"].as_array().expect("rows") {
+            let f = &row["figures"];
+            actual.insert(
+                key_of_row(row),
+                (
+                    f["quantity"].as_i64().expect("quantity"),
+                    domain::money::parse_decimal_str(
+                        f["earnings"]["amount"].as_str().expect("amount"),
+                    )
+                    .expect("decimal"),
+                    f["lineCount"].as_i64().expect("lines"),
+                ),
+            );
+        }
+        assert_eq!(actual, expected, "grouped by {dimension}");
+        assert_eq!(
+            data["analytics"]["totals"]["quantity"],
+            json!(total_quantity)
+        );
+    }
+
+    // Grouped by artist and month, filtered to one store: the same sums.
+    let (ada_id, _) = &artists[0];
+    let ada_row_id = tests::decode_id(ada_id);
+    let mut expected: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for l in lines
+        .iter()
+        .filter(|l| l.store.as_deref() == Some("Spotify"))
+    {
+        let artist = l
+            .release_id
+            .and_then(|r| releases.get(&r).copied())
+            .unwrap_or(0);
+        *expected.entry((artist, month_of(l))).or_default() += l.base_amount_nanos;
+    }
+    let data = app
+        .ok(
+            Some(&token),
+            query,
+            json!({"org": org, "by": ["ARTIST", "MONTH"], "filter": {"stores": ["Spotify"]}}),
+        )
+        .await;
+    let mut actual: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for row in data["analytics"]["rows"].as_array().expect("rows") {
+        let artist = row["artist"]["id"].as_str().map_or(0, tests::decode_id);
+        let amount = domain::money::parse_decimal_str(
+            row["figures"]["earnings"]["amount"]
+                .as_str()
+                .expect("amount"),
+        )
+        .expect("decimal");
+        actual.insert(
+            (artist, row["month"].as_str().unwrap_or_default().to_owned()),
+            amount,
+        );
+    }
+    assert_eq!(actual, expected);
+    assert!(actual.keys().any(|(a, _)| *a == ada_row_id));
+
+    // The roster overview for February–March against December–January.
+    let overview = app.ok(Some(&token), "query($org: ID!) { rosterOverview(organizationId: $org, period: {from: \"2025-02-01\", to: \"2025-03-31\"}) { totals { lineCount } previousTotals { lineCount } artists { artist { name } current { lineCount } previous { lineCount } changePercent } topTracks { track { isrc } } topStores { store } topTerritories { territory } } }", json!({"org": org})).await;
+    let overview = &overview["rosterOverview"];
+    let in_period = lines
+        .iter()
+        .filter(|l| month_of(l).as_str() >= "2025-02-01")
+        .count();
+    assert_eq!(overview["totals"]["lineCount"], json!(in_period));
+    assert_eq!(
+        overview["previousTotals"]["lineCount"],
+        json!(lines.len() - in_period)
+    );
+    assert_eq!(overview["topTracks"].as_array().map(Vec::len), Some(4));
+    assert!(
+        overview["topStores"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty() && s.len() <= 5)
+    );
+
+    // An artist member sees their own numbers only.
+    let data = app.ok(Some(&token), "mutation($org: ID!, $artist: ID!) { inviteMember(input: {organizationId: $org, email: \"ada@numbers.test\", role: ARTIST, artistId: $artist}) { invitationToken } }", json!({"org": org, "artist": ada_id})).await;
+    let invitation = data["inviteMember"]["invitationToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let ada = app.sign_up("ada@numbers.test").await;
+    app.ok(
+        Some(&ada),
+        "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { role } } }",
+        json!({"t": invitation}),
+    )
+    .await;
+    let own = app
+        .ok(Some(&ada), query, json!({"org": org, "by": ["ARTIST"]}))
+        .await;
+    let rows = own["analytics"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["artist"]["id"], json!(ada_id));
+    let other = app
+        .graphql(
+            Some(&ada),
+            query,
+            json!({"org": org, "by": [], "filter": {"artistIds": [artists[1].0]}}),
+        )
+        .await;
+    assert_eq!(other["errors"][0]["extensions"]["code"], "FORBIDDEN");
+
+    // A rebuild from scratch gives the same numbers.
+    let before = app
+        .ok(
+            Some(&token),
+            query,
+            json!({"org": org, "by": ["TRACK", "STORE", "TERRITORY", "MONTH"]}),
+        )
+        .await;
+    api::app::rebuild_analytics(&app.state, None)
+        .await
+        .expect("rebuild");
+    let after = app
+        .ok(
+            Some(&token),
+            query,
+            json!({"org": org, "by": ["TRACK", "STORE", "TERRITORY", "MONTH"]}),
+        )
+        .await;
+    assert_eq!(before, after);
+}
+
+on_every_backend!(analytics_match_the_statement_lines);

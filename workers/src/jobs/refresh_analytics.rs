@@ -1,0 +1,100 @@
+//! `RefreshAnalytics`: keeps the monthly roll-ups (organisation × artist × release × track ×
+//! store × territory × month × currency) equal to the statement lines they summarise.
+//!
+//! The unit of work is a month of one organisation: the job deletes the roll-up rows of the
+//! months a statement touched and re-aggregates those months from every line of the
+//! organisation, in one transaction. Recomputing from the source (rather than adding a
+//! statement's sums on top) is what makes the job idempotent and correct whatever happened
+//! before: a retried job, an overlapping statement, lines re-matched to another track.
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+
+use crate::JobContext;
+
+/// The month a line belongs to: its sale period's start, else its statement's period, else the
+/// month the statement was uploaded.
+fn month_expression(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => {
+            "CAST(date_trunc('month', COALESCE(l.sale_period_start, s.period_start, CAST(s.created_at AS date))) AS date)"
+        }
+        _ => "date(COALESCE(l.sale_period_start, s.period_start, s.created_at), 'start of month')",
+    }
+}
+
+/// Refreshes the months `statement_id` touched (or every month of the organisation).
+///
+/// # Errors
+/// Database failures; the transaction leaves the roll-ups as they were.
+pub async fn run(
+    ctx: &JobContext,
+    organization_id: i64,
+    statement_id: Option<i64>,
+) -> anyhow::Result<()> {
+    let backend = ctx.db.get_database_backend();
+    let month = month_expression(backend);
+    let txn = ctx.db.begin().await?;
+    let months: Option<Vec<NaiveDate>> = match statement_id {
+        None => None,
+        Some(id) => {
+            let rows = txn
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "SELECT DISTINCT {month} AS month FROM statement_lines l JOIN statements s ON s.id = l.statement_id \
+                         WHERE l.statement_id = $1"
+                    ),
+                    [id.into()],
+                ))
+                .await?;
+            Some(
+                rows.iter()
+                    .map(|r| r.try_get::<NaiveDate>("", "month"))
+                    .collect::<Result<_, DbErr>>()?,
+            )
+        }
+    };
+    if months.as_ref().is_some_and(Vec::is_empty) {
+        txn.commit().await?;
+        return Ok(());
+    }
+    let (month_filter_rollup, month_filter_lines, values) = match &months {
+        None => (String::new(), String::new(), vec![organization_id.into()]),
+        Some(list) => {
+            let placeholders: Vec<String> =
+                (0..list.len()).map(|i| format!("${}", i + 2)).collect();
+            let joined = placeholders.join(", ");
+            let mut values: Vec<sea_orm::Value> = vec![organization_id.into()];
+            values.extend(list.iter().map(|m| sea_orm::Value::from(*m)));
+            (
+                format!(" AND month IN ({joined})"),
+                format!(" AND {month} IN ({joined})"),
+                values,
+            )
+        }
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("DELETE FROM analytics_monthly WHERE organization_id = $1{month_filter_rollup}"),
+        values.clone(),
+    ))
+    .await?;
+    let insert = format!(
+        "INSERT INTO analytics_monthly (organization_id, artist_id, release_id, track_id, store, territory, month, currency, \
+           quantity, earnings_base_nanos, earnings_nanos, line_count) \
+         SELECT l.organization_id, COALESCE(r.artist_id, 0), COALESCE(l.release_id, 0), COALESCE(l.track_id, 0), \
+           COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency, \
+           CAST(SUM(l.quantity) AS BIGINT), CAST(SUM(l.base_amount_nanos) AS BIGINT), CAST(SUM(l.amount_nanos) AS BIGINT), COUNT(*) \
+         FROM statement_lines l \
+           JOIN statements s ON s.id = l.statement_id \
+           LEFT JOIN releases r ON r.id = l.release_id \
+         WHERE l.organization_id = $1{month_filter_lines} \
+         GROUP BY l.organization_id, COALESCE(r.artist_id, 0), COALESCE(l.release_id, 0), COALESCE(l.track_id, 0), \
+           COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency"
+    );
+    txn.execute_raw(Statement::from_sql_and_values(backend, insert, values))
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
