@@ -15,9 +15,15 @@ use crate::state::AppState;
 /// # Errors
 /// When any of them cannot be reached; the message says which.
 pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
-    let db = entity::db::connect(&config.database_url)
+    let mut db = entity::db::connect(&config.database_url)
         .await
         .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(&config.database_url)))?;
+    let queries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = queries.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::telemetry::Metrics::global().db_queries.inc();
+    });
     let queue = JobQueue::connect(&config.queue, &config.namespace)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -35,6 +41,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         events,
         files,
         config: config.clone(),
+        queries,
     })
 }
 

@@ -1,5 +1,8 @@
 //! What every request handler and resolver shares.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sea_orm::DatabaseConnection;
 use workers::{EventBus, FileStore, JobQueue};
 
@@ -12,9 +15,18 @@ pub struct AppState {
     pub events: EventBus,
     pub files: FileStore,
     pub config: Config,
+    /// SQL statements this process has sent through the ORM (also `imprint_db_queries_total`).
+    pub queries: Arc<AtomicU64>,
 }
 
 impl AppState {
+    /// SQL statements sent through the ORM so far; tests use it to prove a nested query costs a
+    /// constant number of statements.
+    #[must_use]
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
     #[must_use]
     pub fn job_context(&self) -> workers::JobContext {
         workers::JobContext {

@@ -27,6 +27,7 @@ pub struct Metrics {
     pub registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    pub db_queries: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -64,10 +65,19 @@ impl Metrics {
         registry
             .register(Box::new(http_duration.clone()))
             .expect("registered once");
+        let db_queries = prometheus::IntCounter::new(
+            "imprint_db_queries_total",
+            "SQL statements sent through the ORM",
+        )
+        .expect("valid metric definition");
+        registry
+            .register(Box::new(db_queries.clone()))
+            .expect("registered once");
         Self {
             registry,
             http_requests,
             http_duration,
+            db_queries,
         }
     }
 
