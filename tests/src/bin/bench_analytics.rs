@@ -124,7 +124,7 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
          SELECT {o}, {sid}, g.n, 'load:' || g.n, t.isrc, \
            CASE g.n % 6 WHEN 0 THEN 'Spotify' WHEN 1 THEN 'Apple Music' WHEN 2 THEN 'Amazon Music' WHEN 3 THEN 'Deezer' WHEN 4 THEN 'Tidal' ELSE 'YouTube Music' END, \
            CASE g.n % 8 WHEN 0 THEN 'US' WHEN 1 THEN 'GB' WHEN 2 THEN 'DE' WHEN 3 THEN 'FR' WHEN 4 THEN 'BR' WHEN 5 THEN 'JP' WHEN 6 THEN 'AU' ELSE 'SE' END, \
-           {month}, {month}, g.n % 300 + 1, (g.n * 7919) % 5000000000, 'USD', (g.n * 7919) % 5000000000, 'USD', t.id, t.release_id, 'isrc' \
+           {month}, {month}, g.n % 300 + 1, (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', t.id, t.release_id, 'isrc' \
          FROM {} JOIN tracks t ON t.organization_id = {o} AND t.position = (g.n % {TRACKS_PER_RELEASE}) + 1 \
            AND t.release_id = (SELECT MIN(id) FROM releases WHERE organization_id = {o}) + ((g.n / {TRACKS_PER_RELEASE}) % {}) ",
         series(lines),
