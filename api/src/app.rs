@@ -42,6 +42,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         files,
         config: config.clone(),
         queries,
+        analytics_cache: Default::default(),
     })
 }
 

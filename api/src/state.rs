@@ -17,6 +17,7 @@ pub struct AppState {
     pub config: Config,
     /// SQL statements this process has sent through the ORM (also `imprint_db_queries_total`).
     pub queries: Arc<AtomicU64>,
+    pub analytics_cache: Arc<crate::graphql::analytics::AnalyticsCache>,
 }
 
 impl AppState {

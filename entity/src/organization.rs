@@ -15,6 +15,8 @@ pub struct Model {
     /// ISO 4217.
     pub base_currency: String,
     pub created_at: DateTimeUtc,
+    /// Bumped by every analytics roll-up refresh; cached analytics answers are keyed by it.
+    pub analytics_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -222,6 +222,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             kind: "kind ✓".to_owned(),
             base_currency: "EUR".to_owned(),
             created_at: ts(),
+            analytics_version: 7,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -229,6 +230,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             kind: Set(expected.kind.clone()),
             base_currency: Set(expected.base_currency.clone()),
             created_at: Set(expected.created_at),
+            analytics_version: Set(expected.analytics_version),
         };
         let saved = active.insert(db).await.expect("insert organizations");
         assert!(saved.id > 0, "organizations id");

@@ -19,6 +19,7 @@ mod m20261125_000004_statements;
 mod m20261125_000005_money;
 mod m20261125_000006_analytics;
 mod m20261125_000007_audit_webhooks;
+mod m20261125_000008_analytics_version;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_money::Migration),
             Box::new(m20261125_000006_analytics::Migration),
             Box::new(m20261125_000007_audit_webhooks::Migration),
+            Box::new(m20261125_000008_analytics_version::Migration),
         ]
     }
 }

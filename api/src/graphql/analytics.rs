@@ -229,13 +229,49 @@ fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiResult<Where>
     Ok(w)
 }
 
+/// Answers already computed, keyed by the organisation's analytics version: a refresh bumps
+/// the version, so an entry can only be hit while the roll-ups it summed are unchanged. Each
+/// process keeps its own; nothing in it is needed by another process.
+#[derive(Debug, Default)]
+pub struct AnalyticsCache {
+    entries: std::sync::Mutex<HashMap<String, std::sync::Arc<Vec<AnalyticsRow>>>>,
+}
+
+/// Bound on cached answers per process; past it the cache starts afresh (old versions are
+/// never hit again anyway).
+const CACHE_ENTRIES: usize = 10_000;
+
+impl AnalyticsCache {
+    fn get(&self, key: &str) -> Option<std::sync::Arc<Vec<AnalyticsRow>>> {
+        self.entries.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: String, rows: std::sync::Arc<Vec<AnalyticsRow>>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, rows);
+        }
+    }
+}
+
+/// What an aggregate is computed from: the organisation, its analytics version, its base
+/// currency.
+#[derive(Debug, Clone)]
+struct Scope {
+    organization_id: i64,
+    version: i64,
+    base_currency: String,
+}
+
 /// A group being summed: key, quantity, base earnings, lines, earnings per currency.
 type Group = (Key, i64, i64, i64, Vec<(String, i64)>);
 
 /// Runs one grouped aggregate over the roll-ups.
 async fn aggregate(
-    db: &impl ConnectionTrait,
-    base_currency: &str,
+    ctx: &Context<'_>,
+    scope: &Scope,
     where_: &Where,
     group_by: &[AnalyticsDimension],
 ) -> ApiResult<Vec<AnalyticsRow>> {
@@ -245,6 +281,25 @@ async fn aggregate(
             dims.push(*d);
         }
     }
+    let key = format!(
+        "{}:{}:{}:{:?}:{dims:?}",
+        scope.organization_id, scope.version, where_.sql, where_.values
+    );
+    let cache = &ctx.state().analytics_cache;
+    if let Some(rows) = cache.get(&key) {
+        return Ok(rows.as_ref().clone());
+    }
+    let rows = aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?;
+    cache.put(key, std::sync::Arc::new(rows.clone()));
+    Ok(rows)
+}
+
+async fn aggregate_uncached(
+    db: &impl ConnectionTrait,
+    base_currency: &str,
+    where_: &Where,
+    dims: &[AnalyticsDimension],
+) -> ApiResult<Vec<AnalyticsRow>> {
     let mut select: Vec<String> = dims.iter().map(|d| d.column().to_owned()).collect();
     select.push("currency".into());
     let group = select.join(", ");
@@ -267,7 +322,7 @@ async fn aggregate(
     let mut groups: HashMap<String, Group> = HashMap::new();
     for row in rows {
         let mut key = Key::default();
-        for d in &dims {
+        for d in dims {
             let c = d.column();
             match d {
                 AnalyticsDimension::Artist => key.artist_id = Some(row.try_get("", c)?),
@@ -360,7 +415,7 @@ fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
     }
 }
 
-async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, String)> {
+async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, Scope)> {
     let id = decode_or_not_found(Kind::Organization, organization_id)?;
     let access = ctx.authorize(id, Permission::ReadAnalytics)?;
     let org = ctx
@@ -370,7 +425,14 @@ async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAc
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
         .ok_or(ApiError::NotFound("Organization"))?;
-    Ok((access, org.base_currency))
+    Ok((
+        access,
+        Scope {
+            organization_id: org.id,
+            version: org.analytics_version,
+            base_currency: org.base_currency,
+        },
+    ))
 }
 
 /// A roster artist's numbers in a period and the one before it.
@@ -424,7 +486,8 @@ impl AnalyticsQuery {
         group_by: Vec<AnalyticsDimension>,
         #[graphql(default = 100, desc = "At most this many groups (1 to 1000).")] first: i32,
     ) -> ApiResult<AnalyticsResult> {
-        let (access, base) = org_access(ctx, &organization_id).await?;
+        let (access, scope) = org_access(ctx, &organization_id).await?;
+        let base = scope.base_currency.clone();
         if !(1..=1000).contains(&first) {
             return Err(ApiError::BadRequest(format!(
                 "first must be between 1 and 1000, got {first}"
@@ -432,7 +495,7 @@ impl AnalyticsQuery {
         }
         let filter = filter.unwrap_or_default();
         let where_ = build_where(&access, &filter)?;
-        let mut rows = aggregate(ctx.db(), &base, &where_, &group_by).await?;
+        let mut rows = aggregate(ctx, &scope, &where_, &group_by).await?;
         let totals = totals_of(&rows, &base);
         let limit = usize::try_from(first).unwrap_or(100);
         let more_rows = i64::try_from(rows.len().saturating_sub(limit)).unwrap_or(0);
@@ -453,7 +516,8 @@ impl AnalyticsQuery {
         organization_id: ID,
         period: Option<PeriodInput>,
     ) -> ApiResult<RosterOverview> {
-        let (access, base) = org_access(ctx, &organization_id).await?;
+        let (access, scope) = org_access(ctx, &organization_id).await?;
+        let base = scope.base_currency.clone();
         let (from, to) = match period {
             Some(p) if p.from > p.to => {
                 return Err(ApiError::BadRequest("period: from is after to".into()));
@@ -472,7 +536,6 @@ impl AnalyticsQuery {
         .unwrap_or(1);
         let prev_to = from.checked_sub_months(Months::new(1)).unwrap_or(from);
         let prev_from = from.checked_sub_months(Months::new(span)).unwrap_or(from);
-        let db = ctx.db();
         let current = AnalyticsFilter {
             from: Some(from),
             to: Some(to),
@@ -485,9 +548,9 @@ impl AnalyticsQuery {
         };
         let w_now = build_where(&access, &current)?;
         let w_before = build_where(&access, &previous)?;
-        let by_artist = aggregate(db, &base, &w_now, &[AnalyticsDimension::Artist]).await?;
+        let by_artist = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Artist]).await?;
         let by_artist_before =
-            aggregate(db, &base, &w_before, &[AnalyticsDimension::Artist]).await?;
+            aggregate(ctx, &scope, &w_before, &[AnalyticsDimension::Artist]).await?;
         let totals = totals_of(&by_artist, &base);
         let previous_totals = totals_of(&by_artist_before, &base);
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
@@ -522,13 +585,13 @@ impl AnalyticsQuery {
                 previous,
             });
         }
-        let mut top_tracks = aggregate(db, &base, &w_now, &[AnalyticsDimension::Track]).await?;
+        let mut top_tracks = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]).await?;
         top_tracks.retain(|r| r.key.track_id.is_some_and(|id| id > 0));
         top_tracks.truncate(TOP);
-        let mut top_stores = aggregate(db, &base, &w_now, &[AnalyticsDimension::Store]).await?;
+        let mut top_stores = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]).await?;
         top_stores.truncate(TOP);
         let mut top_territories =
-            aggregate(db, &base, &w_now, &[AnalyticsDimension::Territory]).await?;
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]).await?;
         top_territories.truncate(TOP);
         Ok(RosterOverview {
             from,

@@ -251,6 +251,33 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
         .await;
     assert_eq!(other["errors"][0]["extensions"]["code"], "FORBIDDEN");
 
+    // Cached answers follow new statements: one more line shows up once its roll-up is refreshed.
+    let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: []) { totals { lineCount quantity } } }";
+    let cached = app.ok(Some(&token), totals, json!({"org": org})).await;
+    assert_eq!(
+        cached["analytics"]["totals"]["lineCount"],
+        json!(lines.len())
+    );
+    let extra = format!(
+        "{HEADER}\r\n2025-05-01\t2025-04\tSpotify\tAda Vesper\tT\t{}\t\t1000\t100\tSong\tUS\t0\t1.25\r\n",
+        isrcs[0].0
+    );
+    let upload = app
+        .upload_statement(&token, &org, "april.tsv", extra.into_bytes())
+        .await;
+    let id = upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .expect("statement")
+        .to_owned();
+    app.wait_for_statement(&token, &id).await;
+    app.eventually(Duration::from_secs(60), || async {
+        let data = app.ok(Some(&token), totals, json!({"org": org})).await;
+        (data["analytics"]["totals"]["lineCount"] == json!(lines.len() + 1)
+            && data["analytics"]["totals"]["quantity"] == json!(total_quantity + 1000))
+        .then_some(())
+    })
+    .await;
+
     // A rebuild from scratch gives the same numbers.
     let before = app
         .ok(

@@ -95,6 +95,13 @@ pub async fn run(
     );
     txn.execute_raw(Statement::from_sql_and_values(backend, insert, values))
         .await?;
+    // Cached answers keyed by the old version are now stale, in every API process.
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE organizations SET analytics_version = analytics_version + 1 WHERE id = $1",
+        [organization_id.into()],
+    ))
+    .await?;
     txn.commit().await?;
     Ok(())
 }
