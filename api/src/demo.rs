@@ -285,6 +285,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             kind: Set(kind.into()),
             base_currency: Set(currency.into()),
             created_at: Set(now),
+            analytics_version: Set(0),
             ..Default::default()
         }
         .insert(&txn)

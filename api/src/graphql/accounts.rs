@@ -404,6 +404,7 @@ impl AccountsMutation {
             kind: Set(input.kind.as_db().to_owned()),
             base_currency: Set(currency.as_str().to_owned()),
             created_at: Set(now),
+            analytics_version: Set(0),
             ..Default::default()
         }
         .insert(&txn)

@@ -563,21 +563,27 @@ impl AnalyticsQuery {
             earnings_by_currency: Vec::new(),
             line_count: 0,
         };
-        let loaders = ctx.data_unchecked::<Loaders>();
+        // One batched load for every artist of the roster, not one query each.
+        let mut names = ctx
+            .data_unchecked::<Loaders>()
+            .artist
+            .load_many(
+                by_artist
+                    .iter()
+                    .filter_map(|r| r.key.artist_id.filter(|id| *id > 0)),
+            )
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
         let mut artists = Vec::with_capacity(by_artist.len());
         for row in by_artist {
             let previous = before
                 .remove(&row.key.artist_id)
                 .unwrap_or_else(|| empty.clone());
-            let artist = match row.key.artist_id.filter(|id| *id > 0) {
-                Some(id) => loaders
-                    .artist
-                    .load_one(id)
-                    .await
-                    .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
-                    .map(Artist),
-                None => None,
-            };
+            let artist = row
+                .key
+                .artist_id
+                .and_then(|id| names.remove(&id))
+                .map(Artist);
             artists.push(ArtistSummary {
                 artist,
                 change_percent: change_percent(&row.figures, &previous),

@@ -26,6 +26,7 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
         kind: Set("label".into()),
         base_currency: Set("USD".into()),
         created_at: Set(now),
+        analytics_version: Set(0),
         ..Default::default()
     }
     .insert(db)

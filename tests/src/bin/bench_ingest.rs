@@ -45,6 +45,7 @@ async fn seed_catalogue(
         kind: Set("label".into()),
         base_currency: Set("USD".into()),
         created_at: Set(now),
+        analytics_version: Set(0),
         ..Default::default()
     }
     .insert(db)
