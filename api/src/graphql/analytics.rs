@@ -274,7 +274,7 @@ async fn aggregate(
     scope: &Scope,
     where_: &Where,
     group_by: &[AnalyticsDimension],
-) -> ApiResult<Vec<AnalyticsRow>> {
+) -> ApiResult<std::sync::Arc<Vec<AnalyticsRow>>> {
     let mut dims: Vec<AnalyticsDimension> = Vec::new();
     for d in group_by {
         if !dims.contains(d) {
@@ -287,10 +287,12 @@ async fn aggregate(
     );
     let cache = &ctx.state().analytics_cache;
     if let Some(rows) = cache.get(&key) {
-        return Ok(rows.as_ref().clone());
+        return Ok(rows);
     }
-    let rows = aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?;
-    cache.put(key, std::sync::Arc::new(rows.clone()));
+    let rows = std::sync::Arc::new(
+        aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?,
+    );
+    cache.put(key, rows.clone());
     Ok(rows)
 }
 
@@ -495,11 +497,11 @@ impl AnalyticsQuery {
         }
         let filter = filter.unwrap_or_default();
         let where_ = build_where(&access, &filter)?;
-        let mut rows = aggregate(ctx, &scope, &where_, &group_by).await?;
-        let totals = totals_of(&rows, &base);
+        let all = aggregate(ctx, &scope, &where_, &group_by).await?;
+        let totals = totals_of(&all, &base);
         let limit = usize::try_from(first).unwrap_or(100);
-        let more_rows = i64::try_from(rows.len().saturating_sub(limit)).unwrap_or(0);
-        rows.truncate(limit);
+        let more_rows = i64::try_from(all.len().saturating_sub(limit)).unwrap_or(0);
+        let rows = all.iter().take(limit).cloned().collect();
         Ok(AnalyticsResult {
             totals,
             rows,
@@ -554,8 +556,8 @@ impl AnalyticsQuery {
         let totals = totals_of(&by_artist, &base);
         let previous_totals = totals_of(&by_artist_before, &base);
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
-            .into_iter()
-            .map(|r| (r.key.artist_id, r.figures))
+            .iter()
+            .map(|r| (r.key.artist_id, r.figures.clone()))
             .collect();
         let empty = AnalyticsFigures {
             quantity: 0,
@@ -575,7 +577,7 @@ impl AnalyticsQuery {
             .await
             .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
         let mut artists = Vec::with_capacity(by_artist.len());
-        for row in by_artist {
+        for row in by_artist.iter() {
             let previous = before
                 .remove(&row.key.artist_id)
                 .unwrap_or_else(|| empty.clone());
@@ -587,18 +589,23 @@ impl AnalyticsQuery {
             artists.push(ArtistSummary {
                 artist,
                 change_percent: change_percent(&row.figures, &previous),
-                current: row.figures,
+                current: row.figures.clone(),
                 previous,
             });
         }
-        let mut top_tracks = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]).await?;
-        top_tracks.retain(|r| r.key.track_id.is_some_and(|id| id > 0));
-        top_tracks.truncate(TOP);
-        let mut top_stores = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]).await?;
-        top_stores.truncate(TOP);
-        let mut top_territories =
-            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]).await?;
-        top_territories.truncate(TOP);
+        let top = |rows: &[AnalyticsRow]| -> Vec<AnalyticsRow> {
+            rows.iter().take(TOP).cloned().collect()
+        };
+        let tracks = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]).await?;
+        let top_tracks = tracks
+            .iter()
+            .filter(|r| r.key.track_id.is_some_and(|id| id > 0))
+            .take(TOP)
+            .cloned()
+            .collect();
+        let top_stores = top(&aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]).await?);
+        let top_territories =
+            top(&aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]).await?);
         Ok(RosterOverview {
             from,
             to,
