@@ -60,18 +60,65 @@ pub struct PeriodInput {
     pub to: NaiveDate,
 }
 
-/// A group's numbers.
-#[derive(SimpleObject, Clone, Debug)]
+/// A group's numbers, kept in nano-units; money is formatted only when a client reads it.
+#[derive(Clone, Debug, Default)]
 pub struct AnalyticsFigures {
-    pub quantity: i64,
-    /// In the organisation's base currency.
-    pub earnings: Money,
-    /// The same earnings in the currencies the statements reported them in.
-    pub earnings_by_currency: Vec<Money>,
-    pub line_count: i64,
+    quantity: i64,
+    base_currency: String,
+    earnings_base_nanos: i64,
+    /// (currency, nano-units), sorted by currency.
+    earnings_by_currency: Vec<(String, i64)>,
+    line_count: i64,
 }
 
-#[derive(Clone, Debug, Default)]
+impl AnalyticsFigures {
+    fn empty(base_currency: &str) -> Self {
+        Self {
+            base_currency: base_currency.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.quantity += other.quantity;
+        self.earnings_base_nanos += other.earnings_base_nanos;
+        self.line_count += other.line_count;
+        for (currency, nanos) in &other.earnings_by_currency {
+            match self
+                .earnings_by_currency
+                .binary_search_by(|(c, _)| c.cmp(currency))
+            {
+                Ok(i) => self.earnings_by_currency[i].1 += nanos,
+                Err(i) => self
+                    .earnings_by_currency
+                    .insert(i, (currency.clone(), *nanos)),
+            }
+        }
+    }
+}
+
+#[Object]
+impl AnalyticsFigures {
+    async fn quantity(&self) -> i64 {
+        self.quantity
+    }
+    /// In the organisation's base currency.
+    async fn earnings(&self) -> Money {
+        Money::from_nanos(self.earnings_base_nanos, &self.base_currency)
+    }
+    /// The same earnings in the currencies the statements reported them in.
+    async fn earnings_by_currency(&self) -> Vec<Money> {
+        self.earnings_by_currency
+            .iter()
+            .map(|(c, n)| Money::from_nanos(*n, c))
+            .collect()
+    }
+    async fn line_count(&self) -> i64 {
+        self.line_count
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Key {
     artist_id: Option<i64>,
     release_id: Option<i64>,
@@ -265,9 +312,6 @@ struct Scope {
     base_currency: String,
 }
 
-/// A group being summed: key, quantity, base earnings, lines, earnings per currency.
-type Group = (Key, i64, i64, i64, Vec<(String, i64)>);
-
 /// Runs one grouped aggregate over the roll-ups.
 async fn aggregate(
     ctx: &Context<'_>,
@@ -320,8 +364,7 @@ async fn aggregate_uncached(
         ))
         .await?;
     // Fold the per-currency rows into one row per group.
-    let mut order: Vec<String> = Vec::new();
-    let mut groups: HashMap<String, Group> = HashMap::new();
+    let mut groups: HashMap<Key, AnalyticsFigures> = HashMap::new();
     for row in rows {
         let mut key = Key::default();
         for d in dims {
@@ -335,86 +378,39 @@ async fn aggregate_uncached(
                 AnalyticsDimension::Month => key.month = Some(row.try_get("", c)?),
             }
         }
-        let id = format!(
-            "{:?}",
-            (
-                key.artist_id,
-                key.release_id,
-                key.track_id,
-                &key.store,
-                &key.territory,
-                key.month
-            )
-        );
         let currency: String = row.try_get("", "currency")?;
-        let quantity: i64 = row.try_get("", "quantity")?;
-        let base: i64 = row.try_get("", "base")?;
-        let earnings: i64 = row.try_get("", "earnings")?;
-        let lines: i64 = row.try_get("", "lines")?;
-        let entry = groups.entry(id.clone()).or_insert_with(|| {
-            order.push(id);
-            (key, 0, 0, 0, Vec::new())
-        });
-        entry.1 += quantity;
-        entry.2 += base;
-        entry.3 += lines;
-        entry.4.push((currency, earnings));
-    }
-    let mut result: Vec<AnalyticsRow> = order
-        .into_iter()
-        .filter_map(|id| groups.remove(&id))
-        .map(|(key, quantity, base, lines, mut by_currency)| {
-            by_currency.sort();
-            AnalyticsRow {
-                key,
-                figures: AnalyticsFigures {
-                    quantity,
-                    earnings: Money::from_nanos(base, base_currency),
-                    earnings_by_currency: by_currency
-                        .iter()
-                        .map(|(c, n)| Money::from_nanos(*n, c))
-                        .collect(),
-                    line_count: lines,
-                },
-            }
-        })
-        .collect();
-    result.sort_by(|a, b| {
-        let base = |r: &AnalyticsRow| {
-            domain::money::parse_decimal_str(&r.figures.earnings.amount).unwrap_or_default()
+        let part = AnalyticsFigures {
+            quantity: row.try_get("", "quantity")?,
+            base_currency: base_currency.to_owned(),
+            earnings_base_nanos: row.try_get("", "base")?,
+            earnings_by_currency: vec![(currency, row.try_get("", "earnings")?)],
+            line_count: row.try_get("", "lines")?,
         };
-        base(b)
-            .cmp(&base(a))
-            .then_with(|| format!("{:?}", a.key).cmp(&format!("{:?}", b.key)))
+        groups
+            .entry(key)
+            .or_insert_with(|| AnalyticsFigures::empty(base_currency))
+            .add(&part);
+    }
+    let mut result: Vec<AnalyticsRow> = groups
+        .into_iter()
+        .map(|(key, figures)| AnalyticsRow { key, figures })
+        .collect();
+    // Largest earnings first; the key breaks ties, so the order is stable between calls.
+    result.sort_by(|a, b| {
+        b.figures
+            .earnings_base_nanos
+            .cmp(&a.figures.earnings_base_nanos)
+            .then_with(|| a.key.cmp(&b.key))
     });
     Ok(result)
 }
 
 fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
-    let mut quantity = 0;
-    let mut base = 0_i64;
-    let mut lines = 0;
-    let mut by_currency: HashMap<String, i64> = HashMap::new();
+    let mut totals = AnalyticsFigures::empty(base_currency);
     for row in rows {
-        quantity += row.figures.quantity;
-        base += domain::money::parse_decimal_str(&row.figures.earnings.amount).unwrap_or_default();
-        lines += row.figures.line_count;
-        for m in &row.figures.earnings_by_currency {
-            *by_currency.entry(m.currency.clone()).or_default() +=
-                domain::money::parse_decimal_str(&m.amount).unwrap_or_default();
-        }
+        totals.add(&row.figures);
     }
-    let mut by_currency: Vec<(String, i64)> = by_currency.into_iter().collect();
-    by_currency.sort();
-    AnalyticsFigures {
-        quantity,
-        earnings: Money::from_nanos(base, base_currency),
-        earnings_by_currency: by_currency
-            .iter()
-            .map(|(c, n)| Money::from_nanos(*n, c))
-            .collect(),
-        line_count: lines,
-    }
+    totals
 }
 
 async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, Scope)> {
@@ -461,8 +457,8 @@ pub struct RosterOverview {
 }
 
 fn change_percent(current: &AnalyticsFigures, previous: &AnalyticsFigures) -> Option<String> {
-    let now = domain::money::parse_decimal_str(&current.earnings.amount).ok()?;
-    let before = domain::money::parse_decimal_str(&previous.earnings.amount).ok()?;
+    let now = current.earnings_base_nanos;
+    let before = previous.earnings_base_nanos;
     if before == 0 {
         return None;
     }
@@ -559,12 +555,7 @@ impl AnalyticsQuery {
             .iter()
             .map(|r| (r.key.artist_id, r.figures.clone()))
             .collect();
-        let empty = AnalyticsFigures {
-            quantity: 0,
-            earnings: Money::from_nanos(0, &base),
-            earnings_by_currency: Vec::new(),
-            line_count: 0,
-        };
+        let empty = AnalyticsFigures::empty(&base);
         // One batched load for every artist of the roster, not one query each.
         let mut names = ctx
             .data_unchecked::<Loaders>()
