@@ -29,37 +29,6 @@ pub enum Event {
         line_count: i64,
         error_count: i64,
     },
-    /// A payout run changed state; `payee_ids` are the payees it pays, so an artist's
-    /// subscription can be filtered to their own.
-    PayoutRunUpdated {
-        organization_id: i64,
-        payout_run_id: i64,
-        status: String,
-        payee_ids: Vec<i64>,
-    },
-}
-
-impl Event {
-    #[must_use]
-    pub fn organization_id(&self) -> i64 {
-        match self {
-            Self::StatementProgress {
-                organization_id, ..
-            }
-            | Self::PayoutRunUpdated {
-                organization_id, ..
-            } => *organization_id,
-        }
-    }
-
-    /// The name partners subscribe to in webhooks.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::StatementProgress { .. } => "statement.progress",
-            Self::PayoutRunUpdated { .. } => "payout_run.updated",
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
