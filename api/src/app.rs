@@ -123,13 +123,7 @@ pub async fn import(
         workers::ingest::Registered::Existing(s) => (s, true),
     };
     if parse_now && !duplicate {
-        workers::perform(
-            &ctx,
-            &workers::Job::ParseStatement {
-                statement_id: statement.id,
-            },
-        )
-        .await?;
+        workers::ingest::process_now(&ctx, statement.id).await?;
     }
     let statement = entity::statement::Entity::find_by_id(statement.id)
         .one(&state.db)

@@ -286,6 +286,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
             base_currency: Set(currency.into()),
             created_at: Set(now),
             analytics_version: Set(0),
+            payout_period_months: Set(entity::organization::DEFAULT_PAYOUT_PERIOD_MONTHS),
+            reserve_release_periods: Set(entity::organization::DEFAULT_RESERVE_RELEASE_PERIODS),
             ..Default::default()
         }
         .insert(&txn)
@@ -561,15 +563,8 @@ async fn import_statements(state: &AppState) -> anyhow::Result<usize> {
             )
             .await?;
             if let workers::ingest::Registered::New(statement) = registered {
-                // Parsed here, so the demo is complete before the server starts; the queued
-                // copy of the job then finds it parsed and does nothing.
-                workers::perform(
-                    &ctx,
-                    &workers::Job::ParseStatement {
-                        statement_id: statement.id,
-                    },
-                )
-                .await?;
+                // Parsed and allocated here, so the demo is complete before the server starts.
+                workers::ingest::process_now(&ctx, statement.id).await?;
                 imported += 1;
             }
         }

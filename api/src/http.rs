@@ -1,4 +1,5 @@
-//! The HTTP surface: GraphQL (POST, GraphiQL on GET, graphql-ws), health, readiness, metrics.
+//! The HTTP surface: GraphQL (POST, GraphiQL on GET, graphql-ws), statement downloads, health,
+//! readiness, metrics.
 
 use std::time::Instant;
 
@@ -17,7 +18,8 @@ use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
 use crate::telemetry::Metrics;
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
+/// The `Authorization: Bearer …` token, if any.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -167,6 +169,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
                 .route("/graphql", web::post().to(graphql))
                 .route("/graphql", web::get().to(graphiql))
                 .route("/graphql/ws", web::get().to(subscriptions))
+                .route(
+                    "/payouts/{id}/statement.csv",
+                    web::get().to(crate::downloads::statement_csv),
+                )
+                .route(
+                    "/payouts/{id}/statement.pdf",
+                    web::get().to(crate::downloads::statement_pdf),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics)),

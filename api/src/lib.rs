@@ -13,6 +13,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod downloads;
 pub mod graphql;
 pub mod http;
 pub mod state;

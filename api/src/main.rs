@@ -47,7 +47,7 @@ enum Command {
         #[command(subcommand)]
         command: AnalyticsCommand,
     },
-    /// Import a statement file for an organisation and parse it now.
+    /// Import a statement file for an organisation, and parse and allocate it now.
     Import {
         file: std::path::PathBuf,
         /// The organisation's id (global id or number).

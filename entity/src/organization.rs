@@ -17,6 +17,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Bumped by every analytics roll-up refresh; cached analytics answers are keyed by it.
     pub analytics_version: i64,
+    /// The length of a payout period in months (1, 3 or 6).
+    pub payout_period_months: i32,
+    /// After how many periods a reserve is released.
+    pub reserve_release_periods: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -72,3 +76,8 @@ impl Related<super::payout_run::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A new organisation's payout period: quarterly, the most common royalty cycle.
+pub const DEFAULT_PAYOUT_PERIOD_MONTHS: i32 = 3;
+/// A new organisation releases a reserve after two periods.
+pub const DEFAULT_RESERVE_RELEASE_PERIODS: i32 = 2;

@@ -24,6 +24,10 @@ pub struct Model {
     pub payment_reference: Option<String>,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The sub-minor-unit part of the balance carried forward when a payment was made.
+    pub rounding_remainder_nanos: i64,
+    /// A positive balance carried forward because it is below the payee's minimum.
+    pub below_minimum: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,8 @@ pub struct Model {
     pub shared_rule: Option<String>,
     pub incurred_on: Date,
     pub created_at: DateTimeUtc,
+    /// The sum of its `recoupment` ledger entries, kept in step with them.
+    pub recouped_nanos: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

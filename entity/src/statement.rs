@@ -38,6 +38,16 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub parsed_at: Option<DateTimeUtc>,
+    /// Bumped by `reallocateStatement`; ledger causes of its lines carry it.
+    pub allocation_generation: i64,
+    /// `pending` | `allocating` | `allocated`.
+    pub allocation_status: String,
+    /// Lines with ledger entries in the current generation.
+    pub allocated_count: i64,
+    /// Matched lines that could not be allocated (see `allocation_issues`).
+    pub unallocated_count: i64,
+    /// JSON list of `{reason, count, first_line}`.
+    pub allocation_issues: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,11 +11,18 @@ pub struct Model {
     pub id: i64,
     pub organization_id: i64,
     pub url: String,
+    /// The signing secret (HMAC key); kept in clear because every delivery is signed with it.
     pub secret: String,
+    /// `statement.parsed`, `payout_run.updated`, …: distinct words separated by spaces.
     pub events: String,
     pub active: bool,
     pub created_by_user_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// What the endpoint is for, as its owner named it.
+    pub description: Option<String>,
+    /// The secret before the last rotation; it signs beside `secret` until it expires.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -223,6 +223,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             base_currency: "EUR".to_owned(),
             created_at: ts(),
             analytics_version: 7,
+            payout_period_months: 6,
+            reserve_release_periods: 4,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -231,6 +233,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             base_currency: Set(expected.base_currency.clone()),
             created_at: Set(expected.created_at),
             analytics_version: Set(expected.analytics_version),
+            payout_period_months: Set(expected.payout_period_months),
+            reserve_release_periods: Set(expected.reserve_release_periods),
         };
         let saved = active.insert(db).await.expect("insert organizations");
         assert!(saved.id > 0, "organizations id");
@@ -839,6 +843,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             shared_rule: Some("shared_rule ✓".to_owned()),
             incurred_on: date(),
             created_at: ts(),
+            recouped_nanos: 1_234_567_890_123,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -854,6 +859,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             shared_rule: Set(expected.shared_rule.clone()),
             incurred_on: Set(expected.incurred_on),
             created_at: Set(expected.created_at),
+            recouped_nanos: Set(expected.recouped_nanos),
         };
         let saved = active.insert(db).await.expect("insert recoupables");
         assert!(saved.id > 0, "recoupables id");
@@ -935,6 +941,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: ts(),
             updated_at: ts(),
             parsed_at: Some(ts()),
+            allocation_generation: 3,
+            allocation_status: "allocated".to_owned(),
+            allocated_count: 42,
+            unallocated_count: 42,
+            allocation_issues: "[]".to_owned(),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -962,6 +973,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: Set(expected.created_at),
             updated_at: Set(expected.updated_at),
             parsed_at: Set(expected.parsed_at),
+            allocation_generation: Set(expected.allocation_generation),
+            allocation_status: Set(expected.allocation_status.clone()),
+            allocated_count: Set(expected.allocated_count),
+            unallocated_count: Set(expected.unallocated_count),
+            allocation_issues: Set(expected.allocation_issues.clone()),
         };
         let saved = active.insert(db).await.expect("insert statements");
         assert!(saved.id > 0, "statements id");
@@ -1241,6 +1257,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             failure_reason: Some("failure_reason ✓".to_owned()),
             created_at: ts(),
             updated_at: ts(),
+            ledger_watermark: Some(-1_234_567_890_123),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1254,6 +1271,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             failure_reason: Set(expected.failure_reason.clone()),
             created_at: Set(expected.created_at),
             updated_at: Set(expected.updated_at),
+            ledger_watermark: Set(expected.ledger_watermark),
         };
         let saved = active.insert(db).await.expect("insert payout_runs");
         assert!(saved.id > 0, "payout_runs id");
@@ -1291,6 +1309,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             payment_reference: Some("payment_reference ✓".to_owned()),
             paid_at: Some(ts()),
             created_at: ts(),
+            rounding_remainder_nanos: -1_234_567_890_123,
+            below_minimum: true,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1309,6 +1329,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             payment_reference: Set(expected.payment_reference.clone()),
             paid_at: Set(expected.paid_at),
             created_at: Set(expected.created_at),
+            rounding_remainder_nanos: Set(expected.rounding_remainder_nanos),
+            below_minimum: Set(expected.below_minimum),
         };
         let saved = active.insert(db).await.expect("insert payouts");
         assert!(saved.id > 0, "payouts id");
@@ -1381,6 +1403,9 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             active: true,
             created_by_user_id: Some(ids["user"]),
             created_at: ts(),
+            description: Some("description ✓".to_owned()),
+            previous_secret: Some("previous_secret ✓".to_owned()),
+            previous_secret_expires_at: Some(ts()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1391,6 +1416,9 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             active: Set(expected.active),
             created_by_user_id: Set(expected.created_by_user_id),
             created_at: Set(expected.created_at),
+            description: Set(expected.description.clone()),
+            previous_secret: Set(expected.previous_secret.clone()),
+            previous_secret_expires_at: Set(expected.previous_secret_expires_at),
         };
         let saved = active.insert(db).await.expect("insert webhooks");
         assert!(saved.id > 0, "webhooks id");
@@ -1425,6 +1453,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             next_attempt_at: Some(ts()),
             delivered_at: Some(ts()),
             created_at: ts(),
+            last_attempt_at: Some(ts()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1440,6 +1469,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             next_attempt_at: Set(expected.next_attempt_at),
             delivered_at: Set(expected.delivered_at),
             created_at: Set(expected.created_at),
+            last_attempt_at: Set(expected.last_attempt_at),
         };
         let saved = active.insert(db).await.expect("insert webhook_deliveries");
         assert!(saved.id > 0, "webhook_deliveries id");

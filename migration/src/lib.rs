@@ -20,6 +20,8 @@ mod m20261125_000005_money;
 mod m20261125_000006_analytics;
 mod m20261125_000007_audit_webhooks;
 mod m20261125_000008_analytics_version;
+mod m20261125_000009_money_runs;
+mod m20261125_000010_webhooks;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_analytics::Migration),
             Box::new(m20261125_000007_audit_webhooks::Migration),
             Box::new(m20261125_000008_analytics_version::Migration),
+            Box::new(m20261125_000009_money_runs::Migration),
+            Box::new(m20261125_000010_webhooks::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@
 //! PostgreSQL database created for that one test, with the job queue and event bus on Redis
 //! when `IMPRINT_TEST_REDIS_URL` is set. A scenario never shares a database with another.
 
+pub mod bench;
 pub mod fixtures;
 
 use std::net::TcpListener;

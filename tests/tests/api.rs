@@ -4,6 +4,10 @@ mod api {
     pub mod analytics;
     pub mod authorization;
     pub mod journey;
+    pub mod money;
+    pub mod payee_statements;
     pub mod platform;
+    pub mod recoupables;
     pub mod statements;
+    pub mod webhooks;
 }

@@ -29,6 +29,12 @@ pub enum Event {
         line_count: i64,
         error_count: i64,
     },
+    /// A payout run changed status (or one of its payouts was paid).
+    PayoutRunUpdated {
+        organization_id: i64,
+        payout_run_id: i64,
+        status: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -164,3 +164,14 @@ async fn find(
         .one(&ctx.db)
         .await
 }
+
+/// Parses a registered statement and allocates it to payees here and now, instead of waiting
+/// for a worker (the command line import and the demo). The queued copies of these jobs then
+/// find the work done and change nothing.
+///
+/// # Errors
+/// The jobs' failures.
+pub async fn process_now(ctx: &crate::JobContext, statement_id: i64) -> anyhow::Result<()> {
+    crate::perform(ctx, &crate::Job::ParseStatement { statement_id }).await?;
+    crate::perform(ctx, &crate::Job::AllocateStatement { statement_id }).await
+}

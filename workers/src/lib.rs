@@ -10,12 +10,16 @@
 //! Invariant: a job handler may be run any number of times for the same job and leaves the
 //! database as one run would.
 
+pub mod allocation;
 pub mod events;
 pub mod files;
 pub mod ingest;
 pub mod jobs;
 pub mod matching;
+pub mod payee_statement;
+pub mod payouts;
 pub mod queue;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -50,6 +54,11 @@ pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
             organization_id,
             statement_id,
         } => jobs::refresh_analytics::run(ctx, *organization_id, *statement_id).await,
+        Job::AllocateStatement { statement_id } => {
+            jobs::allocate_statement::run(ctx, *statement_id).await
+        }
+        Job::RunPayout { payout_run_id } => jobs::run_payout::run(ctx, *payout_run_id).await,
+        Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(ctx, *delivery_id).await,
     };
     match &result {
         Ok(()) => tracing::info!(
@@ -84,7 +93,9 @@ where
         ($backend:expr, $ctx:expr) => {{
             // The backends park an idle worker until their next heartbeat (30 s); a job pushed
             // by another process would wait that long. Poll for new jobs every 250 ms instead.
-            let backend = $backend.clone().poll_with_interval(POLL_INTERVAL);
+            let backend = $backend
+                .clone()
+                .poll_with_strategy(Every::new(POLL_INTERVAL));
             let ctx = $ctx.clone();
             Monitor::new()
                 .shutdown_timeout(Duration::from_secs(30))
@@ -106,4 +117,54 @@ where
         JobQueue::Redis(storage) => worker!(storage, ctx),
     };
     result.map_err(|e| anyhow::anyhow!("workers stopped: {e}"))
+}
+
+/// Wakes the worker every `period`. apalis 1.0's `IntervalStrategy` replaces its timer when it
+/// fires without polling the new one, so when the fetch that follows finds nothing, no timer
+/// is armed and the worker sleeps until its heartbeat (30 s).
+struct Every {
+    period: Duration,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Clone for Every {
+    fn clone(&self) -> Self {
+        Self::new(self.period)
+    }
+}
+
+impl std::fmt::Debug for Every {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Every")
+            .field("period", &self.period)
+            .finish()
+    }
+}
+
+impl Every {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            timer: Box::pin(tokio::time::sleep(period)),
+        }
+    }
+}
+
+impl apalis::prelude::PollStrategy for Every {
+    fn poll_drive(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        _snapshot: &apalis::prelude::PollSnapshot,
+    ) -> std::task::Poll<Option<()>> {
+        use std::future::Future;
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        self.timer
+            .as_mut()
+            .reset(tokio::time::Instant::now() + self.period);
+        // Arm the next tick now: the caller may not poll again before it.
+        let _ = self.timer.as_mut().poll(cx);
+        std::task::Poll::Ready(Some(()))
+    }
 }

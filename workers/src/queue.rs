@@ -25,6 +25,13 @@ pub enum Job {
         organization_id: i64,
         statement_id: Option<i64>,
     },
+    /// Turn a statement's matched lines into ledger entries per payee (and, after a
+    /// `reallocateStatement`, reverse the entries of earlier generations).
+    AllocateStatement { statement_id: i64 },
+    /// Compute every payee's payout in a payout run.
+    RunPayout { payout_run_id: i64 },
+    /// Post one webhook delivery, and schedule the next attempt when it fails.
+    DeliverWebhook { delivery_id: i64 },
 }
 
 impl Job {
@@ -33,6 +40,9 @@ impl Job {
         match self {
             Self::ParseStatement { .. } => "parse_statement",
             Self::RefreshAnalytics { .. } => "refresh_analytics",
+            Self::AllocateStatement { .. } => "allocate_statement",
+            Self::RunPayout { .. } => "run_payout",
+            Self::DeliverWebhook { .. } => "deliver_webhook",
         }
     }
 }

@@ -35,7 +35,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Owner | Role::Admin => true,
-            Role::Manager => !matches!(self, ManageMembers | ApprovePayouts),
+            Role::Manager => !matches!(self, ManageMembers | ApprovePayouts | ManageWebhooks),
             Role::Viewer => matches!(self, ReadCatalogue | ReadMoney | ReadAnalytics),
             Role::Artist => matches!(self, ReadCatalogue | ReadMoney | ReadAnalytics),
         }

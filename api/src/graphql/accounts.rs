@@ -405,6 +405,8 @@ impl AccountsMutation {
             base_currency: Set(currency.as_str().to_owned()),
             created_at: Set(now),
             analytics_version: Set(0),
+            payout_period_months: Set(entity::organization::DEFAULT_PAYOUT_PERIOD_MONTHS),
+            reserve_release_periods: Set(entity::organization::DEFAULT_RESERVE_RELEASE_PERIODS),
             ..Default::default()
         }
         .insert(&txn)

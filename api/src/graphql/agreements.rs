@@ -45,40 +45,7 @@ fn parse_percent(errors: &mut UserErrors, field: &str, raw: &str) -> Option<u64>
 /// # Errors
 /// INTERNAL when a stored value is not one the domain knows.
 pub fn terms_of(row: &agreement::Model) -> ApiResult<AgreementTerms> {
-    let bad =
-        |what: &str| ApiError::internal(anyhow::anyhow!("agreement {}: bad stored {what}", row.id));
-    Ok(AgreementTerms {
-        master_owner: row.master_owner.parse().map_err(|_| bad("master_owner"))?,
-        label_master_share_ppb: u64::try_from(row.label_master_share_ppb)
-            .map_err(|_| bad("label share"))?,
-        artist_revenue_share_ppb: u64::try_from(row.artist_revenue_share_ppb)
-            .map_err(|_| bad("revenue share"))?,
-        deal_basis: row.deal_basis.parse().map_err(|_| bad("deal_basis"))?,
-        recoupment_scope: row
-            .recoupment_scope
-            .parse()
-            .map_err(|_| bad("recoupment_scope"))?,
-        advance_nanos: row.advance_nanos,
-        artist_may_take_down: row.artist_may_take_down,
-        masters_revert_after_months: row
-            .masters_revert_after_months
-            .map(|m| u32::try_from(m).map_err(|_| bad("revert months")))
-            .transpose()?,
-        exit_release_policy: row
-            .exit_release_policy
-            .parse()
-            .map_err(|_| bad("exit_release_policy"))?,
-        future_rights: row
-            .future_rights
-            .parse()
-            .map_err(|_| bad("future_rights"))?,
-        future_options_count: row
-            .future_options_count
-            .map(|m| u32::try_from(m).map_err(|_| bad("options count")))
-            .transpose()?,
-        starts_on: row.starts_on,
-        ends_on: row.ends_on,
-    })
+    workers::allocation::terms_of(row).map_err(ApiError::internal)
 }
 
 #[Object]
@@ -377,6 +344,7 @@ impl AgreementsMutation {
             },
         )
         .await?;
+        super::recoupables::record_advance(&txn, ctx.principal(), &row).await?;
         txn.commit().await?;
         Ok(AgreementPayload {
             agreement: Some(Agreement(row)),

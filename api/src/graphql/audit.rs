@@ -75,6 +75,10 @@ impl AuditEntry {
             "split" => Kind::Split,
             "payee" => Kind::Payee,
             "member" => Kind::Member,
+            "webhook" => Kind::Webhook,
+            "recoupable" => Kind::Recoupable,
+            "payout_run" => Kind::PayoutRun,
+            "statement" => Kind::Statement,
             _ => return None,
         };
         Some(ids::encode(kind, self.0.entity_id))

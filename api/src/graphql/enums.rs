@@ -99,3 +99,10 @@ impl OrganizationKind {
         }
     }
 }
+
+mirror_enum!(
+    /// What a recoupable is: an advance, or an expense paid on the artist's behalf.
+    RecoupableKind => domain::recoupment::RecoupableKind { Advance, Expense });
+mirror_enum!(
+    /// How a collective's shared cost is divided among its members.
+    SharedCostRule => domain::recoupment::SharedCostRule { Equal, ByShare });

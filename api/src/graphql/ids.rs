@@ -20,10 +20,15 @@ pub enum Kind {
     Track,
     Split,
     Statement,
+    Recoupable,
+    PayoutRun,
+    Payout,
+    Webhook,
+    WebhookDelivery,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 17] = [
         Kind::Organization,
         Kind::User,
         Kind::Member,
@@ -36,6 +41,11 @@ impl Kind {
         Kind::Track,
         Kind::Split,
         Kind::Statement,
+        Kind::Recoupable,
+        Kind::PayoutRun,
+        Kind::Payout,
+        Kind::Webhook,
+        Kind::WebhookDelivery,
     ];
 
     #[must_use]
@@ -53,6 +63,11 @@ impl Kind {
             Kind::Track => "Track",
             Kind::Split => "Split",
             Kind::Statement => "Statement",
+            Kind::Recoupable => "Recoupable",
+            Kind::PayoutRun => "PayoutRun",
+            Kind::Payout => "Payout",
+            Kind::Webhook => "Webhook",
+            Kind::WebhookDelivery => "WebhookDelivery",
         }
     }
 }

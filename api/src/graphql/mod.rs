@@ -13,15 +13,19 @@ pub mod connection;
 pub mod enums;
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod loaders;
 pub mod money;
 pub mod node;
 pub mod organization;
 pub mod payees;
+pub mod payouts;
+pub mod recoupables;
 pub mod refs;
 pub mod roster;
 pub mod splits;
 pub mod statements;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -46,10 +50,17 @@ pub struct Mutation(
     splits::SplitsMutation,
     statements::StatementsMutation,
     statements::ImportTemplatesMutation,
+    payouts::PayoutsMutation,
+    recoupables::RecoupablesMutation,
+    ledger::LedgerMutation,
+    webhooks::WebhooksMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(statements::StatementsSubscription);
+pub struct Subscription(
+    statements::StatementsSubscription,
+    payouts::PayoutsSubscription,
+);
 
 pub type ImprintSchema = Schema<Query, Mutation, Subscription>;
 

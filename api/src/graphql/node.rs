@@ -1,7 +1,9 @@
 //! `node(id:)`: any object by its global id, under the same authorization as its list.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{agreement, artist, organization, payee, release, split, track};
+use entity::{
+    agreement, artist, organization, payee, payout, payout_run, recoupable, release, split, track,
+};
 use sea_orm::EntityTrait;
 
 use super::access::{ContextExt, Permission};
@@ -25,6 +27,11 @@ pub enum Node {
     Track(Track),
     Split(Split),
     Statement(super::statements::Statement),
+    PayoutRun(super::payouts::PayoutRun),
+    Payout(super::payouts::Payout),
+    Recoupable(super::recoupables::Recoupable),
+    Webhook(super::webhooks::Webhook),
+    WebhookDelivery(super::webhooks::WebhookDelivery),
 }
 
 #[derive(Default)]
@@ -117,6 +124,42 @@ impl NodeQuery {
                     super::statements::load_statement(ctx, &id).await?,
                 ))
             }
+            Kind::PayoutRun => {
+                if payout_run::Entity::find_by_id(row).one(db).await?.is_none() {
+                    return Ok(None);
+                }
+                let (run, _) = super::payouts::load_run(ctx, &id, Permission::ReadMoney).await?;
+                Node::PayoutRun(super::payouts::PayoutRun(run))
+            }
+            Kind::Payout => {
+                if payout::Entity::find_by_id(row).one(db).await?.is_none() {
+                    return Ok(None);
+                }
+                let (p, _) = super::payouts::load_payout(db, ctx.principal(), row).await?;
+                Node::Payout(super::payouts::Payout(p))
+            }
+            Kind::Recoupable => {
+                let Some(m) = recoupable::Entity::find_by_id(row).one(db).await? else {
+                    return Ok(None);
+                };
+                let access = ctx.authorize(m.organization_id, Permission::ReadMoney)?;
+                if let Some(artist_id) = m.artist_id {
+                    access.check_artist(artist_id)?;
+                } else if access.artist_id.is_some() {
+                    return Err(ApiError::Forbidden(
+                        "this recoupable belongs to another artist",
+                    ));
+                }
+                Node::Recoupable(super::recoupables::Recoupable(m))
+            }
+            Kind::Webhook => match super::webhooks::webhook_node(ctx, row).await? {
+                Some(webhook) => Node::Webhook(webhook),
+                None => return Ok(None),
+            },
+            Kind::WebhookDelivery => match super::webhooks::delivery_node(ctx, row).await? {
+                Some(delivery) => Node::WebhookDelivery(delivery),
+                None => return Ok(None),
+            },
             Kind::User | Kind::Member | Kind::Invitation | Kind::ApiKey => return Ok(None),
         }))
     }

@@ -3,8 +3,8 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{
-    agreement, api_key, artist, audit_log, invitation, membership, organization, payee, release,
-    statement,
+    agreement, api_key, artist, audit_log, invitation, membership, organization, payee, payout,
+    payout_run, recoupable, release, statement,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -17,7 +17,10 @@ use super::connection::{Page, PageArgs, paginate};
 use super::enums::{OrganizationKind, ReleaseStatus, Role};
 use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
+use super::ledger::{MoneySummary, money_summary};
 use super::payees::Payee;
+use super::payouts::PayoutRun;
+use super::recoupables::Recoupable;
 use super::roster::Artist;
 use super::statements::Statement;
 
@@ -242,6 +245,98 @@ impl Organization {
         .await
     }
 
+    /// The length of a payout period in months.
+    async fn payout_period_months(&self) -> i32 {
+        self.0.payout_period_months
+    }
+    /// Reserves are released after this many payout periods.
+    async fn reserve_release_periods(&self) -> i32 {
+        self.0.reserve_release_periods
+    }
+
+    /// Payout runs, oldest first. An artist member sees the runs that pay one of their payees.
+    async fn payout_runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<PayoutRun>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        let mut select =
+            payout_run::Entity::find().filter(payout_run::Column::OrganizationId.eq(self.0.id));
+        if let Some(artist_id) = access.artist_id {
+            use sea_orm::sea_query::Query;
+            select = select.filter(
+                payout_run::Column::Id.in_subquery(
+                    Query::select()
+                        .column(payout::Column::PayoutRunId)
+                        .from(payout::Entity)
+                        .and_where(
+                            payout::Column::PayeeId.in_subquery(
+                                Query::select()
+                                    .column(payee::Column::Id)
+                                    .from(payee::Entity)
+                                    .and_where(payee::Column::ArtistId.eq(artist_id))
+                                    .to_owned(),
+                            ),
+                        )
+                        .to_owned(),
+                ),
+            );
+        }
+        paginate(
+            ctx.db(),
+            select,
+            payout_run::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            PayoutRun,
+        )
+        .await
+    }
+
+    /// Advances and expenses to recoup, oldest first (an artist member: their own).
+    async fn recoupables(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        artist_id: Option<ID>,
+    ) -> ApiResult<Page<Recoupable>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        let mut select =
+            recoupable::Entity::find().filter(recoupable::Column::OrganizationId.eq(self.0.id));
+        if let Some(id) = &artist_id {
+            let artist_id = decode_or_not_found(Kind::Artist, id)?;
+            access.check_artist(artist_id)?;
+            select = select.filter(recoupable::Column::ArtistId.eq(artist_id));
+        }
+        if let Some(own) = access.artist_id {
+            select = select.filter(recoupable::Column::ArtistId.eq(own));
+        }
+        paginate(
+            ctx.db(),
+            select,
+            recoupable::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Recoupable,
+        )
+        .await
+    }
+
+    /// Where every allocated nano-unit is now, per currency (label managers, viewers and
+    /// accountants).
+    async fn money_summary(&self, ctx: &Context<'_>) -> ApiResult<Vec<MoneySummary>> {
+        let access = ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        if access.artist_id.is_some() {
+            return Err(ApiError::Forbidden(
+                "the organisation's money summary covers every artist",
+            ));
+        }
+        money_summary(ctx.db(), self.0.id).await
+    }
+
     /// Who changed splits, agreements, releases and payouts, newest last.
     async fn audit_log(
         &self,
@@ -262,6 +357,17 @@ impl Organization {
             AuditEntry,
         )
         .await
+    }
+
+    /// Partner endpoints that receive signed events, oldest first (for those who may manage
+    /// them: owners, admins, managers, API keys with `manage:webhooks`).
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<super::webhooks::Webhook>> {
+        super::webhooks::organization_webhooks(ctx, self.0.id, &PageArgs::new(first, after)).await
     }
 }
 

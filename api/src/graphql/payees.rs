@@ -4,16 +4,21 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 use domain::money::{Currency, Money as DomainMoney};
 use domain::share::Share;
-use entity::payee;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use entity::{ledger_entry, payee, payout};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+};
 
 use super::access::{ContextExt, Permission};
 use super::accounts::decode_or_not_found;
+use super::connection::{Page, PageArgs, paginate};
 use super::enums::PayeeKind;
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
 use super::ids::{self, Kind};
+use super::ledger::LedgerEntry;
 use super::loaders::Loaders;
 use super::money::Money;
+use super::payouts::Payout;
 use super::roster::Artist;
 
 pub struct Payee(pub payee::Model);
@@ -55,6 +60,50 @@ impl Payee {
     async fn payout_method(&self) -> Option<&str> {
         self.0.payout_method.as_deref()
     }
+    /// The payee's money per currency, from the ledger.
+    async fn balances(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayeeBalance>> {
+        payee_balances(ctx, &self.0).await
+    }
+    /// The payee's ledger entries, oldest first.
+    async fn ledger_entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<LedgerEntry>> {
+        check_payee_money(ctx, &self.0)?;
+        let select = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::OrganizationId.eq(self.0.organization_id))
+            .filter(ledger_entry::Column::PayeeId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            ledger_entry::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            LedgerEntry,
+        )
+        .await
+    }
+    /// The payee's payouts, oldest first.
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<Payout>> {
+        check_payee_money(ctx, &self.0)?;
+        let select = payout::Entity::find().filter(payout::Column::PayeeId.eq(self.0.id));
+        paginate(
+            ctx.db(),
+            select,
+            payout::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Payout,
+        )
+        .await
+    }
     /// Share of earnings held in reserve against returns, as a percent string.
     async fn reserve_percent(&self) -> String {
         u64::try_from(self.0.reserve_ppb)
@@ -62,6 +111,72 @@ impl Payee {
             .and_then(|ppb| Share::from_ppb(ppb).ok())
             .map_or_else(|| "0".to_owned(), |s| s.to_percent_string())
     }
+}
+
+/// A payee's money in one currency.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PayeeBalance {
+    pub currency: String,
+    /// Everything allocated to the payee (recoupment included).
+    pub earned: Money,
+    /// Retained to recoup advances and expenses.
+    pub recouped: Money,
+    /// Paid by payout runs.
+    pub paid: Money,
+    /// Held in reserve now.
+    pub reserved: Money,
+    /// Owed and not yet paid: `earned − recouped − paid − reserved`.
+    pub unpaid: Money,
+}
+
+/// Money of a payee is read with `ReadMoney`; an artist member reads only their own payees'.
+fn check_payee_money(ctx: &Context<'_>, payee: &payee::Model) -> ApiResult<()> {
+    let access = ctx.authorize(payee.organization_id, Permission::ReadMoney)?;
+    if access.artist_id.is_some() && payee.artist_id != access.artist_id {
+        return Err(ApiError::Forbidden("this payee belongs to another artist"));
+    }
+    Ok(())
+}
+
+async fn payee_balances(ctx: &Context<'_>, payee: &payee::Model) -> ApiResult<Vec<PayeeBalance>> {
+    check_payee_money(ctx, payee)?;
+    let db = ctx.db();
+    let sql = "SELECT currency, \
+          CAST(SUM(CASE WHEN account IN ('earnings', 'label', 'recoupment') THEN amount_nanos ELSE 0 END) AS BIGINT), \
+          CAST(SUM(CASE WHEN account = 'recoupment' THEN amount_nanos ELSE 0 END) AS BIGINT), \
+          CAST(SUM(CASE WHEN account = 'payout' THEN -amount_nanos ELSE 0 END) AS BIGINT), \
+          CAST(SUM(CASE WHEN account = 'reserve' THEN -amount_nanos ELSE 0 END) AS BIGINT) \
+        FROM ledger_entries WHERE organization_id = $1 AND payee_id = $2 GROUP BY currency ORDER BY currency";
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [payee.organization_id.into(), payee.id.into()],
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let currency: String = row.try_get_by_index(0)?;
+        let earned: i64 = row.try_get_by_index(1)?;
+        let recouped: i64 = row.try_get_by_index(2)?;
+        let paid: i64 = row.try_get_by_index(3)?;
+        let reserved: i64 = row.try_get_by_index(4)?;
+        out.push(PayeeBalance {
+            earned: Money::from_nanos(earned, &currency),
+            recouped: Money::from_nanos(recouped, &currency),
+            paid: Money::from_nanos(paid, &currency),
+            reserved: Money::from_nanos(reserved, &currency),
+            unpaid: Money::from_nanos(
+                earned
+                    .saturating_sub(recouped)
+                    .saturating_sub(paid)
+                    .saturating_sub(reserved),
+                &currency,
+            ),
+            currency,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(InputObject)]

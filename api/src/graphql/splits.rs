@@ -244,6 +244,9 @@ impl SplitsMutation {
         )
         .await?;
         txn.commit().await?;
+        // Lines that waited for a split are allocated now; lines already allocated keep their
+        // entries until the statement is reallocated.
+        super::ledger::allocate_waiting(ctx, org).await?;
         Ok(SetSplitPayload {
             split: Some(Split(row)),
             user_errors: Vec::new(),

@@ -53,6 +53,14 @@ pub struct StatementTotal {
     pub line_count: i64,
 }
 
+/// Where a statement's allocation to payees is.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocationStatus {
+    Pending,
+    Allocating,
+    Allocated,
+}
+
 pub struct Statement(pub statement::Model);
 
 #[Object]
@@ -132,6 +140,25 @@ impl Statement {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Whether the matched lines have been allocated to payees yet.
+    async fn allocation_status(&self) -> AllocationStatus {
+        match self.0.allocation_status.as_str() {
+            workers::jobs::allocate_statement::STATUS_ALLOCATED => AllocationStatus::Allocated,
+            workers::jobs::allocate_statement::STATUS_ALLOCATING => AllocationStatus::Allocating,
+            _ => AllocationStatus::Pending,
+        }
+    }
+    /// Matched lines allocated to payees.
+    async fn allocated_count(&self) -> i64 {
+        self.0.allocated_count
+    }
+    /// Matched lines that could not be allocated; `allocationIssues` says why.
+    async fn unallocated_count(&self) -> i64 {
+        self.0.unallocated_count
+    }
+    async fn allocation_issues(&self) -> Vec<super::ledger::AllocationIssue> {
+        super::ledger::allocation_issues(&self.0)
     }
     async fn parsed_at(&self) -> Option<DateTime<Utc>> {
         self.0.parsed_at
@@ -475,6 +502,9 @@ impl StatementsMutation {
         }
         let matched = workers::matching::match_lines(db, st.organization_id, None).await?;
         let st = workers::matching::refresh_counts(db, st.id).await?;
+        if matched > 0 {
+            super::ledger::allocate_waiting(ctx, st.organization_id).await?;
+        }
         Ok(MatchStatementLinesPayload {
             statement: Some(Statement(st)),
             matched_line_count: i64::try_from(matched).unwrap_or(i64::MAX),

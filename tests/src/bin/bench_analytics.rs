@@ -27,6 +27,8 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
         base_currency: Set("USD".into()),
         created_at: Set(now),
         analytics_version: Set(0),
+        payout_period_months: Set(entity::organization::DEFAULT_PAYOUT_PERIOD_MONTHS),
+        reserve_release_periods: Set(entity::organization::DEFAULT_RESERVE_RELEASE_PERIODS),
         ..Default::default()
     }
     .insert(db)

@@ -287,8 +287,21 @@ async fn agreements_exit_terms_and_takedowns(app: TestApp) {
         .collect();
     assert_eq!(
         actions,
-        vec!["agreement.created", "release.status_changed", "artist.left"]
+        vec![
+            "agreement.created",
+            "recoupable.add",
+            "release.status_changed",
+            "artist.left"
+        ],
+        "the agreement's advance is recorded as a recoupable"
     );
+    let data = app.ok(Some(&token), "query($id: ID!) { organization(id: $id) { recoupables { edges { node { kind amount { amount } remaining { amount } crossCollateralized artist { id } } } } } }", json!({"id": org})).await;
+    let advance = &data["organization"]["recoupables"]["edges"][0]["node"];
+    assert_eq!(advance["kind"], "ADVANCE");
+    assert_eq!(advance["amount"]["amount"], "1500.50");
+    assert_eq!(advance["remaining"]["amount"], "1500.50");
+    assert_eq!(advance["crossCollateralized"], true);
+    assert_eq!(advance["artist"]["id"], mira.as_str());
 }
 
 async fn pagination_walks_every_item_once(app: TestApp) {

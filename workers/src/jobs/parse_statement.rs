@@ -70,6 +70,13 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         tracing::warn!(statement_id, "statement vanished before parsing");
         return Ok(());
     };
+    if st.status == STATUS_PARSED
+        && st.allocation_status == super::allocate_statement::STATUS_PENDING
+    {
+        // Parsed, but the worker may have died before queueing what follows: queue it again
+        // (both jobs are idempotent).
+        return follow_up(ctx, &st).await;
+    }
     if st.status == STATUS_PARSED || st.status == STATUS_FAILED {
         return Ok(());
     }
@@ -287,12 +294,24 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let done = done.update(&txn).await?;
     txn.commit().await?;
     publish(ctx, &done).await;
+    follow_up(ctx, &done).await
+}
+
+/// Queues what follows a parsed statement: its allocation and its analytics roll-ups.
+async fn follow_up(ctx: &JobContext, st: &statement::Model) -> anyhow::Result<()> {
     ctx.queue
-        .push(crate::Job::RefreshAnalytics {
-            organization_id: done.organization_id,
-            statement_id: Some(done.id),
+        .push(crate::Job::AllocateStatement {
+            statement_id: st.id,
         })
         .await?;
+    ctx.queue
+        .push(crate::Job::RefreshAnalytics {
+            organization_id: st.organization_id,
+            statement_id: Some(st.id),
+        })
+        .await?;
+    // Idempotent per (webhook, event id): re-queueing after a crash sends nothing twice.
+    crate::webhooks::statement_parsed(ctx, st).await?;
     Ok(())
 }
 

@@ -1,0 +1,918 @@
+//! Payout runs: `createPayoutRun` → the `RunPayout` job computes every payee's payout →
+//! `approvePayoutRun` → `markPayoutRunPaid` (a payment reference per payee) → paid; or
+//! `cancelPayoutRun`. `payoutUpdates` streams every step live.
+//!
+//! Paying writes the ledger: per payout a `payout` entry (minus what was paid) and `reserve`
+//! entries (minus what is held, plus what is released), so a payee's ledger balance is what is
+//! carried forward. An artist member sees only the payouts of their own payees.
+
+use std::time::Duration;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{ledger_entry, organization, payee, payout, payout_run};
+use futures::Stream;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    Statement,
+};
+use workers::payouts::{
+    OPEN_RUN_STATUSES, PAYOUT_CANCELLED, PAYOUT_CARRIED_FORWARD, PAYOUT_PAID, PAYOUT_PENDING,
+    RUN_APPROVED, RUN_CANCELLED, RUN_COMPUTING, RUN_DRAFT, RUN_FAILED, RUN_PAID, RUN_READY,
+};
+
+use super::access::{ContextExt, OrgAccess, Permission};
+use super::accounts::decode_or_not_found;
+use super::audit::{self, Change};
+use super::connection::{Page, PageArgs, paginate};
+use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::ids::{self, Kind};
+use super::loaders::Loaders;
+use super::money::Money;
+use super::payees::Payee;
+
+/// Where a payout run is in its life.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayoutRunStatus {
+    /// Created; the worker has not started computing.
+    Draft,
+    /// The worker is computing every payee's payout.
+    Computing,
+    /// Computed: check the figures, then approve.
+    Ready,
+    /// Approved for payment: record each payee's payment reference.
+    Approved,
+    /// Every payable payout has been paid.
+    Paid,
+    /// The computation failed (see `failureReason`); create a new run.
+    Failed,
+    /// Cancelled before payment; it takes up nothing.
+    Cancelled,
+}
+
+impl PayoutRunStatus {
+    #[must_use]
+    pub fn from_db(raw: &str) -> Self {
+        match raw {
+            RUN_COMPUTING => Self::Computing,
+            RUN_READY => Self::Ready,
+            RUN_APPROVED => Self::Approved,
+            RUN_PAID => Self::Paid,
+            RUN_FAILED => Self::Failed,
+            RUN_CANCELLED => Self::Cancelled,
+            _ => Self::Draft,
+        }
+    }
+}
+
+/// Where one payee's payout is.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayoutStatus {
+    /// Payable, waiting for payment.
+    Pending,
+    /// Nothing payable this run (below the minimum, a negative balance, or nothing earned): the
+    /// balance is carried forward.
+    CarriedForward,
+    Paid,
+    Cancelled,
+}
+
+impl PayoutStatus {
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            PAYOUT_PAID => Self::Paid,
+            PAYOUT_CARRIED_FORWARD => Self::CarriedForward,
+            PAYOUT_CANCELLED => Self::Cancelled,
+            _ => Self::Pending,
+        }
+    }
+
+    fn as_db(self) -> &'static str {
+        match self {
+            Self::Pending => PAYOUT_PENDING,
+            Self::CarriedForward => PAYOUT_CARRIED_FORWARD,
+            Self::Paid => PAYOUT_PAID,
+            Self::Cancelled => PAYOUT_CANCELLED,
+        }
+    }
+}
+
+/// A run's figures in one currency (for an artist member: over their own payees only).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PayoutRunTotal {
+    pub currency: String,
+    pub payee_count: i64,
+    pub brought_forward: Money,
+    pub earnings: Money,
+    pub recouped: Money,
+    pub reserved: Money,
+    pub reserve_released: Money,
+    pub payable: Money,
+    pub carried_forward: Money,
+}
+
+/// The SQL restriction of payouts `p` to what `access` may see.
+fn visible_payouts(access: &OrgAccess) -> (String, Vec<sea_orm::Value>) {
+    match access.artist_id {
+        Some(artist_id) => (
+            "AND p.payee_id IN (SELECT id FROM payees WHERE artist_id = $2)".to_owned(),
+            vec![artist_id.into()],
+        ),
+        None => (String::new(), Vec::new()),
+    }
+}
+
+pub struct PayoutRun(pub payout_run::Model);
+
+#[Object]
+impl PayoutRun {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::PayoutRun, self.0.id)
+    }
+    /// The last day of the period paid: sales up to it are taken up.
+    async fn period_end(&self) -> NaiveDate {
+        self.0.period_end
+    }
+    async fn status(&self) -> PayoutRunStatus {
+        PayoutRunStatus::from_db(&self.0.status)
+    }
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.approved_at
+    }
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paid_at
+    }
+
+    /// Totals per currency.
+    async fn totals(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayoutRunTotal>> {
+        let access = ctx.authorize(self.0.organization_id, Permission::ReadMoney)?;
+        let (filter, extra) = visible_payouts(&access);
+        let db = ctx.db();
+        let sql = format!(
+            "SELECT p.currency, COUNT(*), \
+               CAST(SUM(p.brought_forward_nanos) AS BIGINT), CAST(SUM(p.earnings_nanos) AS BIGINT), \
+               CAST(SUM(p.recouped_nanos) AS BIGINT), CAST(SUM(p.reserved_nanos) AS BIGINT), \
+               CAST(SUM(p.reserve_released_nanos) AS BIGINT), CAST(SUM(p.payable_nanos) AS BIGINT), \
+               CAST(SUM(p.carried_forward_nanos) AS BIGINT) \
+             FROM payouts p WHERE p.payout_run_id = $1 {filter} GROUP BY p.currency ORDER BY p.currency"
+        );
+        let mut values: Vec<sea_orm::Value> = vec![self.0.id.into()];
+        values.extend(extra);
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                &sql,
+                values,
+            ))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let currency: String = row.try_get_by_index(0)?;
+            let money = |i: usize| -> ApiResult<Money> {
+                Ok(Money::from_nanos(
+                    row.try_get_by_index::<i64>(i)?,
+                    &currency,
+                ))
+            };
+            out.push(PayoutRunTotal {
+                payee_count: row.try_get_by_index(1)?,
+                brought_forward: money(2)?,
+                earnings: money(3)?,
+                recouped: money(4)?,
+                reserved: money(5)?,
+                reserve_released: money(6)?,
+                payable: money(7)?,
+                carried_forward: money(8)?,
+                currency,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Each payee's payout (an artist member sees only their own payees').
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<PayoutStatus>,
+    ) -> ApiResult<Page<Payout>> {
+        let access = ctx.authorize(self.0.organization_id, Permission::ReadMoney)?;
+        let mut select = payout::Entity::find().filter(payout::Column::PayoutRunId.eq(self.0.id));
+        if let Some(status) = status {
+            select = select.filter(payout::Column::Status.eq(status.as_db()));
+        }
+        if let Some(artist_id) = access.artist_id {
+            select = select.filter(payout::Column::PayeeId.in_subquery(own_payees(artist_id)));
+        }
+        paginate(
+            ctx.db(),
+            select,
+            payout::Column::Id,
+            &PageArgs::new(first, after),
+            |m| m.id,
+            Payout,
+        )
+        .await
+    }
+}
+
+/// `SELECT id FROM payees WHERE artist_id = …`.
+fn own_payees(artist_id: i64) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Query;
+    Query::select()
+        .column(payee::Column::Id)
+        .from(payee::Entity)
+        .and_where(payee::Column::ArtistId.eq(artist_id))
+        .to_owned()
+}
+
+pub struct Payout(pub payout::Model);
+
+#[Object]
+impl Payout {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Payout, self.0.id)
+    }
+    async fn payee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payee>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .payee
+            .load_one(self.0.payee_id)
+            .await?
+            .map(Payee))
+    }
+    async fn payout_run(&self, ctx: &Context<'_>) -> ApiResult<Option<PayoutRun>> {
+        Ok(payout_run::Entity::find_by_id(self.0.payout_run_id)
+            .one(ctx.db())
+            .await?
+            .map(PayoutRun))
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// Carried forward by the payee's previous paid run (negative when they owe).
+    async fn brought_forward(&self) -> Money {
+        self.money(self.0.brought_forward_nanos)
+    }
+    /// Everything allocated to the payee in the run's period, recoupment included.
+    async fn earnings(&self) -> Money {
+        self.money(self.0.earnings_nanos)
+    }
+    /// The part of the earnings retained to recoup advances and expenses.
+    async fn recouped(&self) -> Money {
+        self.money(self.0.recouped_nanos)
+    }
+    /// Held back in reserve against returns this run.
+    async fn reserved(&self) -> Money {
+        self.money(self.0.reserved_nanos)
+    }
+    /// Reserves of earlier runs released this run.
+    async fn reserve_released(&self) -> Money {
+        self.money(self.0.reserve_released_nanos)
+    }
+    /// Paid this run: whole minor units of the currency.
+    async fn payable(&self) -> Money {
+        self.money(self.0.payable_nanos)
+    }
+    /// Carried forward to the next run.
+    async fn carried_forward(&self) -> Money {
+        self.money(self.0.carried_forward_nanos)
+    }
+    /// The sub-cent (sub-minor-unit) part of the balance kept when paying.
+    async fn rounding_remainder(&self) -> Money {
+        self.money(self.0.rounding_remainder_nanos)
+    }
+    /// Whether a positive balance was carried forward because it is below the payee's minimum.
+    async fn below_minimum(&self) -> bool {
+        self.0.below_minimum
+    }
+    async fn status(&self) -> PayoutStatus {
+        PayoutStatus::from_db(&self.0.status)
+    }
+    async fn payment_reference(&self) -> Option<&str> {
+        self.0.payment_reference.as_deref()
+    }
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paid_at
+    }
+    /// Where the payee's statement for this payout downloads as CSV (with the same bearer
+    /// token).
+    async fn statement_csv_url(&self) -> String {
+        format!(
+            "/payouts/{}/statement.csv",
+            ids::encode(Kind::Payout, self.0.id).as_str()
+        )
+    }
+    /// Where the payee's statement for this payout downloads as PDF.
+    async fn statement_pdf_url(&self) -> String {
+        format!(
+            "/payouts/{}/statement.pdf",
+            ids::encode(Kind::Payout, self.0.id).as_str()
+        )
+    }
+}
+
+impl Payout {
+    fn money(&self, nanos: i64) -> Money {
+        Money::from_nanos(nanos, &self.0.currency)
+    }
+}
+
+/// Loads a payout run by global id, checking the caller may read it.
+///
+/// # Errors
+/// NOT_FOUND or the authorization failure.
+pub async fn load_run(
+    ctx: &Context<'_>,
+    id: &ID,
+    permission: Permission,
+) -> ApiResult<(payout_run::Model, OrgAccess)> {
+    let row_id = decode_or_not_found(Kind::PayoutRun, id)?;
+    let run = payout_run::Entity::find_by_id(row_id)
+        .one(ctx.db())
+        .await?
+        .ok_or(ApiError::NotFound("PayoutRun"))?;
+    let access = ctx.authorize(run.organization_id, permission)?;
+    Ok((run, access))
+}
+
+/// Loads a payout by row id, checking the caller may read it (an artist member: only their
+/// own payees').
+///
+/// # Errors
+/// NOT_FOUND or the authorization failure.
+pub async fn load_payout(
+    db: &impl ConnectionTrait,
+    principal: &crate::auth::Principal,
+    row_id: i64,
+) -> ApiResult<(payout::Model, payee::Model)> {
+    let row = payout::Entity::find_by_id(row_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("Payout"))?;
+    let access = super::access::authorize(principal, row.organization_id, Permission::ReadMoney)?;
+    let payee = payee::Entity::find_by_id(row.payee_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("Payee"))?;
+    if access.artist_id.is_some() && payee.artist_id != access.artist_id {
+        return Err(ApiError::Forbidden("this payout belongs to another artist"));
+    }
+    Ok((row, payee))
+}
+
+#[derive(InputObject)]
+pub struct CreatePayoutRunInput {
+    pub organization_id: ID,
+    /// The last day of the period to pay: earnings from sales up to it are taken up.
+    pub period_end: NaiveDate,
+}
+
+#[derive(InputObject)]
+pub struct PayoutRunInput {
+    pub payout_run_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct PaymentInput {
+    pub payee_id: ID,
+    /// The bank transfer, PayPal or other reference of the payment.
+    pub payment_reference: String,
+}
+
+#[derive(InputObject)]
+pub struct MarkPayoutRunPaidInput {
+    pub payout_run_id: ID,
+    /// One per payee paid; payees can be recorded over several calls as payments clear.
+    pub payments: Vec<PaymentInput>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct PayoutRunPayload {
+    pub payout_run: Option<PayoutRun>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl PayoutRunPayload {
+    fn error(field: &str, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            payout_run: None,
+            user_errors: vec![UserError::new(field, code, message)],
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PayoutsMutation;
+
+#[Object]
+impl PayoutsMutation {
+    /// Starts a payout run for the period ending `periodEnd`; the worker computes it.
+    async fn create_payout_run(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePayoutRunInput,
+    ) -> ApiResult<PayoutRunPayload> {
+        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
+        ctx.authorize(organization_id, Permission::WriteMoney)?;
+        let db = ctx.db();
+        if input.period_end > Utc::now().date_naive() {
+            return Ok(PayoutRunPayload::error(
+                "periodEnd",
+                UserErrorCode::Invalid,
+                "a payout run can only pay a period that has ended",
+            ));
+        }
+        let txn = entity::db::begin_write(db).await?;
+        let runs = payout_run::Entity::find()
+            .filter(payout_run::Column::OrganizationId.eq(organization_id))
+            .filter(
+                payout_run::Column::Status
+                    .is_in(OPEN_RUN_STATUSES.iter().copied().chain([RUN_PAID])),
+            )
+            .order_by_desc(payout_run::Column::PeriodEnd)
+            .all(&txn)
+            .await?;
+        if let Some(open) = runs.iter().find(|r| r.status != RUN_PAID) {
+            return Ok(PayoutRunPayload::error(
+                "organizationId",
+                UserErrorCode::NotAllowed,
+                format!(
+                    "the payout run for the period ending {} is still {}: finish or cancel it first",
+                    open.period_end, open.status
+                ),
+            ));
+        }
+        if let Some(last) = runs.iter().find(|r| r.period_end > input.period_end) {
+            return Ok(PayoutRunPayload::error(
+                "periodEnd",
+                UserErrorCode::Invalid,
+                format!(
+                    "a payout run has already paid the period ending {}; a new run must end on or after it",
+                    last.period_end
+                ),
+            ));
+        }
+        let now = Utc::now();
+        let run = payout_run::ActiveModel {
+            organization_id: Set(organization_id),
+            period_end: Set(input.period_end),
+            status: Set(RUN_DRAFT.to_owned()),
+            created_by_user_id: Set(ctx.principal().user_id()),
+            approved_by_user_id: Set(None),
+            approved_at: Set(None),
+            paid_at: Set(None),
+            failure_reason: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ledger_watermark: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            ctx.principal(),
+            organization_id,
+            Change {
+                action: "payout_run.create",
+                entity_type: "payout_run",
+                entity_id: run.id,
+                before: None,
+                after: audit::snapshot(&run),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        ctx.state()
+            .queue
+            .push(workers::Job::RunPayout {
+                payout_run_id: run.id,
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        publish(ctx, &run).await;
+        Ok(PayoutRunPayload {
+            payout_run: Some(PayoutRun(run)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Approves a computed run for payment.
+    async fn approve_payout_run(
+        &self,
+        ctx: &Context<'_>,
+        input: PayoutRunInput,
+    ) -> ApiResult<PayoutRunPayload> {
+        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
+        if run.status != RUN_READY {
+            return Ok(PayoutRunPayload::error(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                format!(
+                    "only a ready run can be approved; this one is {}",
+                    run.status
+                ),
+            ));
+        }
+        let db = ctx.db();
+        let txn = entity::db::begin_write(db).await?;
+        let before = audit::snapshot(&run);
+        let mut active: payout_run::ActiveModel = run.into();
+        active.status = Set(RUN_APPROVED.to_owned());
+        active.approved_by_user_id = Set(ctx.principal().user_id());
+        active.approved_at = Set(Some(Utc::now()));
+        active.updated_at = Set(Utc::now());
+        let run = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            ctx.principal(),
+            run.organization_id,
+            Change {
+                action: "payout_run.approve",
+                entity_type: "payout_run",
+                entity_id: run.id,
+                before,
+                after: audit::snapshot(&run),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        publish(ctx, &run).await;
+        Ok(PayoutRunPayload {
+            payout_run: Some(PayoutRun(run)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Records payments of an approved run, a reference per payee. Each payout is paid at most
+    /// once: repeating a payment with the same reference changes nothing, a different reference
+    /// is refused. When every payable payout is paid, the run is paid and its ledger entries
+    /// are written (a run with nothing payable is paid with an empty list).
+    async fn mark_payout_run_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkPayoutRunPaidInput,
+    ) -> ApiResult<PayoutRunPayload> {
+        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
+        if run.status != RUN_APPROVED && run.status != RUN_PAID {
+            return Ok(PayoutRunPayload::error(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                format!(
+                    "only an approved run can be paid; this one is {}",
+                    run.status
+                ),
+            ));
+        }
+        let db = ctx.db();
+        let mut errors = UserErrors::default();
+        let mut payments: Vec<(i64, String)> = Vec::new();
+        for (i, payment) in input.payments.iter().enumerate() {
+            let reference = payment.payment_reference.trim();
+            if reference.is_empty() {
+                errors.push(UserError::new(
+                    &format!("payments.{i}.paymentReference"),
+                    UserErrorCode::Required,
+                    "a payment needs its reference",
+                ));
+            }
+            match ids::decode(Kind::Payee, &payment.payee_id) {
+                Ok(payee_id) if payments.iter().any(|(p, _)| *p == payee_id) => errors.invalid(
+                    &format!("payments.{i}.payeeId"),
+                    "this payee is listed twice",
+                ),
+                Ok(payee_id) => payments.push((payee_id, reference.to_owned())),
+                Err(message) => errors.push(UserError::new(
+                    &format!("payments.{i}.payeeId"),
+                    UserErrorCode::NotFound,
+                    message,
+                )),
+            }
+        }
+        let txn = entity::db::begin_write(db).await?;
+        let any_pending = payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+            .one(&txn)
+            .await?
+            .is_some();
+        if payments.is_empty() && errors.is_empty() && any_pending {
+            errors.push(UserError::new(
+                "payments",
+                UserErrorCode::Required,
+                "list at least one payment",
+            ));
+        }
+        let payouts = payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .filter(payout::Column::PayeeId.is_in(payments.iter().map(|(p, _)| *p)))
+            .all(&txn)
+            .await?;
+        let mut to_pay = Vec::new();
+        for (i, (payee_id, reference)) in payments.iter().enumerate() {
+            let field = format!("payments.{i}.payeeId");
+            let mine: Vec<&payout::Model> =
+                payouts.iter().filter(|p| p.payee_id == *payee_id).collect();
+            if mine.is_empty() || mine.iter().all(|p| p.status == PAYOUT_CARRIED_FORWARD) {
+                errors.push(UserError::new(
+                    &field,
+                    UserErrorCode::NotFound,
+                    "this payee has nothing payable in this run",
+                ));
+                continue;
+            }
+            for p in mine {
+                match p.status.as_str() {
+                    PAYOUT_PENDING => to_pay.push((p.clone(), reference.clone())),
+                    PAYOUT_PAID if p.payment_reference.as_deref() == Some(reference) => {}
+                    PAYOUT_PAID => errors.push(UserError::new(
+                        &field,
+                        UserErrorCode::NotAllowed,
+                        format!(
+                            "this payee was already paid in this run (reference {})",
+                            p.payment_reference.as_deref().unwrap_or("")
+                        ),
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(PayoutRunPayload {
+                payout_run: None,
+                user_errors: errors.into_vec(),
+            });
+        }
+        let now = Utc::now();
+        for (p, reference) in &to_pay {
+            // Conditional on `pending`: two concurrent calls cannot both pay it.
+            let changed = payout::Entity::update_many()
+                .col_expr(payout::Column::Status, PAYOUT_PAID.into())
+                .col_expr(payout::Column::PaymentReference, reference.clone().into())
+                .col_expr(payout::Column::PaidAt, now.into())
+                .filter(payout::Column::Id.eq(p.id))
+                .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if changed == 0 {
+                continue;
+            }
+        }
+        let still_pending = payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+            .one(&txn)
+            .await?
+            .is_some();
+        let before = audit::snapshot(&run);
+        let run = if still_pending || run.status == RUN_PAID {
+            run
+        } else {
+            let mut active: payout_run::ActiveModel = run.into();
+            active.status = Set(RUN_PAID.to_owned());
+            active.paid_at = Set(Some(now));
+            active.updated_at = Set(now);
+            let run = active.update(&txn).await?;
+            settle_run(&txn, &run, now).await?;
+            run
+        };
+        audit::record(
+            &txn,
+            ctx.principal(),
+            run.organization_id,
+            Change {
+                action: "payout_run.pay",
+                entity_type: "payout_run",
+                entity_id: run.id,
+                before,
+                after: serde_json::to_value(serde_json::json!({
+                    "status": run.status,
+                    "payments": to_pay.iter().map(|(p, r)| serde_json::json!({
+                        "payout_id": p.id, "payee_id": p.payee_id, "reference": r,
+                        "amount_nanos": p.payable_nanos, "currency": p.currency,
+                    })).collect::<Vec<_>>(),
+                }))
+                .ok(),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        publish(ctx, &run).await;
+        Ok(PayoutRunPayload {
+            payout_run: Some(PayoutRun(run)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Cancels a run before any of it is paid; it then takes up nothing.
+    async fn cancel_payout_run(
+        &self,
+        ctx: &Context<'_>,
+        input: PayoutRunInput,
+    ) -> ApiResult<PayoutRunPayload> {
+        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::WriteMoney).await?;
+        if !OPEN_RUN_STATUSES.contains(&run.status.as_str()) {
+            return Ok(PayoutRunPayload::error(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                format!("a {} run cannot be cancelled", run.status),
+            ));
+        }
+        let db = ctx.db();
+        let txn = entity::db::begin_write(db).await?;
+        let paid = payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .filter(payout::Column::Status.eq(PAYOUT_PAID))
+            .one(&txn)
+            .await?;
+        if paid.is_some() {
+            return Ok(PayoutRunPayload::error(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                "some payees of this run are already paid; record the remaining payments instead",
+            ));
+        }
+        let before = audit::snapshot(&run);
+        let now = Utc::now();
+        let mut active: payout_run::ActiveModel = run.into();
+        active.status = Set(RUN_CANCELLED.to_owned());
+        active.updated_at = Set(now);
+        let run = active.update(&txn).await?;
+        payout::Entity::update_many()
+            .col_expr(payout::Column::Status, PAYOUT_CANCELLED.into())
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            ctx.principal(),
+            run.organization_id,
+            Change {
+                action: "payout_run.cancel",
+                entity_type: "payout_run",
+                entity_id: run.id,
+                before,
+                after: audit::snapshot(&run),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        publish(ctx, &run).await;
+        Ok(PayoutRunPayload {
+            payout_run: Some(PayoutRun(run)),
+            user_errors: Vec::new(),
+        })
+    }
+}
+
+/// Writes the ledger entries of a run once every payment is made: per payout, what left the
+/// payee's balance (paid, held in reserve) and what came back to it (reserves released). After
+/// them a payee's ledger balance is exactly what the run carried forward. Causes are unique per
+/// payout, so this can never be written twice.
+async fn settle_run(
+    txn: &impl ConnectionTrait,
+    run: &payout_run::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let payouts = payout::Entity::find()
+        .filter(payout::Column::PayoutRunId.eq(run.id))
+        .order_by_asc(payout::Column::Id)
+        .all(txn)
+        .await?;
+    let mut entries = Vec::new();
+    for p in &payouts {
+        let parts = [
+            ("payout", "paid", -p.payable_nanos),
+            ("reserve", "reserve_held", -p.reserved_nanos),
+            ("reserve", "reserve_released", p.reserve_released_nanos),
+        ];
+        for (account, what, amount) in parts {
+            if amount == 0 {
+                continue;
+            }
+            entries.push(ledger_entry::ActiveModel {
+                organization_id: Set(run.organization_id),
+                payee_id: Set(Some(p.payee_id)),
+                account: Set(account.to_owned()),
+                amount_nanos: Set(amount),
+                currency: Set(p.currency.clone()),
+                cause: Set(format!("payout:{}:{what}", p.id)),
+                statement_id: Set(None),
+                statement_line_id: Set(None),
+                payout_run_id: Set(Some(run.id)),
+                recoupable_id: Set(None),
+                release_id: Set(None),
+                track_id: Set(None),
+                period: Set(Some(run.period_end)),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    for batch in entries.chunks(1_000) {
+        ledger_entry::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn publish(ctx: &Context<'_>, run: &payout_run::Model) {
+    // The change is committed; a failure to announce it is logged, not the caller's error.
+    if let Err(err) = workers::payouts::announce(&ctx.state().job_context(), run).await {
+        tracing::warn!(payout_run_id = run.id, error = %err, "could not announce a payout run update");
+    }
+}
+
+/// A payout run moved.
+pub struct PayoutUpdate {
+    run: payout_run::Model,
+}
+
+#[Object]
+impl PayoutUpdate {
+    async fn payout_run_id(&self) -> ID {
+        ids::encode(Kind::PayoutRun, self.run.id)
+    }
+    async fn status(&self) -> PayoutRunStatus {
+        PayoutRunStatus::from_db(&self.run.status)
+    }
+    /// The run as it is now; its `payouts` and `totals` show only what the subscriber may see.
+    async fn payout_run(&self) -> PayoutRun {
+        PayoutRun(self.run.clone())
+    }
+}
+
+/// Whether an artist member has a payout in the run (only then do they hear about it).
+async fn artist_in_run(
+    db: &impl ConnectionTrait,
+    artist_id: i64,
+    run_id: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(payout::Entity::find()
+        .filter(payout::Column::PayoutRunId.eq(run_id))
+        .filter(payout::Column::PayeeId.in_subquery(own_payees(artist_id)))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+#[derive(Default)]
+pub struct PayoutsSubscription;
+
+#[Subscription]
+impl PayoutsSubscription {
+    /// Every change to the organisation's payout runs, from whichever process made it. An artist
+    /// member hears only about runs with a payout to one of their own payees.
+    async fn payout_updates(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+    ) -> Result<impl Stream<Item = PayoutUpdate>, ApiError> {
+        let org_id = decode_or_not_found(Kind::Organization, &organization_id)?;
+        let access = ctx.authorize(org_id, Permission::ReadMoney)?;
+        organization::Entity::find_by_id(org_id)
+            .one(ctx.db())
+            .await?
+            .ok_or(ApiError::NotFound("Organization"))?;
+        let mut events = ctx.state().events.subscribe();
+        let db = ctx.db().clone();
+        Ok(async_stream::stream! {
+            loop {
+                let event = match tokio::time::timeout(Duration::from_secs(6 * 3600), events.recv()).await {
+                    Ok(Ok(event)) => event,
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                    _ => return,
+                };
+                let workers::Event::PayoutRunUpdated { organization_id, payout_run_id, .. } = event else {
+                    continue;
+                };
+                if organization_id != org_id {
+                    continue;
+                }
+                // Events are notifications: the state shown is re-read from the database.
+                let Ok(Some(run)) = payout_run::Entity::find_by_id(payout_run_id).one(&db).await else {
+                    continue;
+                };
+                if let Some(artist_id) = access.artist_id
+                    && !artist_in_run(&db, artist_id, run.id).await.unwrap_or(false)
+                {
+                    continue;
+                }
+                yield PayoutUpdate { run };
+            }
+        })
+    }
+}

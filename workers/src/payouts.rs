@@ -1,0 +1,303 @@
+//! Payout runs: which ledger entries a run takes up, and each payee's figures for it.
+//!
+//! # Which entries a run takes up
+//!
+//! A run fixes a *watermark* (the last ledger entry id) when it starts computing. It takes up
+//! the entries of the payees' earnings accounts (`earnings`, `label`, `recoupment`) that are
+//!
+//! - at or below its watermark,
+//! - for a sale period ending by its `period_end` (or with no period),
+//! - and not taken up by an earlier **paid** run (by that run's own watermark and period end;
+//!   runs are sequential, so an earlier run has a smaller id).
+//!
+//! The ledger is append-only, so this set never changes once fixed: a retried run computes the
+//! same figures, and a late statement for an old period is taken up by the next run. Cancelled
+//! and failed runs take up nothing.
+//!
+//! # A payee's figures
+//!
+//! Per payee and currency, `domain::payout::compute_payout` gets the earnings and recoupment
+//! of those entries, the balance carried forward by the payee's latest paid payout, and the
+//! reserves falling due (reserves held by earlier paid runs, released after the organisation's
+//! `reserve_release_periods` periods of `payout_period_months` months). The minimum payout
+//! applies when the balance is in the payee's own currency.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use domain::money::Currency;
+use domain::payout::{HeldReserve, PayoutInput, PayoutLine, compute_payout, due_reserves};
+use entity::{organization, payee, payout, payout_run};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+
+pub const RUN_DRAFT: &str = "draft";
+pub const RUN_COMPUTING: &str = "computing";
+pub const RUN_READY: &str = "ready";
+pub const RUN_APPROVED: &str = "approved";
+pub const RUN_PAID: &str = "paid";
+pub const RUN_FAILED: &str = "failed";
+pub const RUN_CANCELLED: &str = "cancelled";
+
+/// Statuses of a run that is still under way: an organisation has at most one.
+pub const OPEN_RUN_STATUSES: [&str; 4] = [RUN_DRAFT, RUN_COMPUTING, RUN_READY, RUN_APPROVED];
+
+pub const PAYOUT_PENDING: &str = "pending";
+pub const PAYOUT_CARRIED_FORWARD: &str = "carried_forward";
+pub const PAYOUT_PAID: &str = "paid";
+pub const PAYOUT_CANCELLED: &str = "cancelled";
+
+/// SQL condition on `ledger_entries e` selecting the entries run `$2` (watermark `$3`, period
+/// end `$4`) of organisation `$1` takes up; see the module doc.
+pub const TAKEN_UP_BY_RUN: &str = "e.organization_id = $1 AND e.payee_id IS NOT NULL \
+    AND e.account IN ('earnings', 'label', 'recoupment') \
+    AND e.id <= $3 AND (e.period IS NULL OR e.period <= $4) \
+    AND NOT EXISTS (SELECT 1 FROM payout_runs r WHERE r.organization_id = $1 AND r.status = 'paid' \
+        AND r.id < $2 AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end))";
+
+/// The bind values for [`TAKEN_UP_BY_RUN`].
+#[must_use]
+pub fn taken_up_values(run: &payout_run::Model, watermark: i64) -> Vec<sea_orm::Value> {
+    vec![
+        run.organization_id.into(),
+        run.id.into(),
+        watermark.into(),
+        run.period_end.into(),
+    ]
+}
+
+/// A payee's computed payout in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedPayout {
+    pub payee_id: i64,
+    pub line: PayoutLine,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Earned {
+    earnings: i64,
+    recouped: i64,
+}
+
+/// Computes every payee's payout for `run` with the entries up to `watermark`, ordered by
+/// payee and currency.
+///
+/// # Errors
+/// Database failures, an unknown stored currency, or a domain refusal (an amount out of
+/// range).
+pub async fn compute_run(
+    db: &impl ConnectionTrait,
+    org: &organization::Model,
+    run: &payout_run::Model,
+    watermark: i64,
+) -> anyhow::Result<Vec<ComputedPayout>> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT e.payee_id, e.currency, CAST(SUM(e.amount_nanos) AS BIGINT), \
+           CAST(SUM(CASE WHEN e.account = 'recoupment' THEN e.amount_nanos ELSE 0 END) AS BIGINT) \
+         FROM ledger_entries e WHERE {TAKEN_UP_BY_RUN} GROUP BY e.payee_id, e.currency"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            &sql,
+            taken_up_values(run, watermark),
+        ))
+        .await?;
+    let mut earned: BTreeMap<(i64, String), Earned> = BTreeMap::new();
+    for row in rows {
+        let payee_id: i64 = row.try_get_by_index(0)?;
+        let currency: String = row.try_get_by_index(1)?;
+        earned.insert(
+            (payee_id, currency),
+            Earned {
+                earnings: row.try_get_by_index(2)?,
+                recouped: row.try_get_by_index(3)?,
+            },
+        );
+    }
+
+    // Earlier paid runs, oldest first, and what their payouts carried and held.
+    let mut prior = payout_run::Entity::find()
+        .filter(payout_run::Column::OrganizationId.eq(run.organization_id))
+        .filter(payout_run::Column::Status.eq(RUN_PAID))
+        .filter(payout_run::Column::Id.ne(run.id))
+        .all(db)
+        .await?;
+    prior.sort_by_key(|r| (r.period_end, r.id));
+    let prior_ids: Vec<i64> = prior.iter().map(|r| r.id).collect();
+    let prior_payouts = if prior_ids.is_empty() {
+        Vec::new()
+    } else {
+        payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.is_in(prior_ids))
+            .order_by_asc(payout::Column::Id)
+            .all(db)
+            .await?
+    };
+    let mut by_run: HashMap<i64, Vec<&payout::Model>> = HashMap::new();
+    for p in &prior_payouts {
+        by_run.entry(p.payout_run_id).or_default().push(p);
+    }
+    let release_after = u32::try_from(org.reserve_release_periods).unwrap_or(0);
+    let months = u32::try_from(org.payout_period_months).unwrap_or(1).max(1);
+    let mut carried: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    let mut held: BTreeMap<(i64, String), Vec<HeldReserve>> = BTreeMap::new();
+    for r in &prior {
+        // Replay each paid run's releases so only reserves still held remain.
+        for reserves in held.values_mut() {
+            let (_, still) = due_reserves(reserves, r.period_end, release_after, months);
+            *reserves = still;
+        }
+        for p in by_run.get(&r.id).into_iter().flatten() {
+            let key = (p.payee_id, p.currency.clone());
+            carried.insert(key.clone(), p.carried_forward_nanos);
+            if p.reserved_nanos > 0 {
+                held.entry(key).or_default().push(HeldReserve {
+                    held_in: r.period_end,
+                    amount_nanos: p.reserved_nanos,
+                });
+            }
+        }
+    }
+
+    let keys: BTreeSet<(i64, String)> = earned
+        .keys()
+        .cloned()
+        .chain(
+            carried
+                .iter()
+                .filter(|(_, v)| **v != 0)
+                .map(|(k, _)| k.clone()),
+        )
+        .chain(
+            held.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, _)| k.clone()),
+        )
+        .collect();
+    let payees: HashMap<i64, payee::Model> = payee::Entity::find()
+        .filter(payee::Column::OrganizationId.eq(run.organization_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let (payee_id, currency_code) = &key;
+        let currency = Currency::parse(currency_code)
+            .map_err(|e| anyhow::anyhow!("ledger currency {currency_code}: {e}"))?;
+        let payee = payees
+            .get(payee_id)
+            .ok_or_else(|| anyhow::anyhow!("payee {payee_id} of the ledger is gone"))?;
+        let Earned { earnings, recouped } = earned.get(&key).copied().unwrap_or_default();
+        let (due, _) = due_reserves(
+            held.get(&key).map_or(&[][..], Vec::as_slice),
+            run.period_end,
+            release_after,
+            months,
+        );
+        let input = PayoutInput {
+            currency,
+            brought_forward_nanos: carried.get(&key).copied().unwrap_or(0),
+            earnings_nanos: earnings,
+            recouped_nanos: recouped,
+            reserve_ppb: u64::try_from(payee.reserve_ppb).unwrap_or(0),
+            reserve_releases: due,
+            minimum_payout_nanos: if payee.currency == *currency_code {
+                payee.minimum_payout_nanos
+            } else {
+                0
+            },
+        };
+        let line = compute_payout(&input).map_err(|e| anyhow::anyhow!("payee {payee_id}: {e}"))?;
+        out.push(ComputedPayout {
+            payee_id: *payee_id,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// The last ledger entry id of the organisation (0 when the ledger is empty).
+///
+/// # Errors
+/// Database failures.
+pub async fn ledger_high_water(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> anyhow::Result<i64> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM ledger_entries WHERE organization_id = $1",
+            [organization_id.into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Tells everyone a run moved: subscribers through the event bus (live, best effort) and
+/// partners through `payout_run.updated` webhooks (durable: one delivery per run and status).
+///
+/// # Errors
+/// Recording the webhook deliveries failed; the bus never fails the caller.
+pub async fn announce(ctx: &crate::JobContext, run: &payout_run::Model) -> anyhow::Result<()> {
+    let event = crate::Event::PayoutRunUpdated {
+        organization_id: run.organization_id,
+        payout_run_id: run.id,
+        status: run.status.clone(),
+    };
+    if let Err(err) = ctx.events.publish(&event).await {
+        tracing::warn!(error = %err, "could not publish a payout run update");
+    }
+    let backend = ctx.db.get_database_backend();
+    let rows = ctx
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT currency, COUNT(*), CAST(SUM(payable_nanos) AS BIGINT), \
+               CAST(SUM(carried_forward_nanos) AS BIGINT) \
+             FROM payouts WHERE payout_run_id = $1 GROUP BY currency ORDER BY currency",
+            [run.id.into()],
+        ))
+        .await?;
+    let mut totals = Vec::with_capacity(rows.len());
+    for row in rows {
+        let currency: String = row.try_get_by_index(0)?;
+        let decimal = |nanos: i64| {
+            Currency::parse(&currency).map_or_else(
+                |_| domain::money::decimal_from_nanos(nanos).to_string(),
+                |c| domain::money::Money::new(nanos, c).to_decimal_string(),
+            )
+        };
+        totals.push(serde_json::json!({
+            "currency": currency,
+            "payee_count": row.try_get_by_index::<i64>(1)?,
+            "payable": decimal(row.try_get_by_index::<i64>(2)?),
+            "carried_forward": decimal(row.try_get_by_index::<i64>(3)?),
+        }));
+    }
+    let data = serde_json::json!({
+        "payout_run": {
+            "id": crate::webhooks::global_id("PayoutRun", run.id),
+            "organization_id": crate::webhooks::global_id("Organization", run.organization_id),
+            "status": run.status,
+            "period_end": run.period_end,
+            "failure_reason": run.failure_reason,
+            "approved_at": run.approved_at,
+            "paid_at": run.paid_at,
+            "totals": totals,
+        }
+    });
+    crate::webhooks::notify(
+        ctx,
+        run.organization_id,
+        domain::webhook::WebhookEvent::PayoutRunUpdated,
+        &format!("payout_run.updated:{}:{}", run.id, run.status),
+        data,
+    )
+    .await
+}
