@@ -4,6 +4,7 @@ mod api {
     pub mod analytics;
     pub mod authorization;
     pub mod journey;
+    pub mod live_payouts;
     pub mod money;
     pub mod payee_statements;
     pub mod platform;
