@@ -22,6 +22,7 @@ mod m20261125_000007_audit_webhooks;
 mod m20261125_000008_analytics_version;
 mod m20261125_000009_money_runs;
 mod m20261125_000010_webhooks;
+mod m20261125_000011_statement_line_order;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_analytics_version::Migration),
             Box::new(m20261125_000009_money_runs::Migration),
             Box::new(m20261125_000010_webhooks::Migration),
+            Box::new(m20261125_000011_statement_line_order::Migration),
         ]
     }
 }
