@@ -23,6 +23,7 @@ mod m20261125_000008_analytics_version;
 mod m20261125_000009_money_runs;
 mod m20261125_000010_webhooks;
 mod m20261125_000011_statement_line_order;
+mod m20261125_000012_ledger_partial_indexes;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_money_runs::Migration),
             Box::new(m20261125_000010_webhooks::Migration),
             Box::new(m20261125_000011_statement_line_order::Migration),
+            Box::new(m20261125_000012_ledger_partial_indexes::Migration),
         ]
     }
 }
