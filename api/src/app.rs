@@ -33,8 +33,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    let files =
-        FileStore::local(&config.data_dir.join("files")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let where_files = config.file_store.describe();
+    let files = FileStore::open(&config.file_store)
+        .map_err(|e| anyhow::anyhow!("{e} (IMPRINT_FILE_STORE {where_files})"))?;
+    // A bucket that does not exist or refuses these credentials stops the start, like a
+    // database that cannot be reached, rather than the first upload.
+    files
+        .check()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (IMPRINT_FILE_STORE {where_files})"))?;
+    // Subscribed before anything is served, so no refresh announced from here on is missed.
+    let analytics_cache = std::sync::Arc::new(crate::graphql::analytics::AnalyticsCache::new(
+        config.analytics_version_check,
+        &events,
+    ));
     Ok(AppState {
         db,
         queue,
@@ -42,7 +54,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         files,
         config: config.clone(),
         queries,
-        analytics_cache: Default::default(),
+        analytics_cache,
+        principals: std::sync::Arc::new(crate::auth::PrincipalCache::new(
+            config.principal_cache_ttl,
+        )),
     })
 }
 
@@ -75,12 +90,13 @@ pub fn http_server(
     listener: TcpListener,
 ) -> anyhow::Result<actix_web::dev::Server> {
     let schema = schema(&state);
+    let workers = state.config.http_workers;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::Compress::default())
             .configure(|cfg| crate::http::configure(cfg, schema.clone(), state.clone()))
     })
-    .workers(2)
+    .workers(workers)
     .shutdown_timeout(30)
     .listen(listener)?
     .run();

@@ -3,20 +3,30 @@
 //! Passwords are hashed with argon2id. Session tokens and API keys are random 256-bit secrets
 //! shown to the client once; only their SHA-256 is stored, so a database leak does not leak a
 //! usable credential (a fast hash is enough for a random secret; argon2 is for guessable ones).
+//!
+//! A resolved credential is kept for a short time in a [`PrincipalCache`], so that a request
+//! with a known token costs no query; see there for how revocation reaches it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::auth::{Role, Scope};
 use entity::{api_key, auth_token, membership, user};
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
+/// How a session token starts.
 pub const SESSION_TOKEN_PREFIX: &str = "imp_";
+/// How an API key starts.
 pub const API_KEY_PREFIX: &str = "impk_";
+/// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 /// # Errors
@@ -50,6 +60,7 @@ pub fn new_secret(prefix: &str) -> (String, String) {
     (secret, hash)
 }
 
+/// The SHA-256 of a secret, in hex: what is stored in place of the secret.
 #[must_use]
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -58,11 +69,14 @@ pub fn hash_secret(secret: &str) -> String {
 /// Who is calling, resolved once per request.
 #[derive(Clone, Debug)]
 pub enum Principal {
+    /// No credential, or one that is unknown, expired or revoked.
     Anonymous,
+    /// A signed-in user, with every membership they hold.
     User {
         user: user::Model,
         memberships: Vec<membership::Model>,
     },
+    /// A partner's API key, with its scopes.
     ApiKey {
         key: api_key::Model,
         scopes: Vec<Scope>,
@@ -82,16 +96,25 @@ impl Principal {
         let Some(secret) = bearer.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(Self::Anonymous);
         };
-        let hash = hash_secret(secret);
+        Ok(Self::lookup(db, secret, &hash_secret(secret)).await?.0)
+    }
+
+    /// Reads the credential whose SHA-256 (hex) is `hash` from the database; with the
+    /// principal, the time the credential expires, if it does.
+    async fn lookup(
+        db: &DatabaseConnection,
+        secret: &str,
+        hash: &str,
+    ) -> Result<(Self, Option<DateTime<Utc>>), sea_orm::DbErr> {
         let now = Utc::now();
         if secret.starts_with(API_KEY_PREFIX) {
             let Some(key) = api_key::Entity::find()
-                .filter(api_key::Column::TokenHash.eq(&hash))
+                .filter(api_key::Column::TokenHash.eq(hash))
                 .filter(api_key::Column::RevokedAt.is_null())
                 .one(db)
                 .await?
             else {
-                return Ok(Self::Anonymous);
+                return Ok((Self::Anonymous, None));
             };
             let scopes = key
                 .scopes
@@ -99,18 +122,19 @@ impl Principal {
                 .filter_map(|s| s.parse().ok())
                 .collect();
             touch_api_key(db, &key).await?;
-            return Ok(Self::ApiKey { key, scopes });
+            return Ok((Self::ApiKey { key, scopes }, None));
         }
         let Some(token) = auth_token::Entity::find()
-            .filter(auth_token::Column::TokenHash.eq(&hash))
+            .filter(auth_token::Column::TokenHash.eq(hash))
             .filter(auth_token::Column::ExpiresAt.gt(now))
             .one(db)
             .await?
         else {
-            return Ok(Self::Anonymous);
+            return Ok((Self::Anonymous, None));
         };
+        let expires_at = token.expires_at;
         let Some(user) = user::Entity::find_by_id(token.user_id).one(db).await? else {
-            return Ok(Self::Anonymous);
+            return Ok((Self::Anonymous, None));
         };
         // Recording every use would turn each read into a write; once a minute is enough to
         // show "last active".
@@ -126,9 +150,10 @@ impl Principal {
             .filter(membership::Column::UserId.eq(user.id))
             .all(db)
             .await?;
-        Ok(Self::User { user, memberships })
+        Ok((Self::User { user, memberships }, Some(expires_at)))
     }
 
+    /// The user's id, for a signed-in user.
     #[must_use]
     pub fn user_id(&self) -> Option<i64> {
         match self {
@@ -137,6 +162,7 @@ impl Principal {
         }
     }
 
+    /// The key's id, for an API key.
     #[must_use]
     pub fn api_key_id(&self) -> Option<i64> {
         match self {
@@ -145,6 +171,7 @@ impl Principal {
         }
     }
 
+    /// A user's role in an organisation, if they are a member of it.
     #[must_use]
     pub fn role_in(&self, organization_id: i64) -> Option<Role> {
         match self {
@@ -154,6 +181,130 @@ impl Principal {
                 .and_then(|m| m.role.parse().ok()),
             _ => None,
         }
+    }
+}
+
+/// Bound on the credentials a process keeps; past it, expired entries are dropped, and if that
+/// is not enough the cache starts afresh.
+const PRINCIPAL_CACHE_ENTRIES: usize = 10_000;
+
+/// Resolved principals, kept in this process for a short time (`IMPRINT_AUTH_CACHE_SECONDS`,
+/// 10 s by default, 0 to turn it off), keyed by the SHA-256 of the credential, so that a
+/// request with a known token or API key costs no query.
+///
+/// Only credentials that resolved to someone are kept; an unknown one is looked up every
+/// time. An entry never outlives its session token's expiry.
+///
+/// The trade-off is revocation. A change made through this process takes effect at once: a
+/// revoked API key ([`PrincipalCache::forget_api_key`]) and a user whose memberships changed
+/// ([`PrincipalCache::forget_user`]) are dropped, and a resolution that was reading the
+/// database meanwhile does not store what it read. Another process serving the same database
+/// does not hear of the change and keeps its copy until it expires: there a revoked credential
+/// goes on working, and a new or changed role goes unseen, for at most the TTL.
+#[derive(Debug)]
+pub struct PrincipalCache {
+    ttl: Duration,
+    inner: Mutex<CachedPrincipals>,
+}
+
+#[derive(Debug, Default)]
+struct CachedPrincipals {
+    entries: HashMap<[u8; 32], CachedPrincipal>,
+    /// Bumped by every invalidation: a resolution that started before one does not store its
+    /// result, which may predate the change.
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct CachedPrincipal {
+    principal: Principal,
+    until: Instant,
+}
+
+impl PrincipalCache {
+    /// A cache keeping each principal for `ttl`; `Duration::ZERO` keeps nothing.
+    #[must_use]
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            inner: Mutex::new(CachedPrincipals::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CachedPrincipals> {
+        // The map is valid whatever a panicking holder was doing: entries are only inserted
+        // or removed whole.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`Principal::resolve`], answered from the cache while the entry is fresh.
+    ///
+    /// # Errors
+    /// Database failures only.
+    pub async fn resolve(
+        &self,
+        db: &DatabaseConnection,
+        bearer: Option<&str>,
+    ) -> Result<Principal, sea_orm::DbErr> {
+        let Some(secret) = bearer.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(Principal::Anonymous);
+        };
+        if self.ttl.is_zero() {
+            return Principal::resolve(db, Some(secret)).await;
+        }
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let started = Instant::now();
+        let generation = {
+            let inner = self.lock();
+            if let Some(hit) = inner.entries.get(&digest)
+                && hit.until > started
+            {
+                return Ok(hit.principal.clone());
+            }
+            inner.generation
+        };
+        let (principal, expires_at) = Principal::lookup(db, secret, &hex::encode(digest)).await?;
+        if matches!(principal, Principal::Anonymous) {
+            return Ok(principal);
+        }
+        let mut until = started + self.ttl;
+        if let Some(expires_at) = expires_at {
+            let left = (expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            until = until.min(started + left);
+        }
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            if inner.entries.len() >= PRINCIPAL_CACHE_ENTRIES {
+                inner.entries.retain(|_, entry| entry.until > started);
+                if inner.entries.len() >= PRINCIPAL_CACHE_ENTRIES {
+                    inner.entries.clear();
+                }
+            }
+            inner.entries.insert(
+                digest,
+                CachedPrincipal {
+                    principal: principal.clone(),
+                    until,
+                },
+            );
+        }
+        Ok(principal)
+    }
+
+    /// Drops every entry of a user (all their sessions): their memberships changed.
+    pub fn forget_user(&self, user_id: i64) {
+        self.forget(|principal| principal.user_id() == Some(user_id));
+    }
+
+    /// Drops an API key: it was revoked.
+    pub fn forget_api_key(&self, api_key_id: i64) {
+        self.forget(|principal| principal.api_key_id() == Some(api_key_id));
+    }
+
+    fn forget(&self, matches: impl Fn(&Principal) -> bool) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.retain(|_, entry| !matches(&entry.principal));
     }
 }
 

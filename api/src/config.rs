@@ -2,7 +2,8 @@
 //!
 //! Every setting has a default that runs Imprint on one machine with nothing installed: an
 //! SQLite file for the data, a sibling SQLite file for the job queue, a local folder for
-//! uploaded statements. Production points `DATABASE_URL` at PostgreSQL and `REDIS_URL` at Redis.
+//! uploaded statements. Production points `DATABASE_URL` at PostgreSQL, `REDIS_URL` at Redis
+//! and `IMPRINT_FILE_STORE` at a shared folder or an S3-compatible bucket.
 //! A bad value fails at start with a message naming the variable, never later at first use.
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use workers::QueueBackend;
+pub use workers::files::{FileStoreLocation, S3Location};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,12 +22,25 @@ pub struct Config {
     pub namespace: String,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where uploaded statement files are kept: `IMPRINT_DATA_DIR/files` unless
+    /// `IMPRINT_FILE_STORE` says otherwise (another folder, or an S3-compatible bucket).
+    pub file_store: FileStoreLocation,
     pub log_format: LogFormat,
     pub token_ttl: Duration,
     pub max_upload_bytes: u64,
     pub graphql_depth_limit: usize,
     pub graphql_complexity_limit: usize,
     pub worker_concurrency: usize,
+    /// How long a resolved credential is kept in this process (`IMPRINT_AUTH_CACHE_SECONDS`,
+    /// 10 by default; 0 turns the cache off). A credential revoked through another process goes
+    /// on working here for at most this long.
+    pub principal_cache_ttl: Duration,
+    /// How long an organisation's analytics version is trusted before it is read again
+    /// (`IMPRINT_ANALYTICS_VERSION_CHECK_MS`, 1000 by default; 0 reads it on every request).
+    /// A refresh announced on the event bus is seen sooner; this bounds it when the event is lost.
+    pub analytics_version_check: Duration,
+    /// HTTP worker threads (`IMPRINT_HTTP_WORKERS`, by default one per CPU).
+    pub http_workers: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +156,8 @@ impl Config {
             }
         };
 
+        let file_store = file_store(env, &data_dir)?;
+
         let listen_raw = env
             .var("IMPRINT_LISTEN")
             .or_else(|| env.var("PORT").map(|port| format!("127.0.0.1:{port}")))
@@ -184,20 +201,78 @@ impl Config {
             });
         }
 
+        let auth_cache_seconds: u64 = parse_number(env, "IMPRINT_AUTH_CACHE_SECONDS", 10)?;
+        let version_check_ms: u64 = parse_number(env, "IMPRINT_ANALYTICS_VERSION_CHECK_MS", 1000)?;
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let http_workers: usize = parse_number(env, "IMPRINT_HTTP_WORKERS", cpus)?;
+        if http_workers == 0 {
+            return Err(ConfigError {
+                variable: "IMPRINT_HTTP_WORKERS",
+                message: "must be at least 1".into(),
+            });
+        }
+
         Ok(Self {
             database_url,
             queue,
             namespace,
             listen,
             data_dir,
+            file_store,
             log_format,
             token_ttl: Duration::from_secs(token_ttl_hours * 3600),
             max_upload_bytes: max_upload_mb * 1024 * 1024,
             graphql_depth_limit: parse_number(env, "IMPRINT_GRAPHQL_DEPTH_LIMIT", 12)?,
             graphql_complexity_limit: parse_number(env, "IMPRINT_GRAPHQL_COMPLEXITY_LIMIT", 5000)?,
             worker_concurrency,
+            principal_cache_ttl: Duration::from_secs(auth_cache_seconds),
+            analytics_version_check: Duration::from_millis(version_check_ms),
+            http_workers,
         })
     }
+}
+
+/// `IMPRINT_FILE_STORE` and, for a bucket, the S3 settings beside it.
+fn file_store(
+    env: &impl Env,
+    data_dir: &std::path::Path,
+) -> Result<FileStoreLocation, ConfigError> {
+    let Some(raw) = env.var("IMPRINT_FILE_STORE") else {
+        return Ok(FileStoreLocation::Local(data_dir.join("files")));
+    };
+    let mut location = FileStoreLocation::parse(&raw).map_err(|message| ConfigError {
+        variable: "IMPRINT_FILE_STORE",
+        message,
+    })?;
+    if let FileStoreLocation::S3(s3) = &mut location {
+        if let Some((variable, endpoint)) =
+            first_of(env, &["IMPRINT_S3_ENDPOINT", "AWS_ENDPOINT_URL"])
+        {
+            workers::files::check_endpoint(&endpoint)
+                .map_err(|message| ConfigError { variable, message })?;
+            s3.endpoint = Some(endpoint.trim_end_matches('/').to_owned());
+        }
+        s3.region = first_of(env, &["AWS_REGION", "AWS_DEFAULT_REGION"]).map(|(_, region)| region);
+        s3.access_key_id = env.var("AWS_ACCESS_KEY_ID");
+        s3.secret_access_key = env.var("AWS_SECRET_ACCESS_KEY");
+        s3.session_token = env.var("AWS_SESSION_TOKEN");
+        match (&s3.access_key_id, &s3.secret_access_key) {
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    variable: "AWS_SECRET_ACCESS_KEY",
+                    message: "is missing: AWS_ACCESS_KEY_ID is set without its secret".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    variable: "AWS_ACCESS_KEY_ID",
+                    message: "is missing: AWS_SECRET_ACCESS_KEY is set without its key id".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(location)
 }
 
 fn sqlite_url(path: &std::path::Path) -> String {
@@ -265,5 +340,78 @@ mod tests {
         assert!(err.to_string().contains("IMPRINT_MAX_UPLOAD_MB"));
         let err = Config::from_env(&[("REDIS_URL", "localhost")]).expect_err("rejected");
         assert_eq!(err.variable, "REDIS_URL");
+    }
+
+    #[test]
+    fn files_go_to_the_data_folder_unless_a_store_is_named() {
+        let config = Config::from_env(&[("IMPRINT_DATA_DIR", "/var/imprint")]).expect("defaults");
+        assert_eq!(
+            config.file_store,
+            FileStoreLocation::Local("/var/imprint/files".into())
+        );
+        let config = Config::from_env(&[("IMPRINT_FILE_STORE", "/mnt/shared/statements")])
+            .expect("a folder");
+        assert_eq!(
+            config.file_store,
+            FileStoreLocation::Local("/mnt/shared/statements".into())
+        );
+    }
+
+    #[test]
+    fn an_s3_store_takes_its_settings_from_the_aws_variables() {
+        let config = Config::from_env(&[
+            ("IMPRINT_FILE_STORE", "s3://label-statements/imprint"),
+            ("IMPRINT_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("AWS_REGION", "eu-west-3"),
+            ("AWS_ACCESS_KEY_ID", "minio"),
+            ("AWS_SECRET_ACCESS_KEY", "minio-secret"),
+        ])
+        .expect("valid");
+        let FileStoreLocation::S3(s3) = &config.file_store else {
+            panic!("an s3 store: {:?}", config.file_store);
+        };
+        assert_eq!(s3.bucket, "label-statements");
+        assert_eq!(s3.prefix, "imprint");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region.as_deref(), Some("eu-west-3"));
+        assert_eq!(s3.secret_access_key.as_deref(), Some("minio-secret"));
+        assert!(!format!("{config:?}").contains("minio-secret"));
+        let config = Config::from_env(&[
+            ("IMPRINT_FILE_STORE", "s3://label-statements"),
+            ("AWS_ENDPOINT_URL", "https://s3.example.net"),
+        ])
+        .expect("valid");
+        let FileStoreLocation::S3(s3) = &config.file_store else {
+            panic!("an s3 store");
+        };
+        assert_eq!(s3.endpoint.as_deref(), Some("https://s3.example.net"));
+        assert_eq!(s3.access_key_id, None);
+    }
+
+    #[test]
+    fn a_bad_file_store_names_its_variable() {
+        for (value, says) in [
+            ("s3://", "names no bucket"),
+            ("s3:///imprint", "names no bucket"),
+            ("s3://Label_Files", "is not a bucket name"),
+            ("gs://label-files", "unknown scheme"),
+            ("ftp://files.example.net/x", "unknown scheme"),
+        ] {
+            let err = Config::from_env(&[("IMPRINT_FILE_STORE", value)]).expect_err(value);
+            assert_eq!(err.variable, "IMPRINT_FILE_STORE", "{value}");
+            assert!(err.to_string().contains(says), "{value}: {err}");
+        }
+        let err = Config::from_env(&[
+            ("IMPRINT_FILE_STORE", "s3://label-files"),
+            ("IMPRINT_S3_ENDPOINT", "127.0.0.1:9000"),
+        ])
+        .expect_err("not a URL");
+        assert_eq!(err.variable, "IMPRINT_S3_ENDPOINT");
+        let err = Config::from_env(&[
+            ("IMPRINT_FILE_STORE", "s3://label-files"),
+            ("AWS_ACCESS_KEY_ID", "minio"),
+        ])
+        .expect_err("no secret");
+        assert_eq!(err.variable, "AWS_SECRET_ACCESS_KEY");
     }
 }

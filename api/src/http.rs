@@ -12,7 +12,6 @@ use async_graphql::Data;
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 
-use crate::auth::Principal;
 use crate::graphql::ImprintSchema;
 use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
@@ -35,7 +34,9 @@ async fn graphql(
     http: HttpRequest,
     request: GraphQLRequest,
 ) -> actix_web::Result<GraphQLResponse> {
-    let principal = Principal::resolve(&state.db, bearer(&http))
+    let principal = state
+        .principals
+        .resolve(&state.db, bearer(&http))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "resolving credentials failed");
@@ -68,10 +69,12 @@ async fn subscriptions(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     let db = state.db.clone();
+    let principals = state.principals.clone();
     let header_token = bearer(&http).map(str::to_owned);
     GraphQLSubscription::new(ImprintSchema::clone(&schema))
         .on_connection_init(move |value| {
             let db = db.clone();
+            let principals = principals.clone();
             let header_token = header_token.clone();
             async move {
                 let from_payload = value
@@ -86,7 +89,8 @@ async fn subscriptions(
                             .map(str::to_owned)
                     });
                 let token = from_payload.or(header_token);
-                let principal = Principal::resolve(&db, token.as_deref())
+                let principal = principals
+                    .resolve(&db, token.as_deref())
                     .await
                     .map_err(|e| async_graphql::Error::new(format!("database unavailable: {e}")))?;
                 let mut data = Data::default();
@@ -102,11 +106,12 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-/// Ready when the database, the job queue and the event bus all answer.
+/// Ready when the database, the job queue, the event bus and the file store all answer.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let queue = state.queue.ping().await.map_err(|e| e.to_string());
     let events = state.events.ping().await.map_err(|e| e.to_string());
+    let files = state.files.check().await.map_err(|e| e.to_string());
     let status = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),
@@ -115,8 +120,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "database": status(&database),
         "queue": status(&queue),
         "events": status(&events),
+        "files": status(&files),
     });
-    if database.is_ok() && queue.is_ok() && events.is_ok() {
+    if database.is_ok() && queue.is_ok() && events.is_ok() && files.is_ok() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

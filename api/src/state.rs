@@ -8,6 +8,7 @@ use workers::{EventBus, FileStore, JobQueue};
 
 use crate::config::Config;
 
+/// The services and caches of one process, cloned into every handler.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -17,7 +18,10 @@ pub struct AppState {
     pub config: Config,
     /// SQL statements this process has sent through the ORM (also `imprint_db_queries_total`).
     pub queries: Arc<AtomicU64>,
+    /// Aggregates already computed, and each organisation's analytics version as last read.
     pub analytics_cache: Arc<crate::graphql::analytics::AnalyticsCache>,
+    /// Credentials resolved lately (see [`crate::auth::PrincipalCache`] for revocation).
+    pub principals: Arc<crate::auth::PrincipalCache>,
 }
 
 impl AppState {
@@ -28,6 +32,7 @@ impl AppState {
         self.queries.load(Ordering::Relaxed)
     }
 
+    /// What a job needs, for running one in this process.
     #[must_use]
     pub fn job_context(&self) -> workers::JobContext {
         workers::JobContext {

@@ -8,11 +8,12 @@
 
 pub mod bench;
 pub mod fixtures;
+pub mod s3;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use api::config::{Config, QueueBackend};
+use api::config::{Config, FileStoreLocation, QueueBackend};
 use api::state::AppState;
 use serde_json::{Value, json};
 
@@ -83,6 +84,26 @@ impl TestApp {
     /// # Panics
     /// When the app cannot start.
     pub async fn spawn_with(backend: Backend, workers: bool) -> Option<Self> {
+        Self::spawn_configured(backend, workers, None).await
+    }
+
+    /// Like [`TestApp::spawn`], with statement files kept in `file_store` (an S3-compatible
+    /// bucket, say) instead of the test's own folder.
+    ///
+    /// # Panics
+    /// When the app cannot start, the store included.
+    pub async fn spawn_with_file_store(
+        backend: Backend,
+        file_store: FileStoreLocation,
+    ) -> Option<Self> {
+        Self::spawn_configured(backend, true, Some(file_store)).await
+    }
+
+    async fn spawn_configured(
+        backend: Backend,
+        workers: bool,
+        file_store: Option<FileStoreLocation>,
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let namespace = format!("imprint-test-{}", unique_suffix());
         let dir_str = dir.path().display().to_string();
@@ -123,6 +144,9 @@ impl TestApp {
         ];
         let mut config = Config::from_env(&env).expect("test config");
         config.queue = queue;
+        if let Some(file_store) = file_store {
+            config.file_store = file_store;
+        }
         let state = api::app::connect(&config).await.expect("connect services");
         api::app::migrate(&state).await.expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");

@@ -3,11 +3,13 @@
 mod api {
     pub mod analytics;
     pub mod authorization;
+    pub mod file_store;
     pub mod journey;
     pub mod live_payouts;
     pub mod money;
     pub mod payee_statements;
     pub mod platform;
+    pub mod principal_cache;
     pub mod recoupables;
     pub mod statements;
     pub mod webhooks;

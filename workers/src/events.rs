@@ -35,6 +35,8 @@ pub enum Event {
         payout_run_id: i64,
         status: String,
     },
+    /// An organisation's analytics roll-ups were recomputed (its analytics version moved).
+    AnalyticsRefreshed { organization_id: i64 },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -439,6 +439,8 @@ impl AccountsMutation {
         .insert(&txn)
         .await?;
         txn.commit().await?;
+        // The caller's cached principal lacks the new membership.
+        ctx.state().principals.forget_user(user.id);
         Ok(CreateOrganizationPayload {
             organization: Some(super::organization::Organization(org)),
             user_errors: Vec::new(),
@@ -581,6 +583,8 @@ impl AccountsMutation {
         accepted.accepted_by_user_id = Set(Some(user.id));
         accepted.update(&txn).await?;
         txn.commit().await?;
+        // A new membership, or a new role in an organisation the user was already in.
+        ctx.state().principals.forget_user(user.id);
         Ok(AcceptInvitationPayload {
             member: Some(Member(member)),
             user_errors: Vec::new(),
@@ -655,7 +659,10 @@ impl AccountsMutation {
         let key = if key.revoked_at.is_none() {
             let mut active: api_key::ActiveModel = key.into();
             active.revoked_at = Set(Some(Utc::now()));
-            active.update(ctx.db()).await?
+            let revoked = active.update(ctx.db()).await?;
+            // Refused from the next request on in this process; elsewhere within the cache TTL.
+            ctx.state().principals.forget_api_key(revoked.id);
+            revoked
         } else {
             key
         };

@@ -2,10 +2,14 @@
 //! the number of statement lines behind it.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{Datelike, Months, NaiveDate};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+use tokio::sync::broadcast;
+use workers::{Event, EventBus};
 
 use super::access::{ContextExt, OrgAccess, Permission};
 use super::accounts::decode_or_not_found;
@@ -279,26 +283,121 @@ fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiResult<Where>
 /// Answers already computed, keyed by the organisation's analytics version: a refresh bumps
 /// the version, so an entry can only be hit while the roll-ups it summed are unchanged. Each
 /// process keeps its own; nothing in it is needed by another process.
-#[derive(Debug, Default)]
+///
+/// The version itself is cached too, so that a cached answer costs no query. It is forgotten
+/// when a refresh is announced on the event bus (`Event::AnalyticsRefreshed`, published by the
+/// `RefreshAnalytics` job after it commits), and in any case re-read once it is older than
+/// `IMPRINT_ANALYTICS_VERSION_CHECK_MS`. So a refresh shows as soon as its event reaches this
+/// process, and at the latest one check interval after it committed if the event was lost (a
+/// Redis outage, or a job run by a process on another in-process bus).
+#[derive(Debug)]
 pub struct AnalyticsCache {
-    entries: std::sync::Mutex<HashMap<String, std::sync::Arc<Vec<AnalyticsRow>>>>,
+    entries: Mutex<HashMap<String, Arc<Vec<AnalyticsRow>>>>,
+    scopes: Mutex<KnownScopes>,
+    /// How long a version read from the database is trusted.
+    version_check: Duration,
+}
+
+/// Each organisation's version as last read, and the bus that says when it moved.
+#[derive(Debug, Default)]
+struct KnownScopes {
+    entries: HashMap<i64, (Scope, Instant)>,
+    refreshes: Option<broadcast::Receiver<Event>>,
+    /// Bumped whenever a version is forgotten: a read that started before does not store what
+    /// it read, which may be the version just replaced.
+    generation: u64,
+}
+
+impl KnownScopes {
+    /// Applies the refreshes announced since the last look.
+    fn catch_up(&mut self) {
+        let Some(refreshes) = self.refreshes.as_mut() else {
+            return;
+        };
+        loop {
+            match refreshes.try_recv() {
+                Ok(Event::AnalyticsRefreshed { organization_id }) => {
+                    self.entries.remove(&organization_id);
+                    self.generation += 1;
+                }
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                // Events were skipped, refreshes maybe among them: trust no version.
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    self.entries.clear();
+                    self.generation += 1;
+                }
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    self.refreshes = None;
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Bound on cached answers per process; past it the cache starts afresh (old versions are
 /// never hit again anyway).
 const CACHE_ENTRIES: usize = 10_000;
 
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Both maps stay valid whatever a panicking holder was doing: entries go in and out whole.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl AnalyticsCache {
-    fn get(&self, key: &str) -> Option<std::sync::Arc<Vec<AnalyticsRow>>> {
-        self.entries.lock().ok()?.get(key).cloned()
+    /// A cache that trusts a version read from the database for `version_check` and forgets it
+    /// when `events` announces a refresh of its organisation.
+    #[must_use]
+    pub fn new(version_check: Duration, events: &EventBus) -> Self {
+        Self {
+            entries: Mutex::default(),
+            scopes: Mutex::new(KnownScopes {
+                refreshes: Some(events.subscribe()),
+                ..KnownScopes::default()
+            }),
+            version_check,
+        }
     }
 
-    fn put(&self, key: String, rows: std::sync::Arc<Vec<AnalyticsRow>>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= CACHE_ENTRIES {
-                entries.clear();
+    fn get(&self, key: &str) -> Option<Arc<Vec<AnalyticsRow>>> {
+        locked(&self.entries).get(key).cloned()
+    }
+
+    fn put(&self, key: String, rows: Arc<Vec<AnalyticsRow>>) {
+        let mut entries = locked(&self.entries);
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, rows);
+    }
+
+    /// The organisation's scope if it was read lately and no refresh was announced since; else
+    /// the generation to hand to [`AnalyticsCache::remember`] after reading it.
+    fn known_scope(&self, organization_id: i64) -> Result<Scope, u64> {
+        let mut scopes = locked(&self.scopes);
+        scopes.catch_up();
+        match scopes.entries.get(&organization_id) {
+            Some((scope, read_at)) if read_at.elapsed() < self.version_check => Ok(scope.clone()),
+            _ => Err(scopes.generation),
+        }
+    }
+
+    /// Keeps a scope read from the database (the read started at `read_at`), unless a refresh
+    /// was announced since `generation` was handed out.
+    fn remember(&self, scope: Scope, generation: u64, read_at: Instant) {
+        if self.version_check.is_zero() {
+            return;
+        }
+        let mut scopes = locked(&self.scopes);
+        scopes.catch_up();
+        if scopes.generation == generation {
+            if scopes.entries.len() >= CACHE_ENTRIES {
+                scopes.entries.clear();
             }
-            entries.insert(key, rows);
+            scopes
+                .entries
+                .insert(scope.organization_id, (scope, read_at));
         }
     }
 }
@@ -318,7 +417,7 @@ async fn aggregate(
     scope: &Scope,
     where_: &Where,
     group_by: &[AnalyticsDimension],
-) -> ApiResult<std::sync::Arc<Vec<AnalyticsRow>>> {
+) -> ApiResult<Arc<Vec<AnalyticsRow>>> {
     let mut dims: Vec<AnalyticsDimension> = Vec::new();
     for d in group_by {
         if !dims.contains(d) {
@@ -333,9 +432,7 @@ async fn aggregate(
     if let Some(rows) = cache.get(&key) {
         return Ok(rows);
     }
-    let rows = std::sync::Arc::new(
-        aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?,
-    );
+    let rows = Arc::new(aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?);
     cache.put(key, rows.clone());
     Ok(rows)
 }
@@ -416,21 +513,23 @@ fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
 async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, Scope)> {
     let id = decode_or_not_found(Kind::Organization, organization_id)?;
     let access = ctx.authorize(id, Permission::ReadAnalytics)?;
-    let org = ctx
-        .data_unchecked::<Loaders>()
-        .organization
-        .load_one(id)
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?
+    let cache = &ctx.state().analytics_cache;
+    let generation = match cache.known_scope(id) {
+        Ok(scope) => return Ok((access, scope)),
+        Err(generation) => generation,
+    };
+    let read_at = Instant::now();
+    let org = entity::organization::Entity::find_by_id(id)
+        .one(ctx.db())
+        .await?
         .ok_or(ApiError::NotFound("Organization"))?;
-    Ok((
-        access,
-        Scope {
-            organization_id: org.id,
-            version: org.analytics_version,
-            base_currency: org.base_currency,
-        },
-    ))
+    let scope = Scope {
+        organization_id: org.id,
+        version: org.analytics_version,
+        base_currency: org.base_currency,
+    };
+    cache.remember(scope.clone(), generation, read_at);
+    Ok((access, scope))
 }
 
 /// A roster artist's numbers in a period and the one before it.
@@ -556,17 +655,22 @@ impl AnalyticsQuery {
             .map(|r| (r.key.artist_id, r.figures.clone()))
             .collect();
         let empty = AnalyticsFigures::empty(&base);
-        // One batched load for every artist of the roster, not one query each.
-        let mut names = ctx
-            .data_unchecked::<Loaders>()
-            .artist
-            .load_many(
-                by_artist
-                    .iter()
-                    .filter_map(|r| r.key.artist_id.filter(|id| *id > 0)),
+        // One query for every artist of the roster, not one each; asked directly rather than
+        // through the request's loader, which would wait out its batching delay for nothing.
+        let mut names: HashMap<i64, entity::artist::Model> = entity::artist::Entity::find()
+            .filter(
+                entity::artist::Column::Id.is_in(
+                    by_artist
+                        .iter()
+                        .filter_map(|r| r.key.artist_id.filter(|id| *id > 0)),
+                ),
             )
-            .await
-            .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+            .filter(entity::artist::Column::OrganizationId.eq(scope.organization_id))
+            .all(ctx.db())
+            .await?
+            .into_iter()
+            .map(|artist| (artist.id, artist))
+            .collect();
         let mut artists = Vec::with_capacity(by_artist.len());
         for row in by_artist.iter() {
             let previous = before
@@ -607,5 +711,97 @@ impl AnalyticsQuery {
             top_stores,
             top_territories,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(organization_id: i64, version: i64) -> Scope {
+        Scope {
+            organization_id,
+            version,
+            base_currency: "USD".into(),
+        }
+    }
+
+    fn known(cache: &AnalyticsCache, organization_id: i64) -> Option<i64> {
+        cache.known_scope(organization_id).ok().map(|s| s.version)
+    }
+
+    async fn announce(events: &EventBus, organization_id: i64) {
+        events
+            .publish(&Event::AnalyticsRefreshed { organization_id })
+            .await
+            .expect("in-process publish");
+    }
+
+    #[tokio::test]
+    async fn a_version_is_trusted_until_its_refresh_is_announced() {
+        let events = EventBus::in_process();
+        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let generation = cache.known_scope(1).expect_err("nothing read yet");
+        cache.remember(scope(1, 7), generation, Instant::now());
+        assert_eq!(known(&cache, 1), Some(7));
+        announce(&events, 2).await;
+        assert_eq!(known(&cache, 1), Some(7), "another organisation's refresh");
+        announce(&events, 1).await;
+        assert_eq!(known(&cache, 1), None);
+    }
+
+    #[tokio::test]
+    async fn a_read_overtaken_by_a_refresh_is_not_kept() {
+        let events = EventBus::in_process();
+        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let generation = cache.known_scope(1).expect_err("nothing read yet");
+        // The refresh commits and is announced while the old version is being read.
+        announce(&events, 1).await;
+        cache.remember(scope(1, 7), generation, Instant::now());
+        assert_eq!(known(&cache, 1), None);
+    }
+
+    #[tokio::test]
+    async fn a_version_is_read_again_after_the_check_interval() {
+        let events = EventBus::in_process();
+        let cache = AnalyticsCache::new(Duration::from_millis(500), &events);
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .expect("a second after boot");
+        let generation = cache.known_scope(1).expect_err("nothing read yet");
+        cache.remember(scope(1, 7), generation, long_ago);
+        assert_eq!(known(&cache, 1), None, "older than the interval");
+        let generation = cache.known_scope(1).expect_err("stale");
+        cache.remember(scope(1, 8), generation, Instant::now());
+        assert_eq!(known(&cache, 1), Some(8));
+
+        let never = AnalyticsCache::new(Duration::ZERO, &events);
+        let generation = never.known_scope(1).expect_err("nothing read yet");
+        never.remember(scope(1, 7), generation, Instant::now());
+        assert_eq!(known(&never, 1), None, "a zero interval reads every time");
+    }
+
+    #[tokio::test]
+    async fn missed_events_forget_every_version() {
+        let events = EventBus::in_process();
+        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let generation = cache.known_scope(1).expect_err("nothing read yet");
+        cache.remember(scope(1, 7), generation, Instant::now());
+        // More events than the bus holds for a receiver: a refresh may be among those lost.
+        for statement_id in 0..2_000 {
+            events
+                .publish(&Event::StatementProgress {
+                    organization_id: 2,
+                    statement_id,
+                    status: "parsing".into(),
+                    bytes_processed: 0,
+                    size_bytes: 0,
+                    line_count: 0,
+                    error_count: 0,
+                })
+                .await
+                .expect("in-process publish");
+        }
+        assert_eq!(known(&cache, 1), None);
     }
 }

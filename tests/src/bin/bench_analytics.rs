@@ -3,8 +3,18 @@
 //! query with `wrk` at 50 concurrent connections; beside them, the same aggregates as raw SQL
 //! over the statement lines.
 //!
-//! `cargo run --release -p tests --bin bench_analytics -- [LINES]` (needs `wrk` on PATH;
-//! PostgreSQL when `IMPRINT_TEST_DATABASE_URL` is set, SQLite always).
+//! `cargo run --release -p tests --bin bench_analytics -- [LINES] [--reuse] [--only postgres|sqlite]
+//! [--seconds N]` (needs `wrk` on PATH; PostgreSQL when `IMPRINT_TEST_DATABASE_URL` is set,
+//! SQLite always).
+//!
+//! `--reuse` keeps the seeded databases (PostgreSQL database `imprint_bench_analytics_<LINES>`,
+//! SQLite file `target/bench-analytics/sqlite-<LINES>.db`) and, on the next run, serves them as
+//! they are instead of seeding again; delete them to start afresh. Beside each load figure the
+//! bench prints the SQL statements the server sent per request. The serving settings are read
+//! from the environment as by `imprint serve` (`IMPRINT_HTTP_WORKERS`,
+//! `IMPRINT_AUTH_CACHE_SECONDS=0` and `IMPRINT_ANALYTICS_VERSION_CHECK_MS=0` turn the caches off). `--serve` starts the server on
+//! the seeded database, prints its URL, a token and the two request bodies, and waits (for
+//! probing by hand: `perf`, `curl`, `wrk` with other settings) instead of measuring.
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -142,7 +152,78 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
     Ok((o, token))
 }
 
-fn wrk(url: &str, token: &str, body: &str, label: &str) -> anyhow::Result<()> {
+/// A seed left by an earlier `--reuse` run: the organisation and a fresh token for its user, or
+/// `None` when there is none (or an incomplete one, which is refused).
+async fn reuse_seed(
+    state: &api::state::AppState,
+    lines: i64,
+) -> anyhow::Result<Option<(i64, String)>> {
+    let db = &state.db;
+    let backend = db.get_database_backend();
+    let found = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT o.id AS org, u.id AS user_id FROM organizations o \
+             JOIN memberships m ON m.organization_id = o.id JOIN users u ON u.id = m.user_id \
+             WHERE o.name = 'Load Records' AND u.email = 'load@bench.test'"
+                .to_owned(),
+        ))
+        .await?;
+    let Some(row) = found else {
+        return Ok(None);
+    };
+    let org: i64 = row.try_get("", "org")?;
+    let user_id: i64 = row.try_get("", "user_id")?;
+    let counted = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM statement_lines WHERE organization_id = {org}"),
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    anyhow::ensure!(
+        counted == lines,
+        "the kept database holds {counted} lines, not {lines} (a seed was interrupted?): delete it and run again"
+    );
+    let (token, hash) = api::auth::new_secret(api::auth::SESSION_TOKEN_PREFIX);
+    let now = Utc::now();
+    entity::auth_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(hash),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::days(1)),
+        last_used_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Some((org, token)))
+}
+
+/// CPU time this process (the server; `wrk` and the database run apart) has used so far, in
+/// milliseconds, from `/proc/self/stat` (0 where that is not readable).
+fn server_cpu_ms() -> u64 {
+    // utime and stime, fields 14 and 15, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let after_name = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) * 10)
+        })
+        .unwrap_or(0)
+}
+
+/// What `wrk` reported for one query.
+struct Load {
+    requests: u64,
+}
+
+fn wrk(url: &str, token: &str, body: &str, seconds: u32, label: &str) -> anyhow::Result<Load> {
     let dir = tempfile::tempdir()?;
     let script = dir.path().join("post.lua");
     std::fs::write(
@@ -153,7 +234,7 @@ fn wrk(url: &str, token: &str, body: &str, label: &str) -> anyhow::Result<()> {
         ),
     )?;
     let output = std::process::Command::new("wrk")
-        .args(["-t2", "-c50", "-d15s", "--latency", "-s"])
+        .args(["-t2", "-c50", &format!("-d{seconds}s"), "--latency", "-s"])
         .arg(&script)
         .arg(url)
         .output()?;
@@ -168,14 +249,20 @@ fn wrk(url: &str, token: &str, body: &str, label: &str) -> anyhow::Result<()> {
         .lines()
         .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
         .unwrap_or("no errors");
-    println!(
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    print!(
         "  {label:<28} {:>8} req/s   p50 {:>8}   p99 {:>8}   ({})",
         find("Requests/sec:"),
         find("50%"),
         find("99%"),
         errors.trim()
     );
-    Ok(())
+    Ok(Load { requests })
 }
 
 async fn raw_sql(db: &sea_orm::DatabaseConnection, label: &str, query: &str) -> anyhow::Result<()> {
@@ -191,24 +278,101 @@ async fn raw_sql(db: &sea_orm::DatabaseConnection, label: &str, query: &str) -> 
     Ok(())
 }
 
-async fn run(label: &str, database_url: String, lines: i64) -> anyhow::Result<()> {
+/// Command-line options.
+struct Options {
+    lines: i64,
+    reuse: bool,
+    only: Option<String>,
+    seconds: u32,
+    serve: bool,
+}
+
+impl Options {
+    fn parse() -> anyhow::Result<Self> {
+        let mut options = Self {
+            lines: 2_000_000,
+            reuse: false,
+            only: None,
+            seconds: 15,
+            serve: false,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--reuse" => options.reuse = true,
+                "--serve" => options.serve = true,
+                "--only" => {
+                    let which = args.next().unwrap_or_default();
+                    anyhow::ensure!(
+                        which == "postgres" || which == "sqlite",
+                        "--only takes postgres or sqlite"
+                    );
+                    options.only = Some(which);
+                }
+                "--seconds" => {
+                    options.seconds = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or_else(|| anyhow::anyhow!("--seconds takes a number"))?;
+                }
+                n => {
+                    options.lines = n
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("`{n}` is not a number of lines"))?;
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    fn runs(&self, backend: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == backend)
+    }
+}
+
+async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Result<()> {
     println!("{label}:");
+    let lines = options.lines;
     let dir = tempfile::tempdir()?;
     let dir_str = dir.path().display().to_string();
     let env = [
         ("IMPRINT_DATABASE_URL", database_url.as_str()),
         ("IMPRINT_DATA_DIR", dir_str.as_str()),
     ];
-    let config = api::config::Config::from_env(&env)?;
+    let mut config = api::config::Config::from_env(&env)?;
+    // The serving settings under test come from the environment, as for `imprint serve`
+    // (`IMPRINT_HTTP_WORKERS`, `IMPRINT_AUTH_CACHE_SECONDS`, `IMPRINT_ANALYTICS_VERSION_CHECK_MS`).
+    let serving = api::config::Config::from_env(&api::config::ProcessEnv)?;
+    config.http_workers = serving.http_workers;
+    config.principal_cache_ttl = serving.principal_cache_ttl;
+    config.analytics_version_check = serving.analytics_version_check;
+    println!(
+        "  {} HTTP workers, principal cache {:?}, analytics version check {:?}",
+        config.http_workers, config.principal_cache_ttl, config.analytics_version_check
+    );
     let state = api::app::connect(&config).await?;
     api::app::migrate(&state).await?;
-    let (org, token) = seed(&state, lines).await?;
-    let started = Instant::now();
-    api::app::rebuild_analytics(&state, Some(&org.to_string())).await?;
-    println!(
-        "  roll-up rebuild from {lines} lines: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let kept = if options.reuse {
+        reuse_seed(&state, lines).await?
+    } else {
+        None
+    };
+    let (org, token) = match kept {
+        Some(kept) => {
+            println!("  reusing the seeded database ({lines} lines)");
+            kept
+        }
+        None => {
+            let seeded = seed(&state, lines).await?;
+            let started = Instant::now();
+            api::app::rebuild_analytics(&state, Some(&seeded.0.to_string())).await?;
+            println!(
+                "  roll-up rebuild from {lines} lines: {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            seeded
+        }
+    };
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}/graphql", listener.local_addr()?);
     tokio::spawn(api::app::http_server(state.clone(), listener)?);
@@ -221,26 +385,43 @@ async fn run(label: &str, database_url: String, lines: i64) -> anyhow::Result<()
         "query": "query($o: ID!) { analytics(organizationId: $o, groupBy: [STORE, MONTH], filter: {from: \"2024-06-01\", to: \"2025-05-31\"}) { totals { quantity earnings { amount } } rows { store month figures { quantity earnings { amount } } } } }",
         "variables": {"o": org_id.as_str()},
     });
-    // Warm up and check the answer is data, not an error.
-    let check: serde_json::Value = reqwest::Client::new()
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&overview)
-        .send()
-        .await?
-        .json()
-        .await?;
-    anyhow::ensure!(
-        check.get("errors").is_none(),
-        "rosterOverview failed: {check}"
-    );
-    let wrk_url = url.clone();
-    let (t, o, g) = (token.clone(), overview.to_string(), grouped.to_string());
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        wrk(&wrk_url, &t, &o, "rosterOverview")?;
-        wrk(&wrk_url, &t, &g, "analytics [STORE, MONTH]")
-    })
-    .await??;
+    // Warm up (the answers are cached from here on) and check they are data, not errors.
+    for (name, body) in [("rosterOverview", &overview), ("analytics", &grouped)] {
+        let check: serde_json::Value = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&token)
+            .json(body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(check.get("errors").is_none(), "{name} failed: {check}");
+    }
+    if options.serve {
+        println!(
+            "  serving {url}\n  token {token}\n  rosterOverview {overview}\n  analytics {grouped}"
+        );
+        std::future::pending::<()>().await;
+    }
+    for (label, body) in [
+        ("rosterOverview", overview.to_string()),
+        ("analytics [STORE, MONTH]", grouped.to_string()),
+    ] {
+        let before = state.query_count();
+        let cpu_before = server_cpu_ms();
+        let (wrk_url, t, seconds) = (url.clone(), token.clone(), options.seconds);
+        let load =
+            tokio::task::spawn_blocking(move || wrk(&wrk_url, &t, &body, seconds, label)).await??;
+        let queries = state.query_count().saturating_sub(before);
+        let cpu = server_cpu_ms().saturating_sub(cpu_before);
+        // Precision is not the point: per-request figures, to two decimals.
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        let (per_request, cpu_per_request) = {
+            let requests = load.requests.max(1) as f64;
+            (queries as f64 / requests, cpu as f64 / requests)
+        };
+        println!("   {per_request:.2} SQL/request, server {cpu_per_request:.2} ms CPU/request");
+    }
     raw_sql(&state.db, "roster by artist (lines)", &format!(
         "SELECT r.artist_id, SUM(l.base_amount_nanos), SUM(l.quantity) FROM statement_lines l JOIN releases r ON r.id = l.release_id \
          WHERE l.organization_id = {org} AND l.sale_period_start >= '2025-01-01' AND l.sale_period_start <= '2025-12-31' GROUP BY r.artist_id"
@@ -258,30 +439,57 @@ async fn run(label: &str, database_url: String, lines: i64) -> anyhow::Result<()
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let lines: i64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2_000_000);
-    if let Ok(server) = std::env::var(tests::DATABASE_ENV)
+    let options = Options::parse()?;
+    if options.runs("postgres")
+        && let Ok(server) = std::env::var(tests::DATABASE_ENV)
         && !server.is_empty()
     {
-        let name = format!("imprint_t_bench_analytics_{}", std::process::id());
         let admin = sea_orm::Database::connect(&server).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await?;
+        let name = if options.reuse {
+            format!("imprint_bench_analytics_{}", options.lines)
+        } else {
+            format!("imprint_t_bench_analytics_{}", std::process::id())
+        };
+        let exists = admin
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"),
+            ))
+            .await?
+            .is_some();
+        if !exists {
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+        }
         let base = &server[..server.rfind('/').unwrap_or(server.len())];
-        let result = run("postgres", format!("{base}/{name}"), lines).await;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .await?;
+        let result = run("postgres", format!("{base}/{name}"), &options).await;
+        if !options.reuse {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await?;
+        }
         result?;
     }
-    let dir = tempfile::tempdir()?;
+    if !options.runs("sqlite") {
+        return Ok(());
+    }
+    let temporary = tempfile::tempdir()?;
+    let folder = if options.reuse {
+        let kept = std::path::PathBuf::from("target/bench-analytics");
+        std::fs::create_dir_all(&kept)?;
+        kept
+    } else {
+        temporary.path().to_path_buf()
+    };
     run(
         "sqlite",
-        format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        lines,
+        format!(
+            "sqlite://{}/sqlite-{}.db?mode=rwc",
+            folder.display(),
+            options.lines
+        ),
+        &options,
     )
     .await
 }

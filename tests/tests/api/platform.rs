@@ -32,7 +32,7 @@ async fn health_readiness_and_metrics(app: TestApp) {
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"database": "ok", "queue": "ok", "events": "ok"})
+        json!({"database": "ok", "queue": "ok", "events": "ok", "files": "ok"})
     );
 
     app.graphql(None, "{ viewer { user { id } } }", json!({}))

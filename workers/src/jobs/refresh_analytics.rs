@@ -103,5 +103,14 @@ pub async fn run(
     ))
     .await?;
     txn.commit().await?;
+    // API processes drop their cached version at once; one that misses the event re-reads the
+    // version within its check interval, so a lost event delays the refresh and breaks nothing.
+    if let Err(err) = ctx
+        .events
+        .publish(&crate::events::Event::AnalyticsRefreshed { organization_id })
+        .await
+    {
+        tracing::warn!(error = %err, organization_id, "announcing an analytics refresh failed");
+    }
     Ok(())
 }
