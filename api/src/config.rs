@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use workers::QueueBackend;
 pub use workers::files::{FileStoreLocation, S3Location};
+pub use workers::webhooks::WebhookReach;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -41,6 +42,9 @@ pub struct Config {
     pub analytics_version_check: Duration,
     /// HTTP worker threads (`IMPRINT_HTTP_WORKERS`, by default one per CPU).
     pub http_workers: usize,
+    /// Where webhook deliveries may go (`IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` lets them
+    /// reach loopback and private addresses; by default only the public internet).
+    pub webhook_reach: WebhookReach,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +216,21 @@ impl Config {
             });
         }
 
+        let webhook_reach = match env
+            .var("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("" | "false" | "0") => WebhookReach::PublicOnly,
+            Some("true" | "1") => WebhookReach::Anywhere,
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+                    message: "must be true or false".into(),
+                });
+            }
+        };
+
         Ok(Self {
             database_url,
             queue,
@@ -228,6 +247,7 @@ impl Config {
             principal_cache_ttl: Duration::from_secs(auth_cache_seconds),
             analytics_version_check: Duration::from_millis(version_check_ms),
             http_workers,
+            webhook_reach,
         })
     }
 }
@@ -340,6 +360,25 @@ mod tests {
         assert!(err.to_string().contains("IMPRINT_MAX_UPLOAD_MB"));
         let err = Config::from_env(&[("REDIS_URL", "localhost")]).expect_err("rejected");
         assert_eq!(err.variable, "REDIS_URL");
+        let err = Config::from_env(&[("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yes please")])
+            .expect_err("rejected");
+        assert_eq!(err.variable, "IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS");
+    }
+
+    #[test]
+    fn webhooks_reach_the_public_internet_only_unless_told_otherwise() {
+        let config = Config::from_env(&[("IMPRINT_LISTEN", "127.0.0.1:8080")]).expect("defaults");
+        assert_eq!(config.webhook_reach, WebhookReach::PublicOnly);
+        for (value, reach) in [
+            ("true", WebhookReach::Anywhere),
+            ("1", WebhookReach::Anywhere),
+            ("false", WebhookReach::PublicOnly),
+            ("", WebhookReach::PublicOnly),
+        ] {
+            let config = Config::from_env(&[("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", value)])
+                .expect("valid");
+            assert_eq!(config.webhook_reach, reach, "{value:?}");
+        }
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl AppState {
             queue: self.queue.clone(),
             events: self.events.clone(),
             files: self.files.clone(),
+            webhook_reach: self.config.webhook_reach,
         }
     }
 }

@@ -25,6 +25,7 @@
 //! 2 h 8 min, 8 h 32 min and 12 h, so the 8th and last attempt comes about 23 hours after the
 //! first; then the delivery is `failed`.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -283,6 +284,10 @@ pub enum UrlError {
     Credentials,
     #[error("the URL must not contain a #fragment: it is never sent to the server")]
     Fragment,
+    #[error(
+        "`{0}` is a loopback, private or reserved address: webhooks are delivered to the public internet"
+    )]
+    PrivateAddress(String),
 }
 
 /// An absolute `http` or `https` URL with a host, fit to POST deliveries to. The scheme and
@@ -353,6 +358,93 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host, lowercased; an IPv6 address keeps its brackets.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = &rest[..rest.find(['/', '?', '\\']).unwrap_or(rest.len())];
+        split_host_port(authority).map_or(authority, |(host, _)| host)
+    }
+
+    /// Refuses a URL whose host is plainly not on the public internet: an IP address that
+    /// [`is_public_ip`] refuses, or `localhost`. A host name is resolved only when a delivery
+    /// is sent, and its addresses are checked then (a name can point anywhere, and change).
+    ///
+    /// # Errors
+    /// [`UrlError::PrivateAddress`].
+    pub fn check_public(&self) -> Result<(), UrlError> {
+        let host = self.host();
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let private = match literal.parse::<IpAddr>() {
+            Ok(ip) => !is_public_ip(ip),
+            Err(_) => host == "localhost" || host.ends_with(".localhost"),
+        };
+        if private {
+            return Err(UrlError::PrivateAddress(host.to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether an address belongs to the public internet, where webhook receivers are. Refused:
+/// unspecified, loopback, private (RFC 1918, IPv6 unique local), link-local (cloud metadata
+/// services answer at 169.254.169.254), shared (carrier-grade NAT), benchmarking,
+/// documentation, multicast, broadcast and other reserved ranges, and IPv6 forms that embed a
+/// refused IPv4 address. Delivering to them would let anyone who may create a webhook make the
+/// server send requests inside its own network.
+#[must_use]
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., a, b, c, d] = v6.octets();
+                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                // IPv4-compatible (deprecated) ::a.b.c.d
+                || segments[..6] == [0; 6]
+                // unique local fc00::/7
+                || (segments[0] & 0xfe00) == 0xfc00
+                // link-local fe80::/10
+                || (segments[0] & 0xffc0) == 0xfe80
+                // site-local fec0::/10 (deprecated, still routed privately)
+                || (segments[0] & 0xffc0) == 0xfec0
+                // documentation 2001:db8::/32
+                || (segments[0] == 0x2001 && segments[1] == 0x0db8)
+                // discard-only 100::/64
+                || segments[..4] == [0x100, 0, 0, 0])
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        // 0.0.0.0/8 "this network"
+        || a == 0
+        // 100.64.0.0/10 shared address space (carrier-grade NAT)
+        || (a == 100 && (b & 0xc0) == 64)
+        // 192.0.0.0/24 IETF protocol assignments
+        || (a == 192 && b == 0 && c == 0)
+        // 198.18.0.0/15 benchmarking
+        || (a == 198 && (b & 0xfe) == 18)
+        // 240.0.0.0/4 reserved
+        || a >= 240)
 }
 
 impl std::fmt::Display for WebhookUrl {
@@ -684,5 +776,98 @@ mod tests {
         assert!(split_events("statement.parsed release.created").is_err());
         assert_eq!(split_events(""), Ok(Vec::new()));
         assert_eq!("FAILED".parse(), Ok(DeliveryStatus::Failed));
+    }
+
+    #[test]
+    fn only_public_addresses_receive_webhooks() {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.32.0.1",
+            "198.20.0.1",
+            "2606:4700::1111",
+            "::ffff:93.184.216.34",
+            "64:ff9b::808:808",
+        ] {
+            let ip: IpAddr = public.parse().expect(public);
+            assert!(is_public_ip(ip), "{public} is public");
+        }
+        for private in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "127.255.255.254",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.18.0.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "2001:db8::1",
+            "100::1",
+        ] {
+            let ip: IpAddr = private.parse().expect(private);
+            assert!(!is_public_ip(ip), "{private} is not public");
+        }
+    }
+
+    #[test]
+    fn urls_naming_a_private_host_are_refused() {
+        for url in [
+            "http://127.0.0.1:8080/hook",
+            "https://[::1]/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.1.2.3/",
+            "http://localhost:3000/hook",
+            "https://api.LOCALHOST/hook",
+            "http://[::ffff:192.168.0.1]/",
+        ] {
+            let parsed = WebhookUrl::parse(url).expect(url);
+            assert!(
+                matches!(parsed.check_public(), Err(UrlError::PrivateAddress(_))),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://hooks.partner.example/imprint",
+            "https://93.184.216.34:8443/hook?x=1",
+            "http://[2606:4700::1111]/",
+            "https://localhost.partner.example/hook",
+        ] {
+            let parsed = WebhookUrl::parse(url).expect(url);
+            assert_eq!(parsed.check_public(), Ok(()), "{url}");
+        }
+        assert_eq!(
+            WebhookUrl::parse("https://[::1]:9/x").expect("url").host(),
+            "[::1]"
+        );
+        assert_eq!(
+            WebhookUrl::parse("https://Hooks.Example/x?y")
+                .expect("url")
+                .host(),
+            "hooks.example"
+        );
     }
 }

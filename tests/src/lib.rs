@@ -84,7 +84,7 @@ impl TestApp {
     /// # Panics
     /// When the app cannot start.
     pub async fn spawn_with(backend: Backend, workers: bool) -> Option<Self> {
-        Self::spawn_configured(backend, workers, None).await
+        Self::spawn_configured(backend, workers, |_| {}).await
     }
 
     /// Like [`TestApp::spawn`], with statement files kept in `file_store` (an S3-compatible
@@ -96,13 +96,19 @@ impl TestApp {
         backend: Backend,
         file_store: FileStoreLocation,
     ) -> Option<Self> {
-        Self::spawn_configured(backend, true, Some(file_store)).await
+        Self::spawn_configured(backend, true, |config| config.file_store = file_store).await
     }
 
-    async fn spawn_configured(
+    /// Like [`TestApp::spawn_with`], with the configuration changed by `configure` before the
+    /// app starts. A test app's webhooks may reach local addresses (the partner endpoints the
+    /// tests run are on 127.0.0.1) unless `configure` says otherwise.
+    ///
+    /// # Panics
+    /// When the app cannot start.
+    pub async fn spawn_configured(
         backend: Backend,
         workers: bool,
-        file_store: Option<FileStoreLocation>,
+        configure: impl FnOnce(&mut Config),
     ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let namespace = format!("imprint-test-{}", unique_suffix());
@@ -141,12 +147,11 @@ impl TestApp {
             ("IMPRINT_DATABASE_URL", database_url.as_str()),
             ("IMPRINT_DATA_DIR", dir_str.as_str()),
             ("IMPRINT_NAMESPACE", namespace.as_str()),
+            ("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"),
         ];
         let mut config = Config::from_env(&env).expect("test config");
         config.queue = queue;
-        if let Some(file_store) = file_store {
-            config.file_store = file_store;
-        }
+        configure(&mut config);
         let state = api::app::connect(&config).await.expect("connect services");
         api::app::migrate(&state).await.expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");

@@ -37,6 +37,8 @@ pub struct JobContext {
     pub queue: JobQueue,
     pub events: EventBus,
     pub files: FileStore,
+    /// Where webhook deliveries may go.
+    pub webhook_reach: webhooks::WebhookReach,
 }
 
 /// Runs one job to completion: the single entry point both the workers and the inline test

@@ -40,6 +40,18 @@ use serde_json::{Value, json};
 use crate::queue::QueueError;
 use crate::{Job, JobContext, JobQueue};
 
+/// Which addresses webhook deliveries may go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WebhookReach {
+    /// The public internet only (the default): a URL naming a loopback, private or reserved
+    /// address, or a host name resolving only to such addresses, fails its delivery without a
+    /// request being sent, so a webhook cannot be used to reach inside the server's network.
+    #[default]
+    PublicOnly,
+    /// Any address: for development, tests, and receivers on the operator's own network.
+    Anywhere,
+}
+
 /// Environment variable: the delay before the second attempt, in milliseconds.
 pub const BACKOFF_ENV: &str = "IMPRINT_WEBHOOK_BACKOFF_MS";
 

@@ -16,6 +16,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::json;
+use workers::webhooks::WebhookReach;
 
 use super::access::{ContextExt, Permission};
 use super::accounts::decode_or_not_found;
@@ -368,8 +369,17 @@ pub async fn organization_webhooks(
     .await
 }
 
-fn check_url(errors: &mut UserErrors, raw: &str) -> Option<WebhookUrl> {
-    errors.check("url", WebhookUrl::parse(raw))
+/// A URL deliveries can go to: well formed and, unless this server may reach private networks,
+/// not naming a loopback, private or reserved address (a host name is checked when a delivery
+/// resolves it).
+fn check_url(errors: &mut UserErrors, raw: &str, reach: WebhookReach) -> Option<WebhookUrl> {
+    errors.check(
+        "url",
+        WebhookUrl::parse(raw).and_then(|url| match reach {
+            WebhookReach::PublicOnly => url.check_public().map(|()| url),
+            WebhookReach::Anywhere => Ok(url),
+        }),
+    )
 }
 
 fn check_events(errors: &mut UserErrors, events: &[WebhookEventType]) -> Option<String> {
@@ -429,7 +439,7 @@ impl WebhooksMutation {
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
         ctx.authorize(organization_id, Permission::ManageWebhooks)?;
         let mut errors = UserErrors::default();
-        let url = check_url(&mut errors, &input.url);
+        let url = check_url(&mut errors, &input.url, ctx.state().config.webhook_reach);
         let events = check_events(&mut errors, &input.events);
         let description = match &input.description {
             Some(raw) => check_description(&mut errors, raw),
@@ -488,7 +498,10 @@ impl WebhooksMutation {
     ) -> ApiResult<WebhookPayload> {
         let hook = load_webhook(ctx, &input.webhook_id).await?;
         let mut errors = UserErrors::default();
-        let url = input.url.as_deref().map(|raw| check_url(&mut errors, raw));
+        let url = input
+            .url
+            .as_deref()
+            .map(|raw| check_url(&mut errors, raw, ctx.state().config.webhook_reach));
         let events = input
             .events
             .as_deref()

@@ -156,6 +156,7 @@ impl Worker {
             .env("IMPRINT_DATABASE_URL", &config.database_url)
             .env("IMPRINT_DATA_DIR", &config.data_dir)
             .env("IMPRINT_NAMESPACE", &config.namespace)
+            .env("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
             .env(workers::webhooks::BACKOFF_ENV, backoff_ms.to_string())
             .env(
                 workers::webhooks::MAX_ATTEMPTS_ENV,
@@ -1029,6 +1030,117 @@ async fn only_those_who_manage_webhooks_see_them(app: TestApp) {
         )
         .await;
     assert_eq!(data["organization"]["webhooks"]["totalCount"], 2);
+}
+
+/// A server that may deliver to the public internet only (the default outside tests) refuses
+/// a URL naming a loopback, private or reserved address when the webhook is created, and a host
+/// name that resolves only to such addresses when a delivery is sent: nothing reaches the
+/// endpoint inside its network.
+async fn private_networks_are_out_of_reach(backend: tests::Backend) {
+    let Some(app) = TestApp::spawn_configured(backend, true, |config| {
+        config.webhook_reach = api::config::WebhookReach::PublicOnly;
+    })
+    .await
+    else {
+        return;
+    };
+    let l = label(&app, "ssrf@hooks.test").await;
+    let partner = Receiver::start(&[]).await;
+    let port = partner
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|rest| rest.split('/').next());
+    let port = port.expect("the endpoint's port");
+    for url in [
+        partner.url.clone(),
+        format!("http://localhost:{port}/hook"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.7/hook".to_owned(),
+        format!("http://[::1]:{port}/hook"),
+        "http://[::ffff:127.0.0.1]/hook".to_owned(),
+    ] {
+        let data = app
+            .ok(
+                Some(&l.token),
+                CREATE,
+                json!({"input": {"organizationId": l.org, "url": url, "events": ["STATEMENT_PARSED"]}}),
+            )
+            .await;
+        let errors = &data["createWebhook"]["userErrors"];
+        assert_eq!(errors[0]["field"], json!(["url"]), "{url}: {errors}");
+        let message = errors[0]["message"].as_str().expect("a message");
+        assert!(
+            message.contains("loopback, private or reserved"),
+            "{url}: {message}"
+        );
+        assert_eq!(data["createWebhook"]["webhook"], Value::Null);
+    }
+
+    // A name is only known to be private once resolved: this machine's own name, when it
+    // resolves to loopback or private addresses only (it does on the CI machine).
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|n| n.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let resolved: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+    if name.is_empty()
+        || resolved.is_empty()
+        || resolved
+            .iter()
+            .any(|addr| domain::webhook::is_public_ip(addr.ip()))
+    {
+        eprintln!(
+            "skipped the host-name case: `{name}` does not resolve to private addresses only"
+        );
+        return;
+    }
+    let url = format!("http://{name}:{port}/hook");
+    let (hook, _) = create_webhook(&app, &l, &url, &["STATEMENT_PARSED"]).await;
+    notify(
+        &app,
+        &l,
+        "statement.parsed:ssrf",
+        json!({"statement": {"id": "z"}}),
+    )
+    .await;
+    let attempted = app
+        .eventually(TIMEOUT, || async {
+            let mut all = deliveries(&app, &l.token, &hook).await;
+            all.pop().filter(|d| d["attempts"] == 1)
+        })
+        .await;
+    let error = attempted["lastError"].as_str().expect("an error");
+    assert!(
+        error.contains(&format!(
+            "`{name}` resolves only to loopback, private or reserved addresses"
+        )),
+        "{error}"
+    );
+    assert_eq!(attempted["lastStatusCode"], Value::Null);
+    assert_ne!(attempted["status"], "DELIVERED");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        partner
+            .script
+            .lock()
+            .expect("receiver state")
+            .received
+            .is_empty(),
+        "the endpoint received nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_networks_are_out_of_reach_sqlite() {
+    private_networks_are_out_of_reach(tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_networks_are_out_of_reach_postgres() {
+    private_networks_are_out_of_reach(tests::Backend::Postgres).await;
 }
 
 on_every_backend!(

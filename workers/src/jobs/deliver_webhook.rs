@@ -14,19 +14,21 @@
 //! A receiver may still see an event twice (its 2xx was lost, or the worker died after the
 //! request was sent): deliveries are at least once, and the body's `id` is the same every time.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::webhook::{
-    DELIVERY_HEADER, DeliveryStatus, EVENT_HEADER, NextAttempt, SIGNATURE_HEADER, signature_header,
+    DELIVERY_HEADER, DeliveryStatus, EVENT_HEADER, NextAttempt, SIGNATURE_HEADER, WebhookUrl,
+    is_public_ip, signature_header,
 };
 use entity::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::JobContext;
-use crate::webhooks::{global_id, retry_schedule, schedule};
+use crate::webhooks::{WebhookReach, global_id, retry_schedule, schedule};
 
 /// How long a receiver has to answer, connection included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -121,7 +123,7 @@ pub async fn run(ctx: &JobContext, delivery_id: i64) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let outcome = post(&hook, &delivery, now).await;
+    let outcome = post(ctx.webhook_reach, &hook, &delivery, now).await;
     let finished = Utc::now();
     let mine = pending().filter(webhook_delivery::Column::Attempts.eq(attempt));
     let (update, retry_at) = match &outcome {
@@ -198,19 +200,66 @@ pub async fn run(ctx: &JobContext, delivery_id: i64) -> anyhow::Result<()> {
 }
 
 /// The client every delivery shares (its connection pool, its TLS roots): no redirects
-/// followed, a request timeout.
-fn client() -> Result<&'static reqwest::Client, reqwest::Error> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(client) = CLIENT.get() {
+/// followed, a request timeout, and under [`WebhookReach::PublicOnly`] a resolver that hands
+/// the connector public addresses only.
+fn client(reach: WebhookReach) -> Result<&'static reqwest::Client, reqwest::Error> {
+    static PUBLIC: OnceLock<reqwest::Client> = OnceLock::new();
+    static ANYWHERE: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = match reach {
+        WebhookReach::PublicOnly => &PUBLIC,
+        WebhookReach::Anywhere => &ANYWHERE,
+    };
+    if let Some(client) = cell.get() {
         return Ok(client);
     }
-    let built = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Imprint-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?;
-    Ok(CLIENT.get_or_init(|| built))
+        .user_agent(concat!("Imprint-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if reach == WebhookReach::PublicOnly {
+        builder = builder.dns_resolver(Arc::new(PublicAddresses));
+    }
+    let built = builder.build()?;
+    Ok(cell.get_or_init(|| built))
+}
+
+/// Resolves a receiver's host name and keeps only its public addresses, so the connection
+/// goes to an address that was checked: checking the name beforehand and letting the client
+/// resolve it again would let a DNS answer that changes in between (rebinding) through.
+struct PublicAddresses;
+
+/// A host name that resolved to no public address.
+#[derive(Debug, thiserror::Error)]
+#[error("`{host}` resolves only to loopback, private or reserved addresses ({addresses})")]
+struct NoPublicAddress {
+    host: String,
+    addresses: String,
+}
+
+impl reqwest::dns::Resolve for PublicAddresses {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            // Port 0: reqwest puts the URL's port (or the scheme's) in its place.
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|addr| is_public_ip(addr.ip()))
+                .collect();
+            if public.is_empty() {
+                let addresses = resolved
+                    .iter()
+                    .map(|addr| addr.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Box::new(NoPublicAddress { host, addresses }) as _);
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// The secrets that sign a request made at `now`: the current one, then the one it replaced
@@ -227,11 +276,23 @@ fn signing_secrets(hook: &webhook::Model, now: DateTime<Utc>) -> Vec<&str> {
 
 /// POSTs the stored body; a 2xx is success, anything else (a redirect included) a failure.
 async fn post(
+    reach: WebhookReach,
     hook: &webhook::Model,
     delivery: &webhook_delivery::Model,
     now: DateTime<Utc>,
 ) -> Result<i32, Failure> {
-    let client = client().map_err(|e| Failure {
+    if reach == WebhookReach::PublicOnly {
+        // An address in the URL itself is never resolved, so the resolver cannot refuse it.
+        let url = WebhookUrl::parse(&hook.url).map_err(|e| Failure {
+            status_code: None,
+            error: e.to_string(),
+        })?;
+        url.check_public().map_err(|e| Failure {
+            status_code: None,
+            error: e.to_string(),
+        })?;
+    }
+    let client = client(reach).map_err(|e| Failure {
         status_code: None,
         error: describe(&e),
     })?;
