@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{ledger_entry, organization, payee, payout, payout_run};
 use futures::Stream;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set, Statement,
 };
 use workers::payouts::{
     OPEN_RUN_STATUSES, PAYOUT_CANCELLED, PAYOUT_CARRIED_FORWARD, PAYOUT_PAID, PAYOUT_PENDING,
@@ -534,25 +534,8 @@ impl PayoutsMutation {
         active.approved_at = Set(Some(Utc::now()));
         active.updated_at = Set(Utc::now());
         let run = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            ctx.principal(),
-            run.organization_id,
-            Change {
-                action: "payout_run.approve",
-                entity_type: "payout_run",
-                entity_id: run.id,
-                before,
-                after: audit::snapshot(&run),
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        publish(ctx, &run).await;
-        Ok(PayoutRunPayload {
-            payout_run: Some(PayoutRun(run)),
-            user_errors: Vec::new(),
-        })
+        let after = audit::snapshot(&run);
+        transition_done(ctx, txn, run, "payout_run.approve", before, after).await
     }
 
     /// Records payments of an approved run, a reference per payee. Each payout is paid at most
@@ -688,32 +671,15 @@ impl PayoutsMutation {
             settle_run(&txn, &run, now).await?;
             run
         };
-        audit::record(
-            &txn,
-            ctx.principal(),
-            run.organization_id,
-            Change {
-                action: "payout_run.pay",
-                entity_type: "payout_run",
-                entity_id: run.id,
-                before,
-                after: serde_json::to_value(serde_json::json!({
-                    "status": run.status,
-                    "payments": to_pay.iter().map(|(p, r)| serde_json::json!({
-                        "payout_id": p.id, "payee_id": p.payee_id, "reference": r,
-                        "amount_nanos": p.payable_nanos, "currency": p.currency,
-                    })).collect::<Vec<_>>(),
-                }))
-                .ok(),
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        publish(ctx, &run).await;
-        Ok(PayoutRunPayload {
-            payout_run: Some(PayoutRun(run)),
-            user_errors: Vec::new(),
-        })
+        let after = serde_json::to_value(serde_json::json!({
+            "status": run.status,
+            "payments": to_pay.iter().map(|(p, r)| serde_json::json!({
+                "payout_id": p.id, "payee_id": p.payee_id, "reference": r,
+                "amount_nanos": p.payable_nanos, "currency": p.currency,
+            })).collect::<Vec<_>>(),
+        }))
+        .ok();
+        transition_done(ctx, txn, run, "payout_run.pay", before, after).await
     }
 
     /// Cancels a run before any of it is paid; it then takes up nothing.
@@ -755,26 +721,40 @@ impl PayoutsMutation {
             .filter(payout::Column::PayoutRunId.eq(run.id))
             .exec(&txn)
             .await?;
-        audit::record(
-            &txn,
-            ctx.principal(),
-            run.organization_id,
-            Change {
-                action: "payout_run.cancel",
-                entity_type: "payout_run",
-                entity_id: run.id,
-                before,
-                after: audit::snapshot(&run),
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        publish(ctx, &run).await;
-        Ok(PayoutRunPayload {
-            payout_run: Some(PayoutRun(run)),
-            user_errors: Vec::new(),
-        })
+        let after = audit::snapshot(&run);
+        transition_done(ctx, txn, run, "payout_run.cancel", before, after).await
     }
+}
+
+/// The end of every status change of a run: audited, committed, then announced (subscription
+/// and webhooks) only once it is committed.
+async fn transition_done(
+    ctx: &Context<'_>,
+    txn: DatabaseTransaction,
+    run: payout_run::Model,
+    action: &'static str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ApiResult<PayoutRunPayload> {
+    audit::record(
+        &txn,
+        ctx.principal(),
+        run.organization_id,
+        Change {
+            action,
+            entity_type: "payout_run",
+            entity_id: run.id,
+            before,
+            after,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    publish(ctx, &run).await;
+    Ok(PayoutRunPayload {
+        payout_run: Some(PayoutRun(run)),
+        user_errors: Vec::new(),
+    })
 }
 
 /// Writes the ledger entries of a run once every payment is made: per payout, what left the

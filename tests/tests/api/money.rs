@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 use tests::{TestApp, decode_id, on_every_backend};
 
 pub(crate) const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } } userErrors { field message code } } }";
-const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(input: $input) { payee { id } userErrors { field message code } } }";
-const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
-const CREATE_RELEASE: &str = "mutation($input: CreateReleaseInput!) { createRelease(input: $input) { release { id } userErrors { field message code } } }";
-const ADD_TRACK: &str = "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { field message code } } }";
-const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id } userErrors { field message code } } }";
+pub(crate) const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(input: $input) { payee { id } userErrors { field message code } } }";
+pub(crate) const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
+pub(crate) const CREATE_RELEASE: &str = "mutation($input: CreateReleaseInput!) { createRelease(input: $input) { release { id } userErrors { field message code } } }";
+pub(crate) const ADD_TRACK: &str = "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { field message code } } }";
+pub(crate) const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id } userErrors { field message code } } }";
 pub(crate) const CREATE_RUN: &str = "mutation($input: CreatePayoutRunInput!) { createPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
 pub(crate) const APPROVE_RUN: &str = "mutation($input: PayoutRunInput!) { approvePayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
 pub(crate) const PAY_RUN: &str = "mutation($input: MarkPayoutRunPaidInput!) { markPayoutRunPaid(input: $input) { payoutRun { id status paidAt } userErrors { field message code } } }";
-const CANCEL_RUN: &str = "mutation($input: PayoutRunInput!) { cancelPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
+pub(crate) const CANCEL_RUN: &str = "mutation($input: PayoutRunInput!) { cancelPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
 const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status failureReason totals { currency payeeCount payable { amount } carriedForward { amount } recouped { amount } earnings { amount } } payouts(first: 100) { totalCount edges { node { id status belowMinimum currency payee { id name } broughtForward { amount } earnings { amount } recouped { amount } reserved { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference } } } } } }";
 const SUMMARY: &str = "query($id: ID!) { organization(id: $id) { moneySummary { currency allocated { amount } paid { amount } carriedForward { amount } reserved { amount } recouped { amount } pending { amount } balanced } } }";
 const STATEMENT: &str = "query($id: ID!) { statement(id: $id) { id status allocationStatus allocatedCount unallocatedCount allocationIssues { reason lineCount firstLineNumber } } }";
 
-const HEADER: &str = "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)";
+pub(crate) const HEADER: &str = "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)";
 
 pub(crate) fn user_errors(payload: &Value) -> Vec<String> {
     payload["userErrors"]
@@ -146,8 +146,19 @@ pub(crate) async fn wait_allocated(app: &TestApp, token: &str, statement_id: &st
 }
 
 async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
+    wait_for_run(app, token, RUN, run_id, status).await
+}
+
+/// Waits until the run is `status`, and returns it as `query` (a `node(id:)` query) reads it.
+pub(crate) async fn wait_for_run(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    run_id: &str,
+    status: &str,
+) -> Value {
     app.eventually(Duration::from_secs(60), || async {
-        let data = app.ok(Some(token), RUN, json!({"id": run_id})).await;
+        let data = app.ok(Some(token), query, json!({"id": run_id})).await;
         (data["node"]["status"] == status).then(|| data["node"].clone())
     })
     .await
@@ -165,7 +176,7 @@ pub(crate) async fn upload(app: &TestApp, l: &Label, name: &str, bytes: Vec<u8>)
 }
 
 /// The payouts of a run, by payee id.
-fn payouts_by_payee(run: &Value) -> std::collections::BTreeMap<String, Value> {
+pub(crate) fn payouts_by_payee(run: &Value) -> std::collections::BTreeMap<String, Value> {
     run["payouts"]["edges"]
         .as_array()
         .expect("payouts")

@@ -4,33 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use tests::{TestApp, on_every_backend};
 
-const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } } userErrors { field message code } } }";
-const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(input: $input) { payee { id } userErrors { field message code } } }";
-const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
-const CREATE_RELEASE: &str = "mutation($input: CreateReleaseInput!) { createRelease(input: $input) { release { id } userErrors { field message code } } }";
-const ADD_TRACK: &str = "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { field message code } } }";
-const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id } userErrors { field message code } } }";
-const CREATE_RUN: &str = "mutation($input: CreatePayoutRunInput!) { createPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
-const APPROVE_RUN: &str = "mutation($input: PayoutRunInput!) { approvePayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
-const PAY_RUN: &str = "mutation($input: MarkPayoutRunPaidInput!) { markPayoutRunPaid(input: $input) { payoutRun { id status } userErrors { field message code } } }";
-const CANCEL_RUN: &str = "mutation($input: PayoutRunInput!) { cancelPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
+use super::money::{
+    ADD_TRACK, APPROVE_RUN, CANCEL_RUN, CREATE_AGREEMENT, CREATE_ARTIST, CREATE_PAYEE,
+    CREATE_RELEASE, CREATE_RUN, HEADER, PAY_RUN, SET_SPLIT, id_at, payouts_by_payee,
+    wait_allocated,
+};
+
+async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
+    super::money::wait_for_run(app, token, RUN, run_id, status).await
+}
+
 const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }";
 const ACCEPT: &str =
     "mutation($token: String!) { acceptInvitation(input: {token: $token}) { member { role } } }";
 const CREATE_KEY: &str =
     "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }";
-const STATEMENT: &str =
-    "query($id: ID!) { statement(id: $id) { allocationStatus allocatedCount unallocatedCount } }";
 const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status payouts(first: 100) { edges { node { id status currency payee { id name } broughtForward { amount currency } earnings { amount } recouped { amount } reserved { amount } reserveReleased { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference statementCsvUrl statementPdfUrl } } } } } }";
-
-const HEADER: &str = "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)";
 
 /// `(store, title, ISRC, quantity, country, amount)`.
 type Sale = (
@@ -99,16 +94,6 @@ fn distrokid(month: &str, sales: &[Sale]) -> Vec<u8> {
         ));
     }
     out.into_bytes()
-}
-
-fn id_at(data: &Value, path: &[&str]) -> String {
-    let mut v = data;
-    for p in path {
-        v = &v[*p];
-    }
-    v.as_str()
-        .unwrap_or_else(|| panic!("no id at {path:?} in {data}"))
-        .to_owned()
 }
 
 fn no_user_errors(payload: &Value) {
@@ -299,38 +284,6 @@ fn assert_matches_payout(statement: &CsvStatement, payout: &Value) {
     let recouped: i64 = statement.lines.iter().map(|l| nanos(&l[8])).sum();
     assert_eq!(earnings, nanos(&f["Earnings"]), "lines sum to the earnings");
     assert_eq!(recouped, nanos(&f["Recouped"]), "lines sum to the recouped");
-}
-
-async fn wait_allocated(app: &TestApp, token: &str, statement_id: &str) {
-    app.eventually(Duration::from_secs(60), || async {
-        let data = app
-            .ok(Some(token), STATEMENT, json!({"id": statement_id}))
-            .await;
-        (data["statement"]["allocationStatus"] == "ALLOCATED").then_some(())
-    })
-    .await;
-}
-
-async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
-    app.eventually(Duration::from_secs(60), || async {
-        let data = app.ok(Some(token), RUN, json!({"id": run_id})).await;
-        (data["node"]["status"] == status).then(|| data["node"].clone())
-    })
-    .await
-}
-
-fn payouts_by_payee(run: &Value) -> BTreeMap<String, Value> {
-    run["payouts"]["edges"]
-        .as_array()
-        .expect("payouts")
-        .iter()
-        .map(|e| {
-            (
-                e["node"]["payee"]["id"].as_str().expect("payee").to_owned(),
-                e["node"].clone(),
-            )
-        })
-        .collect()
 }
 
 async fn upload(app: &TestApp, token: &str, org: &str, name: &str, bytes: Vec<u8>) {
