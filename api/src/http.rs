@@ -45,6 +45,9 @@ async fn graphql(
     let request = request
         .into_inner()
         .data(principal)
+        .data(crate::graphql::accounts::RequestCredential(
+            bearer(&http).map(str::to_owned),
+        ))
         .data(Loaders::new(&state.db));
     Ok(schema.execute(request).await.into())
 }

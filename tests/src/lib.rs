@@ -243,6 +243,42 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Invites `email` into the organisation as `role` (`"VIEWER"`, `"ARTIST"` with `artist`…),
+    /// signs them up and accepts the invitation; returns their session token.
+    ///
+    /// # Panics
+    /// When the invitation or the acceptance fails.
+    pub async fn invite_member(
+        &self,
+        manager: &str,
+        org: &str,
+        email: &str,
+        role: &str,
+        artist: Option<&str>,
+    ) -> String {
+        let data = self
+            .ok(
+                Some(manager),
+                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }",
+                json!({"input": {"organizationId": org, "email": email, "role": role, "artistId": artist}}),
+            )
+            .await;
+        let invitation = data["inviteMember"]["invitationToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("invitation: {data}"))
+            .to_owned();
+        let token = self.sign_up(email).await;
+        let data = self
+            .ok(
+                Some(&token),
+                "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { role } userErrors { message } } }",
+                json!({"t": invitation}),
+            )
+            .await;
+        assert_eq!(data["acceptInvitation"]["userErrors"], json!([]), "{data}");
+        token
+    }
+
     /// Polls `check` until it returns `Some`, for work the background workers do.
     ///
     /// # Panics

@@ -226,6 +226,43 @@ pub struct InviteMemberPayload {
 }
 
 #[derive(InputObject)]
+pub struct RemoveMemberInput {
+    pub member_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RemoveMemberPayload {
+    /// The member removed; null when nothing was removed.
+    pub removed_member_id: Option<ID>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMemberRoleInput {
+    pub member_id: ID,
+    pub role: Role,
+    /// Required for the `ARTIST` role: the roster artist the member will see.
+    pub artist_id: Option<ID>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ChangeMemberRolePayload {
+    pub member: Option<Member>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct LogoutPayload {
+    /// Whether a session was ended (false when the token had already expired or ended).
+    pub logged_out: bool,
+    pub user_errors: Vec<UserError>,
+}
+
+/// The credential of the request as the client sent it, for `logout`, which ends exactly that
+/// session.
+pub struct RequestCredential(pub Option<String>);
+
+#[derive(InputObject)]
 pub struct AcceptInvitationInput {
     pub token: String,
 }
@@ -466,30 +503,14 @@ impl AccountsMutation {
                 "your role cannot grant this role",
             ));
         }
-        let artist_id = match (&input.artist_id, role) {
-            (Some(id), domain::auth::Role::Artist) => {
-                match super::refs::find_artist(ctx.db(), organization_id, id).await? {
-                    Ok(artist) => Some(artist.id),
-                    Err(e) => {
-                        errors.push(e.at("artistId"));
-                        None
-                    }
-                }
-            }
-            (None, domain::auth::Role::Artist) => {
-                errors.push(UserError::new(
-                    "artistId",
-                    UserErrorCode::Required,
-                    "an artist member must be linked to a roster artist",
-                ));
-                None
-            }
-            (Some(_), _) => {
-                errors.invalid("artistId", "only an artist member is linked to an artist");
-                None
-            }
-            (None, _) => None,
-        };
+        let artist_id = artist_for_role(
+            ctx,
+            organization_id,
+            input.artist_id.as_ref(),
+            role,
+            &mut errors,
+        )
+        .await?;
         let Some(email) = email.filter(|_| errors.is_empty()) else {
             return Ok(InviteMemberPayload {
                 user_errors: errors.into_vec(),
@@ -671,6 +692,235 @@ impl AccountsMutation {
             user_errors: Vec::new(),
         })
     }
+
+    /// Removes a member from the organisation: from the next request on (in this process; in
+    /// any other within its credential cache's lifetime) they see nothing of it. Owners and
+    /// admins may remove members whose role they could grant; the last owner stays.
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMemberInput,
+    ) -> ApiResult<RemoveMemberPayload> {
+        let (member, own) = managed_member(ctx, &input.member_id).await?;
+        let role = member_role(&member)?;
+        let refuse = |message: &str| {
+            Ok(RemoveMemberPayload {
+                removed_member_id: None,
+                user_errors: single_error(UserError::new(
+                    "memberId",
+                    UserErrorCode::NotAllowed,
+                    message,
+                )),
+            })
+        };
+        if own.is_some_and(|own| !own.can_grant(role)) {
+            return refuse("your role cannot remove a member with this role");
+        }
+        let txn = ctx.db().begin().await?;
+        if role == domain::auth::Role::Owner
+            && owner_count(&txn, member.organization_id).await? <= 1
+        {
+            return refuse("the last owner cannot be removed; make another member owner first");
+        }
+        membership::Entity::delete_by_id(member.id)
+            .exec(&txn)
+            .await?;
+        super::audit::record(
+            &txn,
+            ctx.principal(),
+            member.organization_id,
+            super::audit::Change {
+                action: "member.remove",
+                entity_type: "membership",
+                entity_id: member.id,
+                before: super::audit::snapshot(&member),
+                after: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        ctx.state().principals.forget_user(member.user_id);
+        Ok(RemoveMemberPayload {
+            removed_member_id: Some(ids::encode(Kind::Member, member.id)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Gives a member another role (and, for `ARTIST`, the roster artist they see). Owners and
+    /// admins may change a role they could grant into another they could grant; the last owner
+    /// stays owner.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> ApiResult<ChangeMemberRolePayload> {
+        let (member, own) = managed_member(ctx, &input.member_id).await?;
+        let current = member_role(&member)?;
+        let role: domain::auth::Role = input.role.into();
+        let mut errors = UserErrors::default();
+        if own.is_some_and(|own| !own.can_grant(current) || !own.can_grant(role)) {
+            errors.push(UserError::new(
+                "role",
+                UserErrorCode::NotAllowed,
+                "your role cannot grant this role or change this member's",
+            ));
+        }
+        let artist_id = artist_for_role(
+            ctx,
+            member.organization_id,
+            input.artist_id.as_ref(),
+            role,
+            &mut errors,
+        )
+        .await?;
+        if !errors.is_empty() {
+            return Ok(ChangeMemberRolePayload {
+                member: None,
+                user_errors: errors.into_vec(),
+            });
+        }
+        let txn = ctx.db().begin().await?;
+        if current == domain::auth::Role::Owner
+            && role != domain::auth::Role::Owner
+            && owner_count(&txn, member.organization_id).await? <= 1
+        {
+            return Ok(ChangeMemberRolePayload {
+                member: None,
+                user_errors: single_error(UserError::new(
+                    "role",
+                    UserErrorCode::NotAllowed,
+                    "the last owner must stay owner; make another member owner first",
+                )),
+            });
+        }
+        let before = super::audit::snapshot(&member);
+        let mut active: membership::ActiveModel = member.into();
+        active.role = Set(role.as_str().to_owned());
+        active.artist_id = Set(artist_id);
+        let member = active.update(&txn).await?;
+        super::audit::record(
+            &txn,
+            ctx.principal(),
+            member.organization_id,
+            super::audit::Change {
+                action: "member.change_role",
+                entity_type: "membership",
+                entity_id: member.id,
+                before,
+                after: super::audit::snapshot(&member),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        ctx.state().principals.forget_user(member.user_id);
+        Ok(ChangeMemberRolePayload {
+            member: Some(Member(member)),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends the session whose token made this request; the token is refused from then on. Other
+    /// sessions of the user go on. An API key is revoked with `revokeApiKey` instead.
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<LogoutPayload> {
+        let Principal::User { user, .. } = ctx.principal() else {
+            if matches!(ctx.principal(), Principal::ApiKey { .. }) {
+                return Ok(LogoutPayload {
+                    logged_out: false,
+                    user_errors: single_error(UserError::new(
+                        "token",
+                        UserErrorCode::NotAllowed,
+                        "an API key has no session; revoke it with revokeApiKey",
+                    )),
+                });
+            }
+            return Err(ApiError::Unauthenticated);
+        };
+        let Some(secret) = ctx
+            .data_opt::<RequestCredential>()
+            .and_then(|credential| credential.0.as_deref())
+        else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let ended = auth_token::Entity::delete_many()
+            .filter(auth_token::Column::TokenHash.eq(auth::hash_secret(secret.trim())))
+            .filter(auth_token::Column::UserId.eq(user.id))
+            .exec(ctx.db())
+            .await?
+            .rows_affected;
+        ctx.state().principals.forget_user(user.id);
+        Ok(LogoutPayload {
+            logged_out: ended > 0,
+            user_errors: Vec::new(),
+        })
+    }
+}
+
+/// The roster artist an `ARTIST` member is linked to: required for that role, refused for the
+/// others. Problems go to `errors`.
+async fn artist_for_role(
+    ctx: &Context<'_>,
+    organization_id: i64,
+    artist_id: Option<&ID>,
+    role: domain::auth::Role,
+    errors: &mut UserErrors,
+) -> ApiResult<Option<i64>> {
+    Ok(match (artist_id, role) {
+        (Some(id), domain::auth::Role::Artist) => {
+            match super::refs::find_artist(ctx.db(), organization_id, id).await? {
+                Ok(artist) => Some(artist.id),
+                Err(e) => {
+                    errors.push(e.at("artistId"));
+                    None
+                }
+            }
+        }
+        (None, domain::auth::Role::Artist) => {
+            errors.push(UserError::new(
+                "artistId",
+                UserErrorCode::Required,
+                "an artist member must be linked to a roster artist",
+            ));
+            None
+        }
+        (Some(_), _) => {
+            errors.invalid("artistId", "only an artist member is linked to an artist");
+            None
+        }
+        (None, _) => None,
+    })
+}
+
+/// A member of an organisation the caller may manage the members of; with the caller's role
+/// there (none for an API key, which cannot manage members anyway).
+async fn managed_member(
+    ctx: &Context<'_>,
+    member_id: &ID,
+) -> ApiResult<(membership::Model, Option<domain::auth::Role>)> {
+    let id = decode_or_not_found(Kind::Member, member_id)?;
+    let member = membership::Entity::find_by_id(id)
+        .one(ctx.db())
+        .await?
+        .ok_or(ApiError::NotFound("Member"))?;
+    let access = ctx.authorize(member.organization_id, Permission::ManageMembers)?;
+    Ok((member, access.role))
+}
+
+/// How many owners the organisation has: the last one can be neither removed nor demoted, or
+/// nobody could manage the organisation any more.
+async fn owner_count(db: &impl sea_orm::ConnectionTrait, organization_id: i64) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::Role.eq(domain::auth::Role::Owner.as_str()))
+        .count(db)
+        .await?)
+}
+
+fn member_role(member: &membership::Model) -> ApiResult<domain::auth::Role> {
+    member
+        .role
+        .parse()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("membership {}: {e}", member.id)))
 }
 
 async fn issue_token(

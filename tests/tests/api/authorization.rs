@@ -39,35 +39,6 @@ struct Fixture {
     tokens: Vec<(Caller, Option<String>)>,
 }
 
-async fn invite(
-    app: &TestApp,
-    owner: &str,
-    org: &str,
-    email: &str,
-    role: &str,
-    artist: Option<&str>,
-) -> String {
-    let data = app
-        .ok(
-            Some(owner),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }",
-            json!({"input": {"organizationId": org, "email": email, "role": role, "artistId": artist}}),
-        )
-        .await;
-    let invitation = data["inviteMember"]["invitationToken"]
-        .as_str()
-        .expect("invitation")
-        .to_owned();
-    let token = app.sign_up(email).await;
-    app.ok(
-        Some(&token),
-        "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { role } } }",
-        json!({"t": invitation}),
-    )
-    .await;
-    token
-}
-
 async fn setup(app: &TestApp) -> Fixture {
     let owner = app.sign_up("owner@matrix.test").await;
     let org = app.create_organization(&owner, "Matrix Records").await;
@@ -95,18 +66,24 @@ async fn setup(app: &TestApp) -> Fixture {
     }
     let (artist_a, release_a, _) = ids[0].clone();
     let (artist_b, release_b, payee_b) = ids[1].clone();
-    let admin = invite(app, &owner, &org, "admin@matrix.test", "ADMIN", None).await;
-    let manager = invite(app, &owner, &org, "manager@matrix.test", "MANAGER", None).await;
-    let viewer = invite(app, &owner, &org, "viewer@matrix.test", "VIEWER", None).await;
-    let artist = invite(
-        app,
-        &owner,
-        &org,
-        "artist@matrix.test",
-        "ARTIST",
-        Some(&artist_a),
-    )
-    .await;
+    let admin = app
+        .invite_member(&owner, &org, "admin@matrix.test", "ADMIN", None)
+        .await;
+    let manager = app
+        .invite_member(&owner, &org, "manager@matrix.test", "MANAGER", None)
+        .await;
+    let viewer = app
+        .invite_member(&owner, &org, "viewer@matrix.test", "VIEWER", None)
+        .await;
+    let artist = app
+        .invite_member(
+            &owner,
+            &org,
+            "artist@matrix.test",
+            "ARTIST",
+            Some(&artist_a),
+        )
+        .await;
     let outsider = app.sign_up("outsider@elsewhere.test").await;
     app.create_organization(&outsider, "Elsewhere").await;
     let data = app
@@ -385,15 +362,9 @@ async fn artists_take_down_only_where_their_agreement_allows(app: TestApp) {
         .as_str()
         .expect("agreement")
         .to_owned();
-    let artist_token = invite(
-        &app,
-        &owner,
-        &org,
-        "lumen@takedown.test",
-        "ARTIST",
-        Some(&artist),
-    )
-    .await;
+    let artist_token = app
+        .invite_member(&owner, &org, "lumen@takedown.test", "ARTIST", Some(&artist))
+        .await;
 
     let take_down = "mutation($id: ID!, $s: ReleaseStatus!) { setReleaseStatus(input: {releaseId: $id, status: $s}) { release { status } userErrors { code message } } }";
     let refused = app

@@ -23,10 +23,6 @@ use super::money::{
 };
 
 const UPDATES: &str = "subscription($org: ID!) { payoutUpdates(organizationId: $org) { payoutRunId status payoutRun { id status totals { payeeCount payable { amount } } payouts(first: 100) { totalCount edges { node { status payee { id } payable { amount } } } } } } }";
-const INVITE: &str =
-    "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken } }";
-const ACCEPT: &str =
-    "mutation($token: String!) { acceptInvitation(input: {token: $token}) { member { role } } }";
 
 /// How long a step the workers take may last before the test gives up.
 const STEP: Duration = Duration::from_secs(60);
@@ -293,25 +289,6 @@ fn payouts(update: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Signs up `email` as an artist member of `org` for `artist`; returns their token.
-async fn artist_member(app: &TestApp, owner: &str, org: &str, artist: &str, email: &str) -> String {
-    let data = app
-        .ok(
-            Some(owner),
-            INVITE,
-            json!({"input": {"organizationId": org, "email": email, "role": "ARTIST", "artistId": artist}}),
-        )
-        .await;
-    let invitation = data["inviteMember"]["invitationToken"]
-        .as_str()
-        .expect("invitation")
-        .to_owned();
-    let token = app.sign_up(email).await;
-    app.ok(Some(&token), ACCEPT, json!({"token": invitation}))
-        .await;
-    token
-}
-
 /// The scenario: setup through `app` (its statement parsed and allocated by whichever workers
 /// share its queue), subscribers on `subscribe_url`, the run created, approved and paid through
 /// `mutate_url`.
@@ -326,7 +303,9 @@ async fn run_advanced_elsewhere(app: &TestApp, subscribe_url: &str, mutate_url: 
     )
     .await;
     wait_allocated(app, &l.token, &statement_id).await;
-    let ada_token = artist_member(app, &l.token, &l.org, &l.ada, "ada@tern.test").await;
+    let ada_token = app
+        .invite_member(&l.token, &l.org, "ada@tern.test", "ARTIST", Some(&l.ada))
+        .await;
     // Another artist of the label, with nothing in the run.
     let data = app
         .ok(
@@ -336,7 +315,9 @@ async fn run_advanced_elsewhere(app: &TestApp, subscribe_url: &str, mutate_url: 
         )
         .await;
     let bo = id_at(&data, &["createArtist", "artist", "id"]);
-    let bo_token = artist_member(app, &l.token, &l.org, &bo, "bo@tern.test").await;
+    let bo_token = app
+        .invite_member(&l.token, &l.org, "bo@tern.test", "ARTIST", Some(&bo))
+        .await;
     eprintln!("setup done in {:?}", started.elapsed());
 
     let mut ada = Subscriber::connect(subscribe_url, "ada", &ada_token, &l.org).await;

@@ -20,9 +20,6 @@ async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Val
     super::money::wait_for_run(app, token, RUN, run_id, status).await
 }
 
-const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }";
-const ACCEPT: &str =
-    "mutation($token: String!) { acceptInvitation(input: {token: $token}) { member { role } } }";
 const CREATE_KEY: &str =
     "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }";
 const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status payouts(first: 100) { edges { node { id status currency payee { id name } broughtForward { amount currency } earnings { amount } recouped { amount } reserved { amount } reserveReleased { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference statementCsvUrl statementPdfUrl } } } } } }";
@@ -338,22 +335,6 @@ async fn pay(app: &TestApp, token: &str, run: &Value, prefix: &str) -> Value {
     wait_run(app, token, run_id, "PAID").await
 }
 
-/// Invites `email` to the organisation as the artist member of `artist` and returns their token.
-async fn artist_member(app: &TestApp, owner: &str, org: &str, email: &str, artist: &str) -> String {
-    let data = app
-        .ok(
-            Some(owner),
-            INVITE,
-            json!({"input": {"organizationId": org, "email": email, "role": "ARTIST", "artistId": artist}}),
-        )
-        .await;
-    let invitation = id_at(&data, &["inviteMember", "invitationToken"]);
-    let token = app.sign_up(email).await;
-    app.ok(Some(&token), ACCEPT, json!({"token": invitation}))
-        .await;
-    token
-}
-
 async fn statements_for_payees(app: TestApp) {
     // A label: Ada (a 10.00 advance), Juniper (another artist), a producer with a 50.00
     // minimum; Ada and the producer split Ada's single, two tracks, half each.
@@ -412,9 +393,18 @@ async fn statements_for_payees(app: TestApp) {
         )
         .await;
     no_user_errors(&data["setSplit"]);
-    let ada_token = artist_member(&app, &owner, &org, "ada@statements.test", &ada).await;
-    let juniper_token =
-        artist_member(&app, &owner, &org, "juniper@statements.test", &juniper).await;
+    let ada_token = app
+        .invite_member(&owner, &org, "ada@statements.test", "ARTIST", Some(&ada))
+        .await;
+    let juniper_token = app
+        .invite_member(
+            &owner,
+            &org,
+            "juniper@statements.test",
+            "ARTIST",
+            Some(&juniper),
+        )
+        .await;
     let outsider = app.sign_up("outsider@elsewhere.test").await;
     app.create_organization(&outsider, "Elsewhere").await;
     let data = app

@@ -856,35 +856,6 @@ async fn bad_input_is_reported_as_user_errors(app: TestApp) {
     assert_eq!(error_code(&unknown), "NOT_FOUND", "{unknown}");
 }
 
-async fn invite(
-    app: &TestApp,
-    owner: &str,
-    org: &str,
-    email: &str,
-    role: &str,
-    artist: Option<&str>,
-) -> String {
-    let data = app
-        .ok(
-            Some(owner),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }",
-            json!({"input": {"organizationId": org, "email": email, "role": role, "artistId": artist}}),
-        )
-        .await;
-    let invitation = data["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("invitation: {data}"))
-        .to_owned();
-    let token = app.sign_up(email).await;
-    app.ok(
-        Some(&token),
-        "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { role } } }",
-        json!({"t": invitation}),
-    )
-    .await;
-    token
-}
-
 async fn api_key(app: &TestApp, l: &Label, scopes: &[&str]) -> String {
     let data = app
         .ok(
@@ -927,16 +898,18 @@ async fn only_those_who_manage_webhooks_see_them(app: TestApp) {
         .expect("delivery id")
         .to_owned();
 
-    let viewer = invite(&app, &l.token, &l.org, "viewer@hooks.test", "VIEWER", None).await;
-    let artist_member = invite(
-        &app,
-        &l.token,
-        &l.org,
-        "artist@hooks.test",
-        "ARTIST",
-        Some(&artist),
-    )
-    .await;
+    let viewer = app
+        .invite_member(&l.token, &l.org, "viewer@hooks.test", "VIEWER", None)
+        .await;
+    let artist_member = app
+        .invite_member(
+            &l.token,
+            &l.org,
+            "artist@hooks.test",
+            "ARTIST",
+            Some(&artist),
+        )
+        .await;
     let outsider = label(&app, "outsider@elsewhere.test").await;
     let read_key = api_key(&app, &l, &["READ_CATALOGUE", "READ_STATEMENTS"]).await;
     let callers = [
