@@ -20,6 +20,7 @@
 //! reason on the statement and allocated by a later run once the cause is fixed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use domain::allocation::{AllocationKind, allocate_line};
@@ -73,6 +74,20 @@ struct LineRow {
     base_currency: String,
 }
 
+/// Where a job's time went, summed over its chunks, for the log.
+#[derive(Default)]
+struct Timings {
+    /// Lock and read the chunk's lines.
+    read: Duration,
+    /// Reverse earlier generations, find lines already done, load recoupables.
+    check: Duration,
+    /// Allocate in memory.
+    compute: Duration,
+    /// Insert entries and move recoupable balances.
+    write: Duration,
+    commit: Duration,
+}
+
 #[derive(Default)]
 struct Tally {
     allocated: i64,
@@ -100,8 +115,10 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
 
     let book = OrgBook::load(db, organization_id).await?;
     let mut tally = Tally::default();
+    let mut timings = Timings::default();
     let mut cursor = 0_i64;
     loop {
+        let step = Instant::now();
         let txn = entity::db::begin_write(db).await?;
         lock_organization(&txn, organization_id).await?;
         let lines: Vec<LineRow> = statement_line::Entity::find()
@@ -129,6 +146,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             break;
         };
         cursor = last.id;
+        timings.read += step.elapsed();
+        let step = Instant::now();
         let ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
         let mut balance_moves: HashMap<i64, i64> = HashMap::new();
         if generation > 0 {
@@ -145,8 +164,10 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         }
         let done = lines_with_entries(&txn, &ids, generation).await?;
         let mut recoupables = load_recoupables(&txn, organization_id).await?;
+        timings.check += step.elapsed();
+        let step = Instant::now();
         let now = Utc::now();
-        let mut entries: Vec<ledger_entry::ActiveModel> = Vec::new();
+        let mut entries: Vec<NewEntry> = Vec::new();
         for line in &lines {
             if line.track_id.is_none() && line.release_id.is_none() {
                 continue; // unmatched: counted on the statement as unmatched
@@ -194,33 +215,31 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                     AllocationKind::Recoupment { recoupable_id } => Some(recoupable_id),
                     _ => None,
                 };
-                entries.push(ledger_entry::ActiveModel {
-                    organization_id: Set(organization_id),
-                    payee_id: Set(Some(a.payee_id)),
-                    account: Set(a.kind.ledger_account().to_owned()),
-                    amount_nanos: Set(a.amount_nanos),
-                    currency: Set(line.base_currency.clone()),
-                    cause: Set(line_cause(line.id, generation, &a.cause_suffix)),
-                    statement_id: Set(Some(statement_id)),
-                    statement_line_id: Set(Some(line.id)),
-                    payout_run_id: Set(None),
-                    recoupable_id: Set(recoupable_id),
-                    release_id: Set(Some(resolved.release_id)),
-                    track_id: Set(line.track_id),
-                    period: Set(Some(sale_date)),
-                    created_at: Set(now),
-                    ..Default::default()
+                entries.push(NewEntry {
+                    organization_id,
+                    payee_id: Some(a.payee_id),
+                    account: a.kind.ledger_account().to_owned(),
+                    amount_nanos: a.amount_nanos,
+                    currency: line.base_currency.clone(),
+                    cause: line_cause(line.id, generation, &a.cause_suffix),
+                    statement_id: Some(statement_id),
+                    statement_line_id: Some(line.id),
+                    recoupable_id,
+                    release_id: Some(resolved.release_id),
+                    track_id: line.track_id,
+                    period: Some(sale_date),
                 });
             }
             tally.allocated += 1;
         }
-        for batch in entries.chunks(INSERT_ROWS) {
-            ledger_entry::Entity::insert_many(batch.to_vec())
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        timings.compute += step.elapsed();
+        let step = Instant::now();
+        insert_entries(&txn, &entries, now).await?;
         apply_balance_moves(&txn, &balance_moves).await?;
+        timings.write += step.elapsed();
+        let step = Instant::now();
         txn.commit().await?;
+        timings.commit += step.elapsed();
     }
 
     let issues: Vec<AllocationIssue> = tally
@@ -251,6 +270,11 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         statement_id,
         allocated = tally.allocated,
         unallocated,
+        read_ms = timings.read.as_millis() as u64,
+        check_ms = timings.check.as_millis() as u64,
+        compute_ms = timings.compute.as_millis() as u64,
+        write_ms = timings.write.as_millis() as u64,
+        commit_ms = timings.commit.as_millis() as u64,
         "statement allocated"
     );
     Ok(())
@@ -277,29 +301,28 @@ async fn lock_organization(txn: &DatabaseTransaction, organization_id: i64) -> a
     Ok(())
 }
 
-fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-}
-
 /// The lines among `ids` that already have entries of `generation`.
 async fn lines_with_entries(
     txn: &DatabaseTransaction,
     ids: &[i64],
     generation: i64,
 ) -> anyhow::Result<HashSet<i64>> {
-    let backend = txn.get_database_backend();
-    // The ids are integers read from the database, not input: inlining them keeps the
-    // statement under SQLite's parameter limit whatever the chunk size.
-    let sql = format!(
-        "SELECT DISTINCT statement_line_id FROM ledger_entries \
-         WHERE statement_line_id IN ({}) AND cause LIKE $1",
-        id_list(ids)
-    );
+    let (Some(first), Some(last)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(HashSet::new());
+    };
+    // The chunk's id range, not a list of its ids: one index range scan instead of a probe per
+    // line (on PostgreSQL a 2,000-id list cost ~65 ms a chunk, most of a retry's time). Lines of
+    // other statements inside the range only add ids the caller never asks about.
     let rows = txn
         .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            &sql,
-            [format!("statement_line:%:g{generation}:%").into()],
+            txn.get_database_backend(),
+            "SELECT DISTINCT statement_line_id FROM ledger_entries \
+             WHERE statement_line_id BETWEEN $1 AND $2 AND cause LIKE $3",
+            [
+                (*first).into(),
+                (*last).into(),
+                format!("statement_line:%:g{generation}:%").into(),
+            ],
         ))
         .await?;
     rows.iter()
@@ -317,12 +340,17 @@ async fn reverse_earlier_generations(
     balance_moves: &mut HashMap<i64, i64>,
 ) -> anyhow::Result<()> {
     let current = format!("statement_line:%:g{generation}:%");
-    let stale = ledger_entry::Entity::find()
-        .filter(ledger_entry::Column::StatementLineId.is_in(ids.iter().copied()))
+    let (Some(first), Some(last)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(());
+    };
+    let chunk: HashSet<i64> = ids.iter().copied().collect();
+    let mut stale = ledger_entry::Entity::find()
+        .filter(ledger_entry::Column::StatementLineId.between(*first, *last))
         .filter(ledger_entry::Column::Cause.like("statement_line:%"))
         .filter(ledger_entry::Column::Cause.not_like(current.as_str()))
         .all(txn)
         .await?;
+    stale.retain(|e| e.statement_line_id.is_some_and(|id| chunk.contains(&id)));
     if stale.is_empty() {
         return Ok(());
     }
@@ -347,13 +375,77 @@ async fn reverse_earlier_generations(
         if let Some(r) = e.recoupable_id {
             *balance_moves.entry(r).or_default() -= e.amount_nanos;
         }
-        reversals.push(ledger_entry::ActiveModel {
+        reversals.push(NewEntry {
+            organization_id: e.organization_id,
+            payee_id: e.payee_id,
+            account: e.account,
+            amount_nanos: -e.amount_nanos,
+            currency: e.currency,
+            cause,
+            statement_id: e.statement_id,
+            statement_line_id: e.statement_line_id,
+            recoupable_id: e.recoupable_id,
+            release_id: e.release_id,
+            track_id: e.track_id,
+            period: e.period,
+        });
+    }
+    insert_entries(txn, &reversals, now).await
+}
+
+/// A ledger entry to write for a statement line (never part of a payout run).
+#[derive(Debug, Serialize)]
+struct NewEntry {
+    organization_id: i64,
+    payee_id: Option<i64>,
+    account: String,
+    amount_nanos: i64,
+    currency: String,
+    cause: String,
+    statement_id: Option<i64>,
+    statement_line_id: Option<i64>,
+    recoupable_id: Option<i64>,
+    release_id: Option<i64>,
+    track_id: Option<i64>,
+    period: Option<NaiveDate>,
+}
+
+/// Writes entries, all created at `now`. On PostgreSQL the rows go as one JSON document
+/// expanded by `json_to_recordset`: a single parameter, parsed in C, where a thousand-row
+/// `VALUES` list of 14 parameters a row cost more to bind, parse and plan than to insert (it
+/// was three quarters of an allocation's time). Amounts stay exact: JSON carries the i64 as
+/// digits and PostgreSQL reads them as `bigint`. SQLite takes multi-row INSERTs.
+async fn insert_entries(
+    txn: &DatabaseTransaction,
+    entries: &[NewEntry],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO ledger_entries (organization_id, payee_id, account, amount_nanos, currency, cause, \
+               statement_id, statement_line_id, recoupable_id, release_id, track_id, period, created_at) \
+             SELECT organization_id, payee_id, account, amount_nanos, currency, cause, \
+               statement_id, statement_line_id, recoupable_id, release_id, track_id, period, $2 \
+             FROM json_to_recordset($1::json) AS e(organization_id bigint, payee_id bigint, account text, \
+               amount_nanos bigint, currency text, cause text, statement_id bigint, statement_line_id bigint, \
+               recoupable_id bigint, release_id bigint, track_id bigint, period date)",
+            [serde_json::to_string(entries)?.into(), now.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
+    for batch in entries.chunks(INSERT_ROWS) {
+        let rows = batch.iter().map(|e| ledger_entry::ActiveModel {
             organization_id: Set(e.organization_id),
             payee_id: Set(e.payee_id),
-            account: Set(e.account),
-            amount_nanos: Set(-e.amount_nanos),
-            currency: Set(e.currency),
-            cause: Set(cause),
+            account: Set(e.account.clone()),
+            amount_nanos: Set(e.amount_nanos),
+            currency: Set(e.currency.clone()),
+            cause: Set(e.cause.clone()),
             statement_id: Set(e.statement_id),
             statement_line_id: Set(e.statement_line_id),
             payout_run_id: Set(None),
@@ -364,9 +456,7 @@ async fn reverse_earlier_generations(
             created_at: Set(now),
             ..Default::default()
         });
-    }
-    for batch in reversals.chunks(INSERT_ROWS) {
-        ledger_entry::Entity::insert_many(batch.to_vec())
+        ledger_entry::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;
     }
