@@ -1,6 +1,8 @@
 //! The HTTP surface: GraphQL (POST, GraphiQL on GET, graphql-ws), statement downloads, health,
 //! readiness, metrics.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -10,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::Data;
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 
 use crate::graphql::ImprintSchema;
@@ -28,9 +31,45 @@ pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
         })
 }
 
+/// Bound on the documents a worker keeps; past it the cache starts afresh.
+const DOCUMENTS: usize = 500;
+/// Queries longer than this are parsed every time: clients send a few fixed queries, and this
+/// keeps one caller from filling the cache with large generated ones.
+const DOCUMENT_MAX_BYTES: usize = 16 * 1024;
+
+/// Queries already parsed, by their text. Clients send the same few queries over and over, and
+/// parsing one costs more than cloning its syntax tree; what is cached is only the parse, so
+/// every request is still validated (depth, complexity, variables) and executed as sent.
+/// Each HTTP worker keeps its own, so no lock is shared between threads.
+#[derive(Default)]
+struct Documents(RefCell<HashMap<String, ExecutableDocument>>);
+
+impl Documents {
+    /// Gives the request its parsed document: the cached one, or parsed now and kept. A query
+    /// that does not parse is left for the schema, which reports the error.
+    fn prepare(&self, request: &mut async_graphql::Request) {
+        if request.query.len() > DOCUMENT_MAX_BYTES {
+            return;
+        }
+        if let Some(document) = self.0.borrow().get(&request.query) {
+            request.set_parsed_query(document.clone());
+            return;
+        }
+        let Ok(document) = request.parsed_query().cloned() else {
+            return;
+        };
+        let mut documents = self.0.borrow_mut();
+        if documents.len() >= DOCUMENTS {
+            documents.clear();
+        }
+        documents.insert(request.query.clone(), document);
+    }
+}
+
 async fn graphql(
     schema: web::Data<ImprintSchema>,
     state: web::Data<AppState>,
+    documents: web::Data<Documents>,
     http: HttpRequest,
     request: GraphQLRequest,
 ) -> actix_web::Result<GraphQLResponse> {
@@ -42,8 +81,9 @@ async fn graphql(
             tracing::error!(error = %e, "resolving credentials failed");
             actix_web::error::ErrorServiceUnavailable("database unavailable")
         })?;
+    let mut request = request.into_inner();
+    documents.prepare(&mut request);
     let request = request
-        .into_inner()
         .data(principal)
         .data(crate::graphql::accounts::RequestCredential(
             bearer(&http).map(str::to_owned),
@@ -166,6 +206,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
     let max_body = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
     cfg.app_data(web::Data::new(schema))
         .app_data(web::Data::new(state))
+        // Called once per worker: each gets its own documents.
+        .app_data(web::Data::new(Documents::default()))
         .app_data(web::PayloadConfig::new(max_body))
         .app_data(
             MultipartOptions::default()

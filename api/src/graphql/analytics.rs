@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{Datelike, Months, NaiveDate};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
@@ -135,8 +136,35 @@ struct Key {
 /// One group of the result; the dimensions not grouped by are null.
 #[derive(Clone, Debug)]
 pub struct AnalyticsRow {
+    /// The organisation whose roll-ups the row sums: its artist, release and track are looked
+    /// up among that organisation's rows kept by [`AnalyticsCache`].
+    organization_id: i64,
     key: Key,
     figures: AnalyticsFigures,
+}
+
+/// The row `id` names, as kept with the organisation's scope, else through the request's
+/// loader (one query for all the rows of a result) and then kept.
+async fn named<M, L>(
+    ctx: &Context<'_>,
+    organization_id: i64,
+    id: i64,
+    loader: impl FnOnce(&Loaders) -> &DataLoader<L>,
+) -> async_graphql::Result<Option<M>>
+where
+    M: NamedRow,
+    L: Loader<i64, Value = M, Error = Arc<sea_orm::DbErr>>,
+{
+    let cache = &ctx.state().analytics_cache;
+    let (mut found, missing) = cache.known::<M>(organization_id, std::iter::once(id));
+    if missing.is_empty() {
+        return Ok(found.remove(&id));
+    }
+    let read_at = Instant::now();
+    let row = loader(ctx.data_unchecked::<Loaders>()).load_one(id).await?;
+    let read: HashMap<i64, M> = row.iter().map(|r| (id, r.clone())).collect();
+    cache.remember_named(organization_id, &missing, &read, read_at);
+    Ok(row)
 }
 
 #[Object]
@@ -145,10 +173,7 @@ impl AnalyticsRow {
         let Some(id) = self.key.artist_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .artist
-            .load_one(id)
+        Ok(named(ctx, self.organization_id, id, |l| &l.artist)
             .await?
             .map(Artist))
     }
@@ -156,10 +181,7 @@ impl AnalyticsRow {
         let Some(id) = self.key.release_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .release
-            .load_one(id)
+        Ok(named(ctx, self.organization_id, id, |l| &l.release)
             .await?
             .map(Release))
     }
@@ -167,10 +189,7 @@ impl AnalyticsRow {
         let Some(id) = self.key.track_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .track
-            .load_one(id)
+        Ok(named(ctx, self.organization_id, id, |l| &l.track)
             .await?
             .map(Track))
     }
@@ -296,12 +315,16 @@ pub struct AnalyticsCache {
     scopes: Mutex<KnownScopes>,
     /// How long a version read from the database is trusted.
     version_check: Duration,
+    /// One reader per organisation of what expired together (its version, then the rows named
+    /// beside its figures): when they expire under load, every request in flight would read
+    /// them at once; the others wait for the one reading and take its answer.
+    readers: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Each organisation's version as last read, and the bus that says when it moved.
 #[derive(Debug, Default)]
 struct KnownScopes {
-    entries: HashMap<i64, (Scope, Instant)>,
+    entries: HashMap<i64, KnownScope>,
     refreshes: Option<broadcast::Receiver<Event>>,
     /// Bumped whenever a version is forgotten: a read that started before does not store what
     /// it read, which may be the version just replaced.
@@ -336,6 +359,67 @@ impl KnownScopes {
     }
 }
 
+/// An organisation's scope as read at `read_at`, and the roster rows named beside its figures,
+/// which are trusted exactly as long (see [`AnalyticsCache::known`]).
+#[derive(Debug)]
+struct KnownScope {
+    scope: Scope,
+    read_at: Instant,
+    named: Named,
+}
+
+/// Artists, releases and tracks by id; `None` for an id the roll-ups hold but the catalogue no
+/// longer does.
+#[derive(Debug, Default)]
+struct Named {
+    artists: HashMap<i64, Option<entity::artist::Model>>,
+    releases: HashMap<i64, Option<entity::release::Model>>,
+    tracks: HashMap<i64, Option<entity::track::Model>>,
+}
+
+/// A row kind that analytics names beside its figures.
+trait NamedRow: Clone + Send + Sync + 'static {
+    fn in_named(named: &mut Named) -> &mut HashMap<i64, Option<Self>>;
+    fn id(&self) -> i64;
+    /// The organisation's rows of `ids`.
+    fn read(
+        db: &sea_orm::DatabaseConnection,
+        organization_id: i64,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Vec<Self>, sea_orm::DbErr>> + Send;
+}
+
+macro_rules! named_row {
+    ($module:ident, $field:ident) => {
+        impl NamedRow for entity::$module::Model {
+            fn in_named(named: &mut Named) -> &mut HashMap<i64, Option<Self>> {
+                &mut named.$field
+            }
+            fn id(&self) -> i64 {
+                self.id
+            }
+            async fn read(
+                db: &sea_orm::DatabaseConnection,
+                organization_id: i64,
+                ids: &[i64],
+            ) -> Result<Vec<Self>, sea_orm::DbErr> {
+                entity::$module::Entity::find()
+                    .filter(entity::$module::Column::Id.is_in(ids.iter().copied()))
+                    .filter(entity::$module::Column::OrganizationId.eq(organization_id))
+                    .all(db)
+                    .await
+            }
+        }
+    };
+}
+
+named_row!(artist, artists);
+named_row!(release, releases);
+named_row!(track, tracks);
+
+/// Bound on the rows of one kind kept per organisation; past it they start afresh.
+const NAMED_ENTRIES: usize = 20_000;
+
 /// Bound on cached answers per process; past it the cache starts afresh (old versions are
 /// never hit again anyway).
 const CACHE_ENTRIES: usize = 10_000;
@@ -357,7 +441,25 @@ impl AnalyticsCache {
                 ..KnownScopes::default()
             }),
             version_check,
+            readers: Mutex::default(),
         }
+    }
+
+    /// Waits for this process's turn to read what is kept for the organisation; `None` when
+    /// nothing is kept (a zero interval), where waiting would only queue every request.
+    async fn reading(&self, organization_id: i64) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        if self.version_check.is_zero() {
+            return None;
+        }
+        let reader = {
+            let mut readers = locked(&self.readers);
+            if readers.len() >= CACHE_ENTRIES {
+                // Only those nobody holds or waits for.
+                readers.retain(|_, reader| Arc::strong_count(reader) > 1);
+            }
+            readers.entry(organization_id).or_default().clone()
+        };
+        Some(reader.lock_owned().await)
     }
 
     fn get(&self, key: &str) -> Option<Arc<Vec<AnalyticsRow>>> {
@@ -378,8 +480,66 @@ impl AnalyticsCache {
         let mut scopes = locked(&self.scopes);
         scopes.catch_up();
         match scopes.entries.get(&organization_id) {
-            Some((scope, read_at)) if read_at.elapsed() < self.version_check => Ok(scope.clone()),
+            Some(known) if known.read_at.elapsed() < self.version_check => Ok(known.scope.clone()),
             _ => Err(scopes.generation),
+        }
+    }
+
+    /// The rows among `ids` known for the organisation, and the ids still to read. Artist,
+    /// release and track rows are kept with the organisation's version and forgotten with it,
+    /// so a rename shows in the figures at the latest one version check interval after it (and
+    /// at once after a refresh); with a zero interval they are read on every request.
+    fn known<M: NamedRow>(
+        &self,
+        organization_id: i64,
+        ids: impl Iterator<Item = i64>,
+    ) -> (HashMap<i64, M>, Vec<i64>) {
+        let mut scopes = locked(&self.scopes);
+        scopes.catch_up();
+        let mut known = scopes
+            .entries
+            .get_mut(&organization_id)
+            .filter(|known| known.read_at.elapsed() < self.version_check)
+            .map(|known| M::in_named(&mut known.named));
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match known.as_mut().and_then(|rows| rows.get(&id)) {
+                Some(Some(row)) => {
+                    found.insert(id, row.clone());
+                }
+                Some(None) => {}
+                None => missing.push(id),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps the rows read for `ids` (those not in `read` are gone from the catalogue; the read
+    /// started at `read_at`) with the organisation's scope, if it is still the one known then:
+    /// forgotten or read again meanwhile, the rows are not kept, so none outlives the interval
+    /// counted from its own read.
+    fn remember_named<M: NamedRow>(
+        &self,
+        organization_id: i64,
+        ids: &[i64],
+        read: &HashMap<i64, M>,
+        read_at: Instant,
+    ) {
+        let mut scopes = locked(&self.scopes);
+        scopes.catch_up();
+        if let Some(known) = scopes
+            .entries
+            .get_mut(&organization_id)
+            .filter(|known| known.read_at <= read_at)
+        {
+            let rows = M::in_named(&mut known.named);
+            if rows.len() + ids.len() > NAMED_ENTRIES {
+                rows.clear();
+            }
+            for id in ids {
+                rows.insert(*id, read.get(id).cloned());
+            }
         }
     }
 
@@ -395,9 +555,14 @@ impl AnalyticsCache {
             if scopes.entries.len() >= CACHE_ENTRIES {
                 scopes.entries.clear();
             }
-            scopes
-                .entries
-                .insert(scope.organization_id, (scope, read_at));
+            scopes.entries.insert(
+                scope.organization_id,
+                KnownScope {
+                    scope,
+                    read_at,
+                    named: Named::default(),
+                },
+            );
         }
     }
 }
@@ -432,17 +597,18 @@ async fn aggregate(
     if let Some(rows) = cache.get(&key) {
         return Ok(rows);
     }
-    let rows = Arc::new(aggregate_uncached(ctx.db(), &scope.base_currency, where_, &dims).await?);
+    let rows = Arc::new(aggregate_uncached(ctx.db(), scope, where_, &dims).await?);
     cache.put(key, rows.clone());
     Ok(rows)
 }
 
 async fn aggregate_uncached(
     db: &impl ConnectionTrait,
-    base_currency: &str,
+    scope: &Scope,
     where_: &Where,
     dims: &[AnalyticsDimension],
 ) -> ApiResult<Vec<AnalyticsRow>> {
+    let base_currency = scope.base_currency.as_str();
     let mut select: Vec<String> = dims.iter().map(|d| d.column().to_owned()).collect();
     select.push("currency".into());
     let group = select.join(", ");
@@ -490,7 +656,11 @@ async fn aggregate_uncached(
     }
     let mut result: Vec<AnalyticsRow> = groups
         .into_iter()
-        .map(|(key, figures)| AnalyticsRow { key, figures })
+        .map(|(key, figures)| AnalyticsRow {
+            organization_id: scope.organization_id,
+            key,
+            figures,
+        })
         .collect();
     // Largest earnings first; the key breaks ties, so the order is stable between calls.
     result.sort_by(|a, b| {
@@ -514,6 +684,11 @@ async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAc
     let id = decode_or_not_found(Kind::Organization, organization_id)?;
     let access = ctx.authorize(id, Permission::ReadAnalytics)?;
     let cache = &ctx.state().analytics_cache;
+    if let Ok(scope) = cache.known_scope(id) {
+        return Ok((access, scope));
+    }
+    let _reading = cache.reading(id).await;
+    // The request that read it while this one waited left it here.
     let generation = match cache.known_scope(id) {
         Ok(scope) => return Ok((access, scope)),
         Err(generation) => generation,
@@ -530,6 +705,37 @@ async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAc
     };
     cache.remember(scope.clone(), generation, read_at);
     Ok((access, scope))
+}
+
+/// The rows of `ids`, by id: those kept with the scope, and the others in one query for all of
+/// them, asked directly rather than through the request's loader, which would wait out its
+/// batching delay for nothing; then kept.
+async fn named_rows<M: NamedRow>(
+    ctx: &Context<'_>,
+    scope: &Scope,
+    ids: &[i64],
+) -> ApiResult<HashMap<i64, M>> {
+    let cache = &ctx.state().analytics_cache;
+    let org = scope.organization_id;
+    let (found, missing) = cache.known::<M>(org, ids.iter().copied());
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let _reading = cache.reading(org).await;
+    // The request that read them while this one waited left them here.
+    let (mut found, missing) = cache.known::<M>(org, ids.iter().copied());
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let read_at = Instant::now();
+    let read: HashMap<i64, M> = M::read(ctx.db(), org, &missing)
+        .await?
+        .into_iter()
+        .map(|row| (row.id(), row))
+        .collect();
+    cache.remember_named(org, &missing, &read, read_at);
+    found.extend(read);
+    Ok(found)
 }
 
 /// A roster artist's numbers in a period and the one before it.
@@ -645,9 +851,15 @@ impl AnalyticsQuery {
         };
         let w_now = build_where(&access, &current)?;
         let w_before = build_where(&access, &previous)?;
-        let by_artist = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Artist]).await?;
-        let by_artist_before =
-            aggregate(ctx, &scope, &w_before, &[AnalyticsDimension::Artist]).await?;
+        // Independent aggregates, asked together: after a refresh, when none is cached, they
+        // run side by side on the pool's connections rather than one after another.
+        let (by_artist, by_artist_before, tracks, stores, territories) = futures::try_join!(
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Artist]),
+            aggregate(ctx, &scope, &w_before, &[AnalyticsDimension::Artist]),
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]),
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]),
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]),
+        )?;
         let totals = totals_of(&by_artist, &base);
         let previous_totals = totals_of(&by_artist_before, &base);
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
@@ -655,22 +867,11 @@ impl AnalyticsQuery {
             .map(|r| (r.key.artist_id, r.figures.clone()))
             .collect();
         let empty = AnalyticsFigures::empty(&base);
-        // One query for every artist of the roster, not one each; asked directly rather than
-        // through the request's loader, which would wait out its batching delay for nothing.
-        let mut names: HashMap<i64, entity::artist::Model> = entity::artist::Entity::find()
-            .filter(
-                entity::artist::Column::Id.is_in(
-                    by_artist
-                        .iter()
-                        .filter_map(|r| r.key.artist_id.filter(|id| *id > 0)),
-                ),
-            )
-            .filter(entity::artist::Column::OrganizationId.eq(scope.organization_id))
-            .all(ctx.db())
-            .await?
-            .into_iter()
-            .map(|artist| (artist.id, artist))
+        let artist_ids: Vec<i64> = by_artist
+            .iter()
+            .filter_map(|r| r.key.artist_id.filter(|id| *id > 0))
             .collect();
+        let mut names = named_rows::<entity::artist::Model>(ctx, &scope, &artist_ids).await?;
         let mut artists = Vec::with_capacity(by_artist.len());
         for row in by_artist.iter() {
             let previous = before
@@ -691,16 +892,17 @@ impl AnalyticsQuery {
         let top = |rows: &[AnalyticsRow]| -> Vec<AnalyticsRow> {
             rows.iter().take(TOP).cloned().collect()
         };
-        let tracks = aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]).await?;
-        let top_tracks = tracks
+        let top_tracks: Vec<AnalyticsRow> = tracks
             .iter()
             .filter(|r| r.key.track_id.is_some_and(|id| id > 0))
             .take(TOP)
             .cloned()
             .collect();
-        let top_stores = top(&aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]).await?);
-        let top_territories =
-            top(&aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]).await?);
+        // Read (or found kept) here, so the rows' `track` fields find them kept.
+        let track_ids: Vec<i64> = top_tracks.iter().filter_map(|r| r.key.track_id).collect();
+        named_rows::<entity::track::Model>(ctx, &scope, &track_ids).await?;
+        let top_stores = top(&stores);
+        let top_territories = top(&territories);
         Ok(RosterOverview {
             from,
             to,
@@ -779,6 +981,79 @@ mod tests {
         let generation = never.known_scope(1).expect_err("nothing read yet");
         never.remember(scope(1, 7), generation, Instant::now());
         assert_eq!(known(&never, 1), None, "a zero interval reads every time");
+    }
+
+    fn artist(id: i64, name: &str) -> entity::artist::Model {
+        let at = chrono::DateTime::<chrono::Utc>::default();
+        entity::artist::Model {
+            id,
+            organization_id: 1,
+            name: name.into(),
+            sort_name: None,
+            joined_on: at.date_naive(),
+            left_on: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn names(cache: &AnalyticsCache, ids: &[i64]) -> (Vec<(i64, String)>, Vec<i64>) {
+        let (found, missing) = cache.known::<entity::artist::Model>(1, ids.iter().copied());
+        let mut found: Vec<(i64, String)> = found.into_iter().map(|(id, a)| (id, a.name)).collect();
+        found.sort();
+        (found, missing)
+    }
+
+    #[tokio::test]
+    async fn artists_are_kept_with_their_organisations_version_and_forgotten_with_it() {
+        let events = EventBus::in_process();
+        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        // Nothing is kept for an organisation whose version is not known.
+        let read: HashMap<i64, entity::artist::Model> = HashMap::from([(10, artist(10, "Ada"))]);
+        cache.remember_named(1, &[10, 11], &read, Instant::now());
+        assert_eq!(names(&cache, &[10, 11]), (vec![], vec![10, 11]));
+
+        let generation = cache.known_scope(1).expect_err("nothing read yet");
+        cache.remember(scope(1, 7), generation, Instant::now());
+        cache.remember_named(1, &[10, 11], &read, Instant::now());
+        // 11 was asked for and is not in the roster: known as absent, not read again.
+        assert_eq!(
+            names(&cache, &[10, 11, 12]),
+            (vec![(10, "Ada".into())], vec![12])
+        );
+        assert_eq!(
+            cache.known::<entity::artist::Model>(2, [10].into_iter()).1,
+            vec![10],
+            "another organisation's artists"
+        );
+        assert_eq!(
+            cache.known::<entity::track::Model>(1, [10].into_iter()).1,
+            vec![10],
+            "a track is not the artist of the same id"
+        );
+
+        // Rows read before the version was read again are not kept with the newer version.
+        let before = Instant::now();
+        announce(&events, 1).await;
+        assert_eq!(
+            names(&cache, &[10]),
+            (vec![], vec![10]),
+            "forgotten on refresh"
+        );
+        let generation = cache.known_scope(1).expect_err("forgotten");
+        cache.remember(scope(1, 8), generation, Instant::now());
+        cache.remember_named(1, &[10], &read, before);
+        assert_eq!(names(&cache, &[10]), (vec![], vec![10]));
+
+        let never = AnalyticsCache::new(Duration::ZERO, &events);
+        let generation = never.known_scope(1).expect_err("nothing read yet");
+        never.remember(scope(1, 7), generation, Instant::now());
+        never.remember_named(1, &[10], &read, Instant::now());
+        assert_eq!(
+            names(&never, &[10]),
+            (vec![], vec![10]),
+            "a zero interval keeps nothing"
+        );
     }
 
     #[tokio::test]

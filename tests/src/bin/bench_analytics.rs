@@ -7,6 +7,11 @@
 //! [--seconds N]` (needs `wrk` on PATH; PostgreSQL when `IMPRINT_TEST_DATABASE_URL` is set,
 //! SQLite always).
 //!
+//! Load runs `wrk -t1 -c50` (one thread: on two cores a second would take CPU from the
+//! server), after a warm-up, so it measures cached answers; then each query is timed cold, one
+//! request at a time right after a refresh is announced, so every aggregate behind it is
+//! computed. Every figure is printed beside the load average, the machine being shared.
+//!
 //! `--reuse` keeps the seeded databases (PostgreSQL database `imprint_bench_analytics_<LINES>`,
 //! SQLite file `target/bench-analytics/sqlite-<LINES>.db`) and, on the next run, serves them as
 //! they are instead of seeding again; delete them to start afresh. Beside each load figure the
@@ -218,6 +223,15 @@ fn server_cpu_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The load average over 1, 5 and 15 minutes, from `/proc/loadavg` ("?" where unreadable): the
+/// machine is shared, so every figure is printed beside it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// What `wrk` reported for one query.
 struct Load {
     requests: u64,
@@ -233,8 +247,9 @@ fn wrk(url: &str, token: &str, body: &str, seconds: u32, label: &str) -> anyhow:
             serde_json::to_string(body)?
         ),
     )?;
+    // One wrk thread: on two cores a second one takes CPU from the server it measures.
     let output = std::process::Command::new("wrk")
-        .args(["-t2", "-c50", &format!("-d{seconds}s"), "--latency", "-s"])
+        .args(["-t1", "-c50", &format!("-d{seconds}s"), "--latency", "-s"])
         .arg(&script)
         .arg(url)
         .output()?;
@@ -274,7 +289,71 @@ async fn raw_sql(db: &sea_orm::DatabaseConnection, label: &str, query: &str) -> 
             .await?;
         best = best.min(started.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("  {label:<28} {best:>8.1} ms (raw SQL, best of 3)");
+    println!(
+        "  {label:<28} {best:>8.1} ms (raw SQL, best of 3)   load {}",
+        load_average()
+    );
+    Ok(())
+}
+
+/// The cold path: a refresh is announced (the version bumped and `AnalyticsRefreshed`
+/// published, as the job does), then one request, so every aggregate behind it misses the cache;
+/// `rounds` times, one request at a time.
+async fn cold(
+    state: &api::state::AppState,
+    org: i64,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    label: &str,
+) -> anyhow::Result<()> {
+    let rounds = 15;
+    let client = reqwest::Client::new();
+    let mut times = Vec::with_capacity(rounds);
+    let mut queries = 0;
+    for _ in 0..rounds {
+        let backend = state.db.get_database_backend();
+        state
+            .db
+            .execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "UPDATE organizations SET analytics_version = analytics_version + 1 WHERE id = {org}"
+                ),
+            ))
+            .await?;
+        state
+            .events
+            .publish(&workers::Event::AnalyticsRefreshed {
+                organization_id: org,
+            })
+            .await?;
+        // The event reaches the server through the bus (Redis pub/sub in production): let it.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let before = state.query_count();
+        let started = Instant::now();
+        let answer: serde_json::Value = client
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        queries += state.query_count() - before;
+        anyhow::ensure!(answer.get("errors").is_none(), "{label} failed: {answer}");
+    }
+    times.sort_by(f64::total_cmp);
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let per_request = queries as f64 / rounds as f64;
+    println!(
+        "  {label:<28} cold: min {:.1} ms   p50 {:.1} ms   max {:.1} ms   {per_request:.2} SQL/request   load {}",
+        times[0],
+        times[rounds / 2],
+        times[rounds - 1],
+        load_average()
+    );
     Ok(())
 }
 
@@ -403,6 +482,10 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         );
         std::future::pending::<()>().await;
     }
+    println!(
+        "  wrk -t1 -c50 -d{}s, after a warm-up (cached answers)",
+        options.seconds
+    );
     for (label, body) in [
         ("rosterOverview", overview.to_string()),
         ("analytics [STORE, MONTH]", grouped.to_string()),
@@ -420,8 +503,21 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
             let requests = load.requests.max(1) as f64;
             (queries as f64 / requests, cpu as f64 / requests)
         };
-        println!("   {per_request:.2} SQL/request, server {cpu_per_request:.2} ms CPU/request");
+        println!(
+            "   {per_request:.2} SQL/request, server {cpu_per_request:.2} ms CPU/request   load {}",
+            load_average()
+        );
     }
+    cold(&state, org, &url, &token, &overview, "rosterOverview").await?;
+    cold(
+        &state,
+        org,
+        &url,
+        &token,
+        &grouped,
+        "analytics [STORE, MONTH]",
+    )
+    .await?;
     raw_sql(&state.db, "roster by artist (lines)", &format!(
         "SELECT r.artist_id, SUM(l.base_amount_nanos), SUM(l.quantity) FROM statement_lines l JOIN releases r ON r.id = l.release_id \
          WHERE l.organization_id = {org} AND l.sale_period_start >= '2025-01-01' AND l.sale_period_start <= '2025-12-31' GROUP BY r.artist_id"

@@ -251,6 +251,42 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
         .await;
     assert_eq!(other["errors"][0]["extensions"]["code"], "FORBIDDEN");
 
+    // The roster overview's artists are kept with the organisation's version: the owner's
+    // answer, cached first, never reaches the artist member, and a rename shows within the
+    // version check interval.
+    let roster = "query($org: ID!) { rosterOverview(organizationId: $org, period: {from: \"2025-01-01\", to: \"2025-03-31\"}) { artists { artist { id name } } } }";
+    let names = |data: &Value| -> Vec<String> {
+        data["rosterOverview"]["artists"]
+            .as_array()
+            .expect("artists")
+            .iter()
+            // Unmatched lines sum under no artist.
+            .filter_map(|a| a["artist"]["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for _ in 0..2 {
+        let all = app.ok(Some(&token), roster, json!({"org": org})).await;
+        let mut seen = names(&all);
+        seen.sort();
+        assert_eq!(seen, ["Ada Vesper", "Juniper Static"]);
+        let own = app.ok(Some(&ada), roster, json!({"org": org})).await;
+        assert_eq!(names(&own), ["Ada Vesper"]);
+    }
+    app.ok(
+        Some(&token),
+        "mutation($id: ID!) { updateArtist(input: {artistId: $id, name: \"Juniper Static II\"}) { artist { name } } }",
+        json!({"id": artists[1].0}),
+    )
+    .await;
+    app.eventually(Duration::from_secs(10), || async {
+        let data = app.ok(Some(&token), roster, json!({"org": org})).await;
+        names(&data)
+            .iter()
+            .any(|n| n == "Juniper Static II")
+            .then_some(())
+    })
+    .await;
+
     // Cached answers follow new statements: one more line shows up once its roll-up is refreshed.
     let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: []) { totals { lineCount quantity } } }";
     let cached = app.ok(Some(&token), totals, json!({"org": org})).await;
@@ -299,4 +335,116 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
     assert_eq!(before, after);
 }
 
-on_every_backend!(analytics_match_the_statement_lines);
+/// Parsed queries are kept per server worker, by their text; what they are kept for is the
+/// parse only: the same text sent again is still validated, and authorized for whoever sends
+/// it with whatever variables.
+async fn a_reused_query_is_checked_every_time(app: TestApp) {
+    let owner = app.sign_up("owner@parsed.test").await;
+    let org = app.create_organization(&owner, "Parsed Records").await;
+    let stranger = app.sign_up("stranger@parsed.test").await;
+    let mut artists = Vec::new();
+    for name in ["Ada", "Bo"] {
+        let data = app.ok(Some(&owner), "mutation($org: ID!, $name: String!) { createArtist(input: {organizationId: $org, name: $name}) { artist { id } } }", json!({"org": org, "name": name})).await;
+        artists.push(
+            data["createArtist"]["artist"]["id"]
+                .as_str()
+                .expect("artist")
+                .to_owned(),
+        );
+    }
+    let data = app.ok(Some(&owner), "mutation($org: ID!, $artist: ID!) { inviteMember(input: {organizationId: $org, email: \"ada@parsed.test\", role: ARTIST, artistId: $artist}) { invitationToken } }", json!({"org": org, "artist": artists[0]})).await;
+    let invitation = data["inviteMember"]["invitationToken"]
+        .as_str()
+        .expect("invitation")
+        .to_owned();
+    let ada = app.sign_up("ada@parsed.test").await;
+    app.ok(
+        Some(&ada),
+        "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { role } } }",
+        json!({"t": invitation}),
+    )
+    .await;
+
+    let query = "query($org: ID!, $artists: [ID!], $first: Int!) { analytics(organizationId: $org, groupBy: [ARTIST], filter: {artistIds: $artists}, first: $first) { totals { lineCount } } }";
+    let code = |response: &Value| {
+        response["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    // Rounds enough for every worker to have parsed the query and then answer from its cache.
+    for _ in 0..6 {
+        let allowed = app
+            .graphql(
+                Some(&owner),
+                query,
+                json!({"org": org, "artists": [artists[1]], "first": 10}),
+            )
+            .await;
+        assert!(allowed["errors"].is_null(), "{allowed}");
+        let own = app
+            .graphql(
+                Some(&ada),
+                query,
+                json!({"org": org, "artists": [artists[0]], "first": 10}),
+            )
+            .await;
+        assert!(own["errors"].is_null(), "{own}");
+        let others = app
+            .graphql(
+                Some(&ada),
+                query,
+                json!({"org": org, "artists": [artists[1]], "first": 10}),
+            )
+            .await;
+        assert_eq!(code(&others).as_deref(), Some("FORBIDDEN"), "{others}");
+        let outside = app
+            .graphql(
+                Some(&stranger),
+                query,
+                json!({"org": org, "artists": null, "first": 10}),
+            )
+            .await;
+        assert_eq!(code(&outside).as_deref(), Some("FORBIDDEN"), "{outside}");
+        let anonymous = app
+            .graphql(
+                None,
+                query,
+                json!({"org": org, "artists": null, "first": 10}),
+            )
+            .await;
+        assert_eq!(
+            code(&anonymous).as_deref(),
+            Some("UNAUTHENTICATED"),
+            "{anonymous}"
+        );
+        // Variables are checked against the document every time.
+        let mistyped = app
+            .graphql(
+                Some(&owner),
+                query,
+                json!({"org": org, "artists": null, "first": "ten"}),
+            )
+            .await;
+        assert!(mistyped["data"].is_null(), "{mistyped}");
+        assert!(mistyped["errors"][0]["message"].is_string(), "{mistyped}");
+        // A query that does not parse, or breaks the rules, is refused every time.
+        let broken = app
+            .graphql(Some(&owner), "query { analytics(", json!({}))
+            .await;
+        assert!(broken["errors"][0]["message"].is_string(), "{broken}");
+        let deep = app
+            .graphql(
+                Some(&owner),
+                "query($id: ID!) { organization(id: $id) { releases { edges { node { artist { releases { edges { node { artist { releases { edges { node { id } } } } } } } } } } } } }",
+                json!({"id": org}),
+            )
+            .await;
+        let message = deep["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("nested too deep"), "{deep}");
+    }
+}
+
+on_every_backend!(
+    analytics_match_the_statement_lines,
+    a_reused_query_is_checked_every_time
+);

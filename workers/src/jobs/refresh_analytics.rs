@@ -23,6 +23,10 @@ fn month_expression(backend: DbBackend) -> &'static str {
     }
 }
 
+/// Roll-up rows a refresh writes past which PostgreSQL is asked to analyse the table (a
+/// sample of at most 30,000 rows, tens of milliseconds) before the refresh is announced.
+const ANALYZE_AFTER_ROWS: u64 = 10_000;
+
 /// Refreshes the months `statement_id` touched (or every month of the organisation).
 ///
 /// # Errors
@@ -93,8 +97,10 @@ pub async fn run(
          GROUP BY l.organization_id, COALESCE(r.artist_id, 0), COALESCE(l.release_id, 0), COALESCE(l.track_id, 0), \
            COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency"
     );
-    txn.execute_raw(Statement::from_sql_and_values(backend, insert, values))
-        .await?;
+    let written = txn
+        .execute_raw(Statement::from_sql_and_values(backend, insert, values))
+        .await?
+        .rows_affected();
     // Cached answers keyed by the old version are now stale, in every API process.
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
@@ -103,6 +109,17 @@ pub async fn run(
     ))
     .await?;
     txn.commit().await?;
+    // Without statistics for what a large refresh wrote (a first import, a rebuild), the
+    // planner takes the (organization_id, month) range for a handful of rows and walks the heap
+    // in index order and sorts to group: about 33 ms in place of 6 ms for a year of 15,000
+    // roll-up rows. Autovacuum would analyse the table too, but only within a minute or so,
+    // and that minute is when the first, uncached, requests after the refresh come.
+    if backend == DbBackend::Postgres
+        && written >= ANALYZE_AFTER_ROWS
+        && let Err(err) = ctx.db.execute_unprepared("ANALYZE analytics_monthly").await
+    {
+        tracing::warn!(error = %err, organization_id, "analysing the roll-ups failed");
+    }
     // API processes drop their cached version at once; one that misses the event re-reads the
     // version within its check interval, so a lost event delays the refresh and breaks nothing.
     if let Err(err) = ctx
