@@ -58,6 +58,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         principals: std::sync::Arc::new(crate::auth::PrincipalCache::new(
             config.principal_cache_ttl,
         )),
+        responses: std::sync::Arc::default(),
     })
 }
 

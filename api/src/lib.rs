@@ -16,5 +16,6 @@ pub mod demo;
 pub mod downloads;
 pub mod graphql;
 pub mod http;
+pub mod responses;
 pub mod state;
 pub mod telemetry;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub analytics_cache: Arc<crate::graphql::analytics::AnalyticsCache>,
     /// Credentials resolved lately (see [`crate::auth::PrincipalCache`] for revocation).
     pub principals: Arc<crate::auth::PrincipalCache>,
+    /// Analytics answers already given (see [`crate::responses`]).
+    pub responses: Arc<crate::responses::Responses>,
 }
 
 impl AppState {

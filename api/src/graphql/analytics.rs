@@ -476,13 +476,31 @@ impl AnalyticsCache {
 
     /// The organisation's scope if it was read lately and no refresh was announced since; else
     /// the generation to hand to [`AnalyticsCache::remember`] after reading it.
+    #[cfg(test)]
     fn known_scope(&self, organization_id: i64) -> Result<Scope, u64> {
+        self.known_scope_at(organization_id).map(|(scope, _)| scope)
+    }
+
+    /// [`AnalyticsCache::known_scope`], with the time the known scope was read: what names
+    /// this snapshot of the organisation (its version and the rows kept with it).
+    fn known_scope_at(&self, organization_id: i64) -> Result<(Scope, Instant), u64> {
         let mut scopes = locked(&self.scopes);
         scopes.catch_up();
         match scopes.entries.get(&organization_id) {
-            Some(known) if known.read_at.elapsed() < self.version_check => Ok(known.scope.clone()),
+            Some(known) if known.read_at.elapsed() < self.version_check => {
+                Ok((known.scope.clone(), known.read_at))
+            }
             _ => Err(scopes.generation),
         }
+    }
+
+    /// Whether the snapshot of the organisation read at `read_at` is still the one this process
+    /// knows and trusts: no refresh announced since, not older than the check interval. An
+    /// answer built from that snapshot is then still exact.
+    #[must_use]
+    pub fn still_current(&self, organization_id: i64, read_at: Instant) -> bool {
+        self.known_scope_at(organization_id)
+            .is_ok_and(|(_, known_at)| known_at == read_at)
     }
 
     /// The rows among `ids` known for the organisation, and the ids still to read. Artist,
@@ -680,20 +698,46 @@ fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
     totals
 }
 
+/// The organisation snapshots a request's analytics answers were computed from: each
+/// organisation with the time its version was read. An answer may be served again while every
+/// snapshot it used is [`AnalyticsCache::still_current`] (see `crate::http`).
+#[derive(Debug, Default)]
+pub struct ObservedScopes(Mutex<Vec<(i64, Instant)>>);
+
+impl ObservedScopes {
+    /// The snapshots observed so far.
+    #[must_use]
+    pub fn take(&self) -> Vec<(i64, Instant)> {
+        std::mem::take(&mut *locked(&self.0))
+    }
+}
+
+fn observe(observed: Option<&Arc<ObservedScopes>>, organization_id: i64, read_at: Instant) {
+    if let Some(observed) = observed {
+        locked(&observed.0).push((organization_id, read_at));
+    }
+}
+
 async fn org_access(ctx: &Context<'_>, organization_id: &ID) -> ApiResult<(OrgAccess, Scope)> {
     let id = decode_or_not_found(Kind::Organization, organization_id)?;
     let access = ctx.authorize(id, Permission::ReadAnalytics)?;
     let cache = &ctx.state().analytics_cache;
-    if let Ok(scope) = cache.known_scope(id) {
+    let observed = ctx.data_opt::<Arc<ObservedScopes>>();
+    if let Ok((scope, read_at)) = cache.known_scope_at(id) {
+        observe(observed, id, read_at);
         return Ok((access, scope));
     }
     let _reading = cache.reading(id).await;
     // The request that read it while this one waited left it here.
-    let generation = match cache.known_scope(id) {
-        Ok(scope) => return Ok((access, scope)),
+    let generation = match cache.known_scope_at(id) {
+        Ok((scope, read_at)) => {
+            observe(observed, id, read_at);
+            return Ok((access, scope));
+        }
         Err(generation) => generation,
     };
     let read_at = Instant::now();
+    observe(observed, id, read_at);
     let org = entity::organization::Entity::find_by_id(id)
         .one(ctx.db())
         .await?

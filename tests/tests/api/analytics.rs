@@ -272,6 +272,41 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
         let own = app.ok(Some(&ada), roster, json!({"org": org})).await;
         assert_eq!(names(&own), ["Ada Vesper"]);
     }
+    // Answers are kept per caller and role: once Ada is a viewer of the whole roster, the same
+    // query text answers with every artist at once, not with what she was given before.
+    let members = app
+        .ok(
+            Some(&token),
+            "query($org: ID!) { organization(id: $org) { members(first: 10) { edges { node { id user { email } } } } } }",
+            json!({"org": org}),
+        )
+        .await;
+    let ada_member = members["organization"]["members"]["edges"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|e| e["node"]["user"]["email"] == "ada@numbers.test")
+        .and_then(|e| e["node"]["id"].as_str())
+        .expect("Ada is a member")
+        .to_owned();
+    let change = "mutation($id: ID!, $role: Role!, $artist: ID) { changeMemberRole(input: {memberId: $id, role: $role, artistId: $artist}) { member { role } userErrors { message } } }";
+    app.ok(
+        Some(&token),
+        change,
+        json!({"id": ada_member, "role": "VIEWER"}),
+    )
+    .await;
+    let mut seen = names(&app.ok(Some(&ada), roster, json!({"org": org})).await);
+    seen.sort();
+    assert_eq!(seen, ["Ada Vesper", "Juniper Static"]);
+    app.ok(
+        Some(&token),
+        change,
+        json!({"id": ada_member, "role": "ARTIST", "artist": ada_id}),
+    )
+    .await;
+    let own = app.ok(Some(&ada), roster, json!({"org": org})).await;
+    assert_eq!(names(&own), ["Ada Vesper"]);
     app.ok(
         Some(&token),
         "mutation($id: ID!) { updateArtist(input: {artistId: $id, name: \"Juniper Static II\"}) { artist { name } } }",
