@@ -27,37 +27,57 @@ use super::{Format, Period, StatementLine};
 /// text is trimmed; the line number is not part of it.
 #[must_use]
 pub fn fingerprint(line: &StatementLine, format: Format) -> String {
+    hex(&digest(line, format))
+}
+
+/// The SHA-256 of the line's canonical text. The text is written field by field into one
+/// buffer: the same bytes as formatting each field on its own, without a string per field,
+/// since it runs for every line (and fingerprints already stored must never change).
+fn digest(line: &StatementLine, format: Format) -> [u8; 32] {
     let mut canonical = String::with_capacity(256);
-    let opt = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let period = |p: &Option<Period>| p.map(|p| p.to_string()).unwrap_or_default();
-    // Unit separators between fields so that no two field lists concatenate alike.
-    for field in [
-        format.to_string(),
-        opt(&line.store),
-        opt(&line.isrc),
-        opt(&line.upc),
-        if line.territory.is_some() {
-            opt(&line.territory)
-        } else {
-            opt(&line.territory_raw)
-        },
-        period(&line.sale_period),
-        period(&line.reporting_period),
-        opt(&line.usage_type),
-        line.quantity.to_string(),
-        line.amount.normalize().to_string(),
-        line.currency.clone(),
-        opt(&line.title),
-        opt(&line.artist_name),
-        opt(&line.release_title),
-    ] {
-        canonical.push_str(&field);
+    let text = |canonical: &mut String, v: &Option<String>| {
+        canonical.push_str(v.as_deref().map(str::trim).unwrap_or_default());
         canonical.push('\u{1f}');
+    };
+    let period = |canonical: &mut String, p: &Option<Period>| {
+        if let Some(p) = p {
+            let _ = write!(canonical, "{p}");
+        }
+        canonical.push('\u{1f}');
+    };
+    // Unit separators after every field so that no two field lists concatenate alike.
+    let _ = write!(canonical, "{format}\u{1f}");
+    text(&mut canonical, &line.store);
+    text(&mut canonical, &line.isrc);
+    text(&mut canonical, &line.upc);
+    if line.territory.is_some() {
+        text(&mut canonical, &line.territory);
+    } else {
+        text(&mut canonical, &line.territory_raw);
     }
-    let digest = Sha256::digest(canonical.as_bytes());
-    let mut out = String::with_capacity(64);
+    period(&mut canonical, &line.sale_period);
+    period(&mut canonical, &line.reporting_period);
+    text(&mut canonical, &line.usage_type);
+    let _ = write!(
+        canonical,
+        "{}\u{1f}{}\u{1f}{}\u{1f}",
+        line.quantity,
+        line.amount.normalize(),
+        line.currency
+    );
+    text(&mut canonical, &line.title);
+    text(&mut canonical, &line.artist_name);
+    text(&mut canonical, &line.release_title);
+    Sha256::digest(canonical.as_bytes()).into()
+}
+
+/// Lower-case hex of a digest.
+fn hex(digest: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(digest.len() * 2 + 8);
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     out
 }
@@ -81,13 +101,99 @@ impl Fingerprinter {
 
     /// `<sha-256 hex>:<occurrence>`, occurrence counted from 1 within this file.
     pub fn fingerprint(&mut self, line: &StatementLine, format: Format) -> String {
-        let base = fingerprint(line, format);
-        let key = base
-            .get(..32)
-            .and_then(|prefix| u128::from_str_radix(prefix, 16).ok())
-            .unwrap_or_default();
-        let count = self.seen.entry(key).or_insert(0);
+        let digest = digest(line, format);
+        // The first 128 bits, as the first 32 hex digits read big-endian.
+        let mut key = [0_u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        let count = self.seen.entry(u128::from_be_bytes(key)).or_insert(0);
         *count += 1;
-        format!("{base}:{count}")
+        let mut out = hex(&digest);
+        let _ = write!(out, ":{count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    /// The canonical text as first written, a string per field: stored fingerprints were made
+    /// this way, so the current code must give the same bytes.
+    fn reference(line: &StatementLine, format: Format) -> String {
+        let mut canonical = String::new();
+        let opt = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
+        let period = |p: &Option<Period>| p.map(|p| p.to_string()).unwrap_or_default();
+        for field in [
+            format.to_string(),
+            opt(&line.store),
+            opt(&line.isrc),
+            opt(&line.upc),
+            if line.territory.is_some() {
+                opt(&line.territory)
+            } else {
+                opt(&line.territory_raw)
+            },
+            period(&line.sale_period),
+            period(&line.reporting_period),
+            opt(&line.usage_type),
+            line.quantity.to_string(),
+            line.amount.normalize().to_string(),
+            line.currency.clone(),
+            opt(&line.title),
+            opt(&line.artist_name),
+            opt(&line.release_title),
+        ] {
+            canonical.push_str(&field);
+            canonical.push('\u{1f}');
+        }
+        let mut out = String::new();
+        for b in Sha256::digest(canonical.as_bytes()) {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    }
+
+    #[test]
+    fn fingerprints_are_unchanged() {
+        let empty = StatementLine::new(7, "USD");
+        let mut full = StatementLine::new(9, "EUR");
+        full.store = Some(" Spotify ".to_owned());
+        full.isrc = Some("QZBEN2400001".to_owned());
+        full.upc = Some("036000291452".to_owned());
+        full.territory_raw = Some("Deutschland".to_owned());
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 6, 28).expect("date");
+        full.sale_period = Some(Period::month_of(day));
+        full.reporting_period = Some(Period::day(day));
+        full.usage_type = Some("stream".to_owned());
+        full.quantity = -3;
+        full.amount = Decimal::new(-12_340_000_000, 9);
+        full.title = Some("Café\tdel Mar".to_owned());
+        full.artist_name = Some("Ädele".to_owned());
+        full.release_title = Some("  ".to_owned());
+        let mut coded = full.clone();
+        coded.territory = Some("DE".to_owned());
+        for (line, format) in [
+            (&empty, Format::DistroKid),
+            (&full, Format::Template(42)),
+            (&coded, Format::DdexDsrUgc),
+        ] {
+            assert_eq!(fingerprint(line, format), reference(line, format));
+        }
+        // The counter keys on the first 128 bits and appends the occurrence.
+        let mut counter = Fingerprinter::new();
+        let base = reference(&full, Format::Spotify);
+        assert_eq!(
+            counter.fingerprint(&full, Format::Spotify),
+            format!("{base}:1")
+        );
+        assert_eq!(
+            counter.fingerprint(&full, Format::Spotify),
+            format!("{base}:2")
+        );
+        assert_eq!(
+            counter.fingerprint(&coded, Format::Spotify),
+            format!("{}:1", reference(&coded, Format::Spotify))
+        );
     }
 }

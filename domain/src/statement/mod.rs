@@ -275,11 +275,21 @@ impl StatementLine {
 
     /// Sets `territory_raw` and `territory`, flagging one that does not normalise.
     pub fn set_territory(&mut self, raw: Option<&str>) {
+        self.set_territory_by(raw, territory::normalize_territory);
+    }
+
+    /// [`StatementLine::set_territory`] with the normalisation given (a
+    /// [`territory::TerritoryMemo`]'s, which answers the same).
+    pub fn set_territory_by(
+        &mut self,
+        raw: Option<&str>,
+        normalize: impl FnOnce(&str) -> Option<&'static str>,
+    ) {
         let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
             return;
         };
         self.territory_raw = Some(raw.to_owned());
-        self.territory = territory::normalize_territory(raw).map(str::to_owned);
+        self.territory = normalize(raw).map(str::to_owned);
         if self.territory.is_none() {
             self.flag(LineFlag::TerritoryUnknown);
         }

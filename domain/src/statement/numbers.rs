@@ -16,6 +16,9 @@ use super::AMOUNT_SCALE;
 ///
 /// A human-readable reason when the text is not a number.
 pub fn parse_amount(raw: &str, decimal_comma: bool) -> Result<Decimal, String> {
+    if let Some(plain) = parse_plain(raw, decimal_comma) {
+        return plain;
+    }
     let mut s: String = raw
         .trim()
         .chars()
@@ -61,6 +64,32 @@ pub fn parse_amount(raw: &str, decimal_comma: bool) -> Result<Decimal, String> {
     let (int_digits, frac_digits) = shift_point(&int_part, &frac_part, exponent);
     build_decimal(&int_digits, &frac_digits, negative)
         .ok_or_else(|| format!("number out of range: {raw:?}"))
+}
+
+/// The common case, `-?digits[.digits]` as most statements write every amount, without the
+/// copies the general path makes: `None` for anything else (spaces, signs in other places,
+/// separators, exponents, symbols), which the general path then reads. For the strings it
+/// takes, the result is the general path's, since the general path reduces them to the same
+/// integer and fraction digits.
+fn parse_plain(raw: &str, decimal_comma: bool) -> Option<Result<Decimal, String>> {
+    if decimal_comma {
+        return None;
+    }
+    let (negative, body) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    Some(
+        build_decimal(int_part, frac_part, negative)
+            .ok_or_else(|| format!("number out of range: {raw:?}")),
+    )
 }
 
 /// Parses a quantity; a fractional one is rounded half-even (second value `true`).
@@ -146,6 +175,7 @@ fn shift_point(int_part: &str, frac_part: &str, exponent: i32) -> (String, Strin
 }
 
 /// Rounds the fraction digit string half-even to `AMOUNT_SCALE` places and builds the value.
+/// Both strings are ASCII digits. Allocation-free: it runs once per amount of every line.
 fn build_decimal(int_digits: &str, frac_digits: &str, negative: bool) -> Option<Decimal> {
     let keep = AMOUNT_SCALE as usize;
     let int_digits = int_digits.trim_start_matches('0');
@@ -159,15 +189,18 @@ fn build_decimal(int_digits: &str, frac_digits: &str, negative: bool) -> Option<
             .or_else(|| int_digits.bytes().last())
             .is_some_and(|b| (b - b'0') % 2 == 1);
         let up = next > 5 || (next == 5 && (rest_nonzero || last_odd));
-        (kept.to_owned(), up)
+        (kept, up)
     } else {
-        (frac_digits.to_owned(), false)
+        (frac_digits, false)
     };
     if int_digits.len() + kept.len() > 38 {
         return None;
     }
-    let all = format!("{int_digits}{kept}");
-    let mut mantissa: i128 = if all.is_empty() { 0 } else { all.parse().ok()? };
+    // At most 38 digits: below i128::MAX (about 1.7 × 10^38), so this cannot overflow.
+    let mut mantissa: i128 = 0;
+    for b in int_digits.bytes().chain(kept.bytes()) {
+        mantissa = mantissa * 10 + i128::from(b - b'0');
+    }
     if round_up {
         mantissa += 1;
     }
@@ -176,4 +209,74 @@ fn build_decimal(int_digits: &str, frac_digits: &str, negative: bool) -> Option<
     }
     let scale = u32::try_from(kept.len()).ok()?;
     Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A leading space keeps the plain path out: the general path reads the same digits.
+    /// (Its error message quotes the text with the space, so only the outcome is compared.)
+    fn general(raw: &str) -> Result<Decimal, ()> {
+        parse_amount(&format!(" {raw}"), false).map_err(|_| ())
+    }
+
+    fn plain(raw: &str) -> Option<Result<Decimal, ()>> {
+        parse_plain(raw, false).map(|r| r.map_err(|_| ()))
+    }
+
+    #[test]
+    fn the_plain_path_reads_as_the_general_one() {
+        for raw in [
+            "0",
+            "12.34",
+            "-12.34",
+            ".021330",
+            "-.5",
+            "1.",
+            "007.50",
+            "0.0000000005",
+            "0.0000000015",
+            "0.00000000250000000000000000000001",
+            "-2.4999999995",
+            "123456789012345678901234567890.123456789",
+            "99999999999999999999999999999",
+            "12345678901234567890123456789012345678901",
+            "-0.000",
+        ] {
+            assert!(plain(raw).is_some(), "{raw}");
+            assert_eq!(plain(raw), Some(general(raw)), "{raw}");
+        }
+        // Half-even at the ninth place: ties go to the even digit, anything past a tie goes up.
+        let read = |raw| parse_amount(raw, false).expect("number").to_string();
+        assert_eq!(read("0.0000000005"), "0.000000000");
+        assert_eq!(read("0.0000000015"), "0.000000002");
+        assert_eq!(read("0.00000000050000001"), "0.000000001");
+        assert_eq!(read("-2.4999999995"), "-2.500000000");
+        // Everything else is left to the general path.
+        for raw in [
+            "", "-", ".", "+1", "1,234.5", "1e3", " 1", "(1)", "1-", "$1", "1.2.3", "--1",
+        ] {
+            assert_eq!(parse_plain(raw, false), None, "{raw}");
+        }
+        assert_eq!(parse_plain("1", true), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_amounts_agree_with_the_general_path(
+            negative: bool,
+            int in "[0-9]{0,20}",
+            frac in proptest::option::of("[0-9]{0,30}"),
+        ) {
+            let raw = format!(
+                "{}{int}{}",
+                if negative { "-" } else { "" },
+                frac.map(|f| format!(".{f}")).unwrap_or_default()
+            );
+            if let Some(plain) = plain(&raw) {
+                proptest::prop_assert_eq!(plain, general(&raw));
+            }
+        }
+    }
 }

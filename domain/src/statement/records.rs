@@ -40,19 +40,21 @@ impl<R: BufRead> Records<R> {
         }
     }
 
-    /// Reads one physical line without its terminator; `None` at the end.
-    fn physical_line(&mut self) -> io::Result<Option<Vec<u8>>> {
-        self.buf.clear();
+    /// Appends one physical line, without its terminator, to `buf`; `false` at the end.
+    ///
+    /// One buffer serves every record, so reading a line allocates nothing once the buffer
+    /// has grown to the longest line.
+    fn physical_line(&mut self) -> io::Result<bool> {
+        let start = self.buf.len();
         let n = self.reader.read_until(b'\n', &mut self.buf)?;
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         self.line_number += 1;
-        let mut line = std::mem::take(&mut self.buf);
-        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            line.pop();
+        while self.buf.len() > start && matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+            self.buf.pop();
         }
-        Ok(Some(line))
+        Ok(true)
     }
 
     /// The next non-blank record, or `None` at the end of the stream.
@@ -62,16 +64,17 @@ impl<R: BufRead> Records<R> {
     /// Read errors of the underlying stream.
     pub(crate) fn next_record(&mut self) -> io::Result<Option<Record>> {
         loop {
-            let Some(mut text) = self.physical_line()? else {
+            self.buf.clear();
+            if !self.physical_line()? {
                 return Ok(None);
-            };
+            }
             let line_number = self.line_number;
-            if text.iter().all(u8::is_ascii_whitespace) {
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let mut spanned = 1;
             loop {
-                let (cells, open) = split_record(&text, self.delimiter, self.quoting);
+                let (cells, open) = split_record(&self.buf, self.delimiter, self.quoting);
                 if !open {
                     return Ok(Some(Record {
                         line_number,
@@ -86,19 +89,16 @@ impl<R: BufRead> Records<R> {
                         unterminated: true,
                     }));
                 }
-                match self.physical_line()? {
-                    Some(next) => {
-                        text.push(b'\n');
-                        text.extend_from_slice(&next);
-                        spanned += 1;
-                    }
-                    None => {
-                        return Ok(Some(Record {
-                            line_number,
-                            cells,
-                            unterminated: true,
-                        }));
-                    }
+                self.buf.push(b'\n');
+                if self.physical_line()? {
+                    spanned += 1;
+                } else {
+                    self.buf.pop();
+                    return Ok(Some(Record {
+                        line_number,
+                        cells,
+                        unterminated: true,
+                    }));
                 }
             }
         }
@@ -106,45 +106,141 @@ impl<R: BufRead> Records<R> {
 }
 
 /// Splits one record; the flag says a quoted cell is still open at the end.
+///
+/// An unquoted cell (nearly all of them) is copied once, at its exact size; a quoted one is
+/// built byte by byte, since `""` inside shrinks it.
 pub(crate) fn split_record(text: &[u8], delimiter: u8, quoting: bool) -> (Vec<Vec<u8>>, bool) {
-    let mut cells = Vec::new();
-    let mut cell = Vec::new();
-    let mut in_quotes = false;
-    let mut at_start = true;
+    let mut cells = Vec::with_capacity(text.iter().filter(|b| **b == delimiter).count() + 1);
     let mut i = 0;
-    while i < text.len() {
-        let b = text[i];
-        if in_quotes {
-            if b == b'"' {
-                if text.get(i + 1) == Some(&b'"') {
-                    cell.push(b'"');
-                    i += 1;
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                cell.push(b);
-            }
-        } else if b == delimiter {
-            cells.push(std::mem::take(&mut cell));
-            at_start = true;
+    loop {
+        if quoting && text.get(i) == Some(&b'"') {
+            // A quoted cell: to its closing quote, then (unquoted) to the delimiter.
+            let mut cell = Vec::new();
+            let mut in_quotes = true;
             i += 1;
-            continue;
-        } else if quoting && b == b'"' && at_start {
-            in_quotes = true;
+            while i < text.len() {
+                let b = text[i];
+                if in_quotes {
+                    if b == b'"' {
+                        if text.get(i + 1) == Some(&b'"') {
+                            cell.push(b'"');
+                            i += 1;
+                        } else {
+                            in_quotes = false;
+                        }
+                    } else {
+                        cell.push(b);
+                    }
+                } else if b == delimiter {
+                    break;
+                } else {
+                    cell.push(b);
+                }
+                i += 1;
+            }
+            cells.push(cell);
+            if in_quotes {
+                return (cells, true);
+            }
         } else {
-            cell.push(b);
+            let end = text[i..]
+                .iter()
+                .position(|b| *b == delimiter)
+                .map_or(text.len(), |p| i + p);
+            cells.push(text[i..end].to_vec());
+            i = end;
         }
-        at_start = false;
+        if i >= text.len() {
+            return (cells, false);
+        }
+        // At a delimiter: the next cell starts after it (an empty last cell when it ends the text).
         i += 1;
     }
-    cells.push(cell);
-    (cells, in_quotes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The splitter as first written, byte by byte.
+    fn reference(text: &[u8], delimiter: u8, quoting: bool) -> (Vec<Vec<u8>>, bool) {
+        let mut cells = Vec::new();
+        let mut cell = Vec::new();
+        let mut in_quotes = false;
+        let mut at_start = true;
+        let mut i = 0;
+        while i < text.len() {
+            let b = text[i];
+            if in_quotes {
+                if b == b'"' {
+                    if text.get(i + 1) == Some(&b'"') {
+                        cell.push(b'"');
+                        i += 1;
+                    } else {
+                        in_quotes = false;
+                    }
+                } else {
+                    cell.push(b);
+                }
+            } else if b == delimiter {
+                cells.push(std::mem::take(&mut cell));
+                at_start = true;
+                i += 1;
+                continue;
+            } else if quoting && b == b'"' && at_start {
+                in_quotes = true;
+            } else {
+                cell.push(b);
+            }
+            at_start = false;
+            i += 1;
+        }
+        cells.push(cell);
+        (cells, in_quotes)
+    }
+
+    #[test]
+    fn splits_as_the_byte_by_byte_reader() {
+        let cases: [&[u8]; 16] = [
+            b"",
+            b",",
+            b"a,",
+            b",,a",
+            b"\"a\"b\"c\",d",
+            b"\"\",\"\"\"\"",
+            b"\"open,cell",
+            b"\"closed\"",
+            b"x,\"",
+            b"12\" vinyl,\"a,b\"",
+            b"\"say \"\"hi\"\"\",x\ny",
+            b"a\tb\t\"c\td\"",
+            b" \"a\",b",
+            b"\"a\"\"",
+            b"\"\"\"",
+            b"\"a\nb\",\"",
+        ];
+        for text in cases {
+            for (delimiter, quoting) in [(b',', true), (b'\t', true), (b'\t', false)] {
+                assert_eq!(
+                    split_record(text, delimiter, quoting),
+                    reference(text, delimiter, quoting),
+                    "{:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_quoted_cell_open_at_the_end_of_the_file() {
+        let data = b"a,\"b\r\n\r\nc";
+        let mut r = Records::new(&data[..], b',', true);
+        let rec = r.next_record().expect("read").expect("record");
+        assert_eq!(rec.line_number, 1);
+        assert!(rec.unterminated);
+        assert_eq!(rec.cells, vec![b"a".to_vec(), b"b\n\nc".to_vec()]);
+        assert!(r.next_record().expect("read").is_none());
+    }
 
     #[test]
     fn quotes_and_lines() {

@@ -4,6 +4,7 @@
 //! per format is the one FORMATS.md names, taken as is (a share the sender applied is not
 //! applied again).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
@@ -14,6 +15,7 @@ use super::decode::{TextEncoding, TextStream, decode_cell};
 use super::detect::{Detected, column_index, header_key};
 use super::numbers::{parse_amount, parse_quantity};
 use super::records::Records;
+use super::territory::TerritoryMemo;
 use super::{
     ColumnMapping, DateOrder, Format, Item, LineError, LineFlag, Period, Reconciliation,
     StatementLine, parse_period,
@@ -27,7 +29,10 @@ pub(crate) struct Tabular<R: Read> {
     encoding: TextEncoding,
     format: Format,
     header_line: u64,
-    columns: HashMap<String, usize>,
+    columns: Columns,
+    /// Territories as written → normalised, per file: a file names the same few hundred
+    /// territories on every line, and normalising one walks the country table.
+    territories: TerritoryMemo,
     delimiter: char,
     decimal_comma: bool,
     date_order: DateOrder,
@@ -49,17 +54,44 @@ impl<R: Read> std::fmt::Debug for Tabular<R> {
     }
 }
 
+/// The header's columns by normalised name, and the position found for each name a format
+/// asks for, remembered: a row is read by ten or so names, a million rows by the same ten, so
+/// each name is normalised (an allocation) once per file rather than once per cell.
+#[derive(Debug, Default)]
+struct Columns {
+    by_key: HashMap<String, usize>,
+    by_name: RefCell<HashMap<String, Option<usize>>>,
+}
+
+impl Columns {
+    fn new(header: &[String]) -> Self {
+        Self {
+            by_key: column_index(header),
+            by_name: RefCell::default(),
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if let Some(found) = self.by_name.borrow().get(name) {
+            return *found;
+        }
+        let found = self.by_key.get(&header_key(name)).copied();
+        self.by_name.borrow_mut().insert(name.to_owned(), found);
+        found
+    }
+}
+
 /// One decoded row with access by header name.
 struct Row<'a> {
     cells: Vec<String>,
-    columns: &'a HashMap<String, usize>,
+    columns: &'a Columns,
     decimal_comma: bool,
 }
 
 impl Row<'_> {
     /// The trimmed cell under `name`, `None` when the column is absent or the cell empty.
     fn get(&self, name: &str) -> Option<&str> {
-        let i = *self.columns.get(&header_key(name))?;
+        let i = self.columns.position(name)?;
         self.cells
             .get(i)
             .map(|c| c.trim())
@@ -118,7 +150,8 @@ impl<R: Read> Tabular<R> {
             encoding: detected.encoding,
             format: detected.format,
             header_line: detected.header_line,
-            columns: column_index(&detected.header),
+            columns: Columns::new(&detected.header),
+            territories: TerritoryMemo::default(),
             delimiter: char::from(detected.delimiter),
             decimal_comma,
             date_order,
@@ -187,7 +220,9 @@ impl<R: Read> Tabular<R> {
                 line.title = row.text("Title");
                 line.set_isrc(row.get("ISRC"));
                 line.set_upc(row.get("UPC"));
-                line.set_territory(row.get("Country of Sale"));
+                line.set_territory_by(row.get("Country of Sale"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.set_usage(row.get("Source Type"));
                 row.quantity("Quantity", &mut line)?;
                 line.set_currency("USD");
@@ -202,7 +237,9 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Album Name");
                 line.set_isrc(row.get("Isrc"));
                 line.set_upc(row.get("Barcode"));
-                line.set_territory(row.get("Delivery Country"));
+                line.set_territory_by(row.get("Delivery Country"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.set_usage(row.get("Transaction Type"));
                 row.quantity("Quantity", &mut line)?;
                 amount_col = "Subtotal";
@@ -216,7 +253,9 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Release Title");
                 line.set_isrc(row.get("Optional ISRC"));
                 line.set_upc(row.first(&["UPC", "Optional UPC"]));
-                line.set_territory(row.get("Country Of Sale"));
+                line.set_territory_by(row.get("Country Of Sale"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.set_usage(row.get("Sales Type"));
                 row.quantity("# Units Sold", &mut line)?;
                 if let Some(c) = row.get("Currency") {
@@ -245,7 +284,7 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Release Name");
                 line.set_isrc(row.get("ISRC Code"));
                 line.set_upc(row.get("UPC Code"));
-                line.set_territory(row.get("Territory"));
+                line.set_territory_by(row.get("Territory"), |t| self.territories.normalize(t));
                 line.set_usage(row.first(&["Delivery", "Content Type"]));
                 row.quantity("Count", &mut line)?;
                 line.set_currency("USD");
@@ -262,7 +301,7 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Product Name");
                 line.set_isrc(row.get("ISRC"));
                 line.set_upc(row.first(&["Product UPC", "Manufacturer UPC"]));
-                line.set_territory(row.get("Territory"));
+                line.set_territory_by(row.get("Territory"), |t| self.territories.normalize(t));
                 line.set_usage(row.first(&["Trans Type Description", "Trans Type"]));
                 row.quantity("Quantity", &mut line)?;
                 if let Some(c) = row.get("Preferred Currency") {
@@ -279,7 +318,9 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Release title");
                 line.set_isrc(row.get("ISRC"));
                 line.set_upc(row.get("UPC"));
-                line.set_territory(row.get("Country / Region"));
+                line.set_territory_by(row.get("Country / Region"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.set_usage(row.get("Sales Type"));
                 row.quantity("Quantity", &mut line)?;
                 line.set_currency(row.get("Client Payment Currency").unwrap_or("EUR"));
@@ -297,7 +338,9 @@ impl<R: Read> Tabular<R> {
                 line.title = row.text("Title");
                 line.set_isrc(row.get("ISRC/ISBN"));
                 line.set_upc(row.get("UPC"));
-                line.set_territory(row.get("Country Of Sale"));
+                line.set_territory_by(row.get("Country Of Sale"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.usage_type = Some("download".to_owned());
                 row.quantity("Quantity", &mut line)?;
                 if let Some(c) = row.get("Partner Share Currency") {
@@ -311,7 +354,9 @@ impl<R: Read> Tabular<R> {
                 line.artist_name = row.text("Item_Artist");
                 line.title = row.text("Item_Title");
                 line.set_isrc(row.get("ISRC"));
-                line.set_territory(row.get("Storefront Name"));
+                line.set_territory_by(row.get("Storefront Name"), |t| {
+                    self.territories.normalize(t)
+                });
                 line.usage_type = Some("stream".to_owned());
                 row.quantity("Quantity", &mut line)?;
                 if let Some(c) = self.preamble.get("currency") {
@@ -327,7 +372,7 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Album name");
                 line.set_isrc(row.get("ISRC"));
                 line.set_upc(row.first(&["UPC", "EAN"]));
-                line.set_territory(row.get("Country"));
+                line.set_territory_by(row.get("Country"), |t| self.territories.normalize(t));
                 line.usage_type = Some("stream".to_owned());
                 row.quantity("Quantity", &mut line)?;
                 line.set_currency("USD");
@@ -342,7 +387,7 @@ impl<R: Read> Tabular<R> {
                 line.release_title = row.text("Album");
                 line.set_isrc(row.get("ISRC"));
                 line.set_upc(row.get("UPC"));
-                line.set_territory(row.get("Country"));
+                line.set_territory_by(row.get("Country"), |t| self.territories.normalize(t));
                 line.usage_type = Some("ugc".to_owned());
                 row.quantity("Owned Views", &mut line)?;
                 amount_col = "Partner Revenue";
@@ -407,7 +452,9 @@ impl<R: Read> Tabular<R> {
         }
         line.set_isrc(row.get("isrc"));
         line.set_upc(row.get("upc"));
-        line.set_territory(row.first(&["country code", "country"]));
+        line.set_territory_by(row.first(&["country code", "country"]), |t| {
+            self.territories.normalize(t)
+        });
         line.set_usage(Some(&kind));
         row.quantity("quantity", &mut line)?;
         if let Some(c) = row.get("currency") {
@@ -435,7 +482,7 @@ impl<R: Read> Tabular<R> {
         line.artist_name = col(&m.artist).map(str::to_owned);
         line.release_title = col(&m.release_title).map(str::to_owned);
         line.store = col(&m.store).map(str::to_owned);
-        line.set_territory(col(&m.territory));
+        line.set_territory_by(col(&m.territory), |t| self.territories.normalize(t));
         line.sale_period = self.period(col(&m.sale_period));
         line.set_usage(col(&m.usage_type));
         if let Some(name) = &m.quantity {
@@ -464,17 +511,25 @@ fn make_negative(line: &mut StatementLine) {
 }
 
 /// A totals or trailer row: its first non-empty cell starts with "total" (or is a grand total).
+///
+/// Compared ASCII case-insensitively, without lower-casing a copy of the cell for every row:
+/// the same answer as comparing the lower-cased cell, since no non-ASCII character lower-cases
+/// to one of these ASCII letters (the Kelvin sign gives `k`, dotted `İ` gives `i` and a mark).
 fn is_totals_row(cells: &[String]) -> bool {
+    let starts = |c: &str, prefix: &str| {
+        c.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
     cells
         .iter()
         .map(|c| c.trim())
         .find(|c| !c.is_empty())
         .is_some_and(|c| {
-            let lower = c.to_lowercase();
-            lower.starts_with("total")
-                || lower.starts_with("grand total")
-                || lower == "sum"
-                || lower.starts_with("subtotal")
+            starts(c, "total")
+                || starts(c, "grand total")
+                || c.eq_ignore_ascii_case("sum")
+                || starts(c, "subtotal")
         })
 }
 
@@ -516,12 +571,14 @@ impl<R: Read> Iterator for Tabular<R> {
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
-            let raw = cells.join(&self.delimiter.to_string());
+            // The row as read, for an error only (most rows have none).
+            let delimiter = self.delimiter;
+            let raw = |cells: &[String]| cells.join(&*delimiter.encode_utf8(&mut [0; 4]));
             if record.unterminated {
                 return Some(Item::Error(LineError::new(
                     line_number,
                     "a quoted cell is never closed",
-                    &raw,
+                    &raw(&cells),
                 )));
             }
             if is_totals_row(&cells) {
@@ -537,6 +594,7 @@ impl<R: Read> Iterator for Tabular<R> {
                 decimal_comma: self.decimal_comma,
             };
             let result = self.map_row(&row, line_number);
+            let cells = row.cells;
             self.columns = columns;
             return Some(match result {
                 Ok(Item::Line(mut line)) => {
@@ -546,7 +604,7 @@ impl<R: Read> Iterator for Tabular<R> {
                     Item::Line(line)
                 }
                 Ok(other) => other,
-                Err(reason) => Item::Error(LineError::new(line_number, reason, &raw)),
+                Err(reason) => Item::Error(LineError::new(line_number, reason, &raw(&cells))),
             });
         }
         None

@@ -52,6 +52,33 @@ pub fn normalize_territory(raw: &str) -> Option<&'static str> {
         .map(|c| c.alpha2)
 }
 
+/// [`normalize_territory`] remembered per value, for a reader that normalises the same few
+/// hundred territories a million times. Holds at most [`TerritoryMemo::CAPACITY`] values, so a
+/// file full of distinct garbage cannot grow it without bound (past that, values are normalised
+/// each time).
+#[derive(Debug, Default)]
+pub struct TerritoryMemo {
+    seen: std::cell::RefCell<std::collections::HashMap<String, Option<&'static str>>>,
+}
+
+impl TerritoryMemo {
+    /// Distinct values remembered at most.
+    pub const CAPACITY: usize = 4096;
+
+    /// The same as [`normalize_territory`].
+    pub fn normalize(&self, raw: &str) -> Option<&'static str> {
+        if let Some(found) = self.seen.borrow().get(raw) {
+            return *found;
+        }
+        let found = normalize_territory(raw);
+        let mut seen = self.seen.borrow_mut();
+        if seen.len() < Self::CAPACITY {
+            seen.insert(raw.to_owned(), found);
+        }
+        found
+    }
+}
+
 /// Lower-case, letters and digits only: "Korea, Republic of" and "korea republic of" meet.
 fn name_key(s: &str) -> String {
     s.chars()
@@ -1882,3 +1909,40 @@ pub static COUNTRIES: [Country; 249] = [
         official_name: "Republic of Zimbabwe",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memo_answers_as_the_table() {
+        let memo = TerritoryMemo::default();
+        let mut values: Vec<String> = COUNTRIES
+            .iter()
+            .flat_map(|c| [c.alpha2, c.alpha3, c.name, c.common_name, c.official_name])
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        values.extend(ALIASES.iter().map(|(name, _)| (*name).to_owned()));
+        values.extend(
+            ["us", " gbr ", "Worldwide", "XK", "OU", "ZZ", "", "Atlantis"].map(String::from),
+        );
+        // Twice: the second pass is answered from the memo.
+        for _ in 0..2 {
+            for value in &values {
+                assert_eq!(
+                    memo.normalize(value),
+                    normalize_territory(value),
+                    "{value:?}"
+                );
+            }
+        }
+        assert_eq!(memo.normalize("United States"), Some("US"));
+        // Full, it still answers, without remembering more.
+        for i in 0..TerritoryMemo::CAPACITY + 10 {
+            assert_eq!(memo.normalize(&format!("nowhere {i}")), None);
+        }
+        assert_eq!(memo.seen.borrow().len(), TerritoryMemo::CAPACITY);
+        assert_eq!(memo.normalize("deu"), Some("DE"));
+    }
+}
