@@ -47,6 +47,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         config.analytics_version_check,
         &events,
     ));
+    let principals = std::sync::Arc::new(crate::auth::PrincipalCache::new(
+        config.principal_cache_ttl,
+        &events,
+    ));
     Ok(AppState {
         db,
         queue,
@@ -55,9 +59,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         config: config.clone(),
         queries,
         analytics_cache,
-        principals: std::sync::Arc::new(crate::auth::PrincipalCache::new(
-            config.principal_cache_ttl,
-        )),
+        principals,
         responses: std::sync::Arc::default(),
     })
 }

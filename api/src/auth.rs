@@ -21,6 +21,8 @@ use entity::{api_key, auth_token, membership, user};
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+use workers::{Event, EventBus};
 
 /// How a session token starts.
 pub const SESSION_TOKEN_PREFIX: &str = "imp_";
@@ -195,12 +197,15 @@ const PRINCIPAL_CACHE_ENTRIES: usize = 10_000;
 /// Only credentials that resolved to someone are kept; an unknown one is looked up every
 /// time. An entry never outlives its session token's expiry.
 ///
-/// The trade-off is revocation. A change made through this process takes effect at once: a
-/// revoked API key ([`PrincipalCache::forget_api_key`]) and a user whose memberships changed
-/// ([`PrincipalCache::forget_user`]) are dropped, and a resolution that was reading the
-/// database meanwhile does not store what it read. Another process serving the same database
-/// does not hear of the change and keeps its copy until it expires: there a revoked credential
-/// goes on working, and a new or changed role goes unseen, for at most the TTL.
+/// Revocation: a change made through this process takes effect here at once (a revoked API key,
+/// [`PrincipalCache::api_key_revoked`]; a user whose memberships or sessions changed,
+/// [`PrincipalCache::user_changed`]), and a resolution that was reading the database meanwhile
+/// does not store what it read. The change is also announced on the event bus
+/// (`Event::CredentialsChanged`), and every process drops its copy when it hears it: at once
+/// over Redis. Where the event cannot arrive (the in-process bus of the embedded setup serving
+/// several processes, or Redis down), another process keeps its copy until it expires: there a
+/// revoked credential goes on working, and a new or changed role goes unseen, for at most the
+/// TTL.
 #[derive(Debug)]
 pub struct PrincipalCache {
     ttl: Duration,
@@ -213,6 +218,46 @@ struct CachedPrincipals {
     /// Bumped by every invalidation: a resolution that started before one does not store its
     /// result, which may predate the change.
     generation: u64,
+    /// Changes announced by every process on the event bus (`Event::CredentialsChanged`).
+    changes: Option<broadcast::Receiver<Event>>,
+}
+
+impl CachedPrincipals {
+    /// Applies the credential changes announced since the last look.
+    fn catch_up(&mut self) {
+        let Some(changes) = self.changes.as_mut() else {
+            return;
+        };
+        let mut forget = Vec::new();
+        loop {
+            match changes.try_recv() {
+                Ok(Event::CredentialsChanged {
+                    user_id,
+                    api_key_id,
+                }) => forget.push((user_id, api_key_id)),
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                // Events were skipped, changes maybe among them: trust nothing kept.
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    self.entries.clear();
+                    self.generation += 1;
+                }
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    self.changes = None;
+                    break;
+                }
+            }
+        }
+        if !forget.is_empty() {
+            self.generation += 1;
+            self.entries.retain(|_, entry| {
+                !forget.iter().any(|(user_id, api_key_id)| {
+                    (user_id.is_some() && entry.principal.user_id() == *user_id)
+                        || (api_key_id.is_some() && entry.principal.api_key_id() == *api_key_id)
+                })
+            });
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -222,12 +267,16 @@ struct CachedPrincipal {
 }
 
 impl PrincipalCache {
-    /// A cache keeping each principal for `ttl`; `Duration::ZERO` keeps nothing.
+    /// A cache keeping each principal for `ttl` (`Duration::ZERO` keeps nothing), and dropping
+    /// it when `events` announces a change of its credential.
     #[must_use]
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, events: &EventBus) -> Self {
         Self {
             ttl,
-            inner: Mutex::new(CachedPrincipals::default()),
+            inner: Mutex::new(CachedPrincipals {
+                changes: Some(events.subscribe()),
+                ..CachedPrincipals::default()
+            }),
         }
     }
 
@@ -255,7 +304,8 @@ impl PrincipalCache {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let started = Instant::now();
         let generation = {
-            let inner = self.lock();
+            let mut inner = self.lock();
+            inner.catch_up();
             if let Some(hit) = inner.entries.get(&digest)
                 && hit.until > started
             {
@@ -273,6 +323,7 @@ impl PrincipalCache {
             until = until.min(started + left);
         }
         let mut inner = self.lock();
+        inner.catch_up();
         if inner.generation == generation {
             if inner.entries.len() >= PRINCIPAL_CACHE_ENTRIES {
                 inner.entries.retain(|_, entry| entry.until > started);
@@ -291,20 +342,37 @@ impl PrincipalCache {
         Ok(principal)
     }
 
-    /// Drops every entry of a user (all their sessions): their memberships changed.
-    pub fn forget_user(&self, user_id: i64) {
+    /// A user's memberships or sessions changed: drops every entry of theirs here, and tells
+    /// every other process.
+    pub async fn user_changed(&self, events: &EventBus, user_id: i64) {
         self.forget(|principal| principal.user_id() == Some(user_id));
+        announce(events, Some(user_id), None).await;
     }
 
-    /// Drops an API key: it was revoked.
-    pub fn forget_api_key(&self, api_key_id: i64) {
+    /// An API key was revoked: drops it here, and tells every other process.
+    pub async fn api_key_revoked(&self, events: &EventBus, api_key_id: i64) {
         self.forget(|principal| principal.api_key_id() == Some(api_key_id));
+        announce(events, None, Some(api_key_id)).await;
     }
 
     fn forget(&self, matches: impl Fn(&Principal) -> bool) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.entries.retain(|_, entry| !matches(&entry.principal));
+    }
+}
+
+/// Announces a credential change; a failure is logged, since the change is committed and other
+/// processes drop their copy within the cache's TTL anyway.
+async fn announce(events: &EventBus, user_id: Option<i64>, api_key_id: Option<i64>) {
+    if let Err(err) = events
+        .publish(&Event::CredentialsChanged {
+            user_id,
+            api_key_id,
+        })
+        .await
+    {
+        tracing::warn!(error = %err, ?user_id, ?api_key_id, "announcing a credential change failed");
     }
 }
 

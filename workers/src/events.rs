@@ -37,6 +37,12 @@ pub enum Event {
     },
     /// An organisation's analytics roll-ups were recomputed (its analytics version moved).
     AnalyticsRefreshed { organization_id: i64 },
+    /// What a credential may do changed: a user's memberships or sessions (`user_id`), or an
+    /// API key was revoked (`api_key_id`). API processes drop what they cached of it.
+    CredentialsChanged {
+        user_id: Option<i64>,
+        api_key_id: Option<i64>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -477,7 +477,10 @@ impl AccountsMutation {
         .await?;
         txn.commit().await?;
         // The caller's cached principal lacks the new membership.
-        ctx.state().principals.forget_user(user.id);
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, user.id)
+            .await;
         Ok(CreateOrganizationPayload {
             organization: Some(super::organization::Organization(org)),
             user_errors: Vec::new(),
@@ -605,7 +608,10 @@ impl AccountsMutation {
         accepted.update(&txn).await?;
         txn.commit().await?;
         // A new membership, or a new role in an organisation the user was already in.
-        ctx.state().principals.forget_user(user.id);
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, user.id)
+            .await;
         Ok(AcceptInvitationPayload {
             member: Some(Member(member)),
             user_errors: Vec::new(),
@@ -682,7 +688,10 @@ impl AccountsMutation {
             active.revoked_at = Set(Some(Utc::now()));
             let revoked = active.update(ctx.db()).await?;
             // Refused from the next request on in this process; elsewhere within the cache TTL.
-            ctx.state().principals.forget_api_key(revoked.id);
+            ctx.state()
+                .principals
+                .api_key_revoked(&ctx.state().events, revoked.id)
+                .await;
             revoked
         } else {
             key
@@ -739,7 +748,10 @@ impl AccountsMutation {
         )
         .await?;
         txn.commit().await?;
-        ctx.state().principals.forget_user(member.user_id);
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, member.user_id)
+            .await;
         Ok(RemoveMemberPayload {
             removed_member_id: Some(ids::encode(Kind::Member, member.id)),
             user_errors: Vec::new(),
@@ -812,7 +824,10 @@ impl AccountsMutation {
         )
         .await?;
         txn.commit().await?;
-        ctx.state().principals.forget_user(member.user_id);
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, member.user_id)
+            .await;
         Ok(ChangeMemberRolePayload {
             member: Some(Member(member)),
             user_errors: Vec::new(),
@@ -847,7 +862,10 @@ impl AccountsMutation {
             .exec(ctx.db())
             .await?
             .rows_affected;
-        ctx.state().principals.forget_user(user.id);
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, user.id)
+            .await;
         Ok(LogoutPayload {
             logged_out: ended > 0,
             user_errors: Vec::new(),
