@@ -1082,7 +1082,9 @@ async fn private_networks_are_out_of_reach(backend: tests::Backend) {
     let attempted = app
         .eventually(TIMEOUT, || async {
             let mut all = deliveries(&app, &l.token, &hook).await;
-            all.pop().filter(|d| d["attempts"] == 1)
+            // An attempt is claimed (counted) before it is made: wait for its outcome.
+            all.pop()
+                .filter(|d| d["attempts"] == 1 && d["lastError"].is_string())
         })
         .await;
     let error = attempted["lastError"].as_str().expect("an error");
