@@ -225,37 +225,24 @@ struct CachedPrincipals {
 impl CachedPrincipals {
     /// Applies the credential changes announced since the last look.
     fn catch_up(&mut self) {
-        let Some(changes) = self.changes.as_mut() else {
-            return;
-        };
-        let mut forget = Vec::new();
-        loop {
-            match changes.try_recv() {
-                Ok(Event::CredentialsChanged {
-                    user_id,
-                    api_key_id,
-                }) => forget.push((user_id, api_key_id)),
-                Ok(_) => {}
-                Err(broadcast::error::TryRecvError::Empty) => break,
-                // Events were skipped, changes maybe among them: trust nothing kept.
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    self.entries.clear();
-                    self.generation += 1;
-                }
-                Err(broadcast::error::TryRecvError::Closed) => {
-                    self.changes = None;
-                    break;
-                }
-            }
-        }
-        if !forget.is_empty() {
+        let pending = workers::events::drain(&mut self.changes);
+        if pending.lagged {
+            // Events were skipped, changes maybe among them: trust nothing kept.
+            self.entries.clear();
             self.generation += 1;
-            self.entries.retain(|_, entry| {
-                !forget.iter().any(|(user_id, api_key_id)| {
-                    (user_id.is_some() && entry.principal.user_id() == *user_id)
-                        || (api_key_id.is_some() && entry.principal.api_key_id() == *api_key_id)
-                })
-            });
+        }
+        for event in pending.events {
+            if let Event::CredentialsChanged {
+                user_id,
+                api_key_id,
+            } = event
+            {
+                self.generation += 1;
+                self.entries.retain(|_, entry| {
+                    !((user_id.is_some() && entry.principal.user_id() == user_id)
+                        || (api_key_id.is_some() && entry.principal.api_key_id() == api_key_id))
+                });
+            }
         }
     }
 }

@@ -45,6 +45,37 @@ pub enum Event {
     },
 }
 
+/// What a subscriber that only looks now and then (a cache) finds on the bus.
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// The events received since the last look, oldest first.
+    pub events: Vec<Event>,
+    /// Whether events were skipped because the subscriber fell behind: anything may have
+    /// happened, so a cache should forget everything.
+    pub lagged: bool,
+}
+
+/// Takes what arrived for `receiver` without waiting. A closed bus leaves `None`, after which
+/// nothing more arrives.
+pub fn drain(receiver: &mut Option<broadcast::Receiver<Event>>) -> Pending {
+    let mut pending = Pending::default();
+    let Some(open) = receiver.as_mut() else {
+        return pending;
+    };
+    loop {
+        match open.try_recv() {
+            Ok(event) => pending.events.push(event),
+            Err(broadcast::error::TryRecvError::Empty) => break,
+            Err(broadcast::error::TryRecvError::Lagged(_)) => pending.lagged = true,
+            Err(broadcast::error::TryRecvError::Closed) => {
+                *receiver = None;
+                break;
+            }
+        }
+    }
+    pending
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("event bus (redis): {0}")]

@@ -334,26 +334,16 @@ struct KnownScopes {
 impl KnownScopes {
     /// Applies the refreshes announced since the last look.
     fn catch_up(&mut self) {
-        let Some(refreshes) = self.refreshes.as_mut() else {
-            return;
-        };
-        loop {
-            match refreshes.try_recv() {
-                Ok(Event::AnalyticsRefreshed { organization_id }) => {
-                    self.entries.remove(&organization_id);
-                    self.generation += 1;
-                }
-                Ok(_) => {}
-                Err(broadcast::error::TryRecvError::Empty) => break,
-                // Events were skipped, refreshes maybe among them: trust no version.
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    self.entries.clear();
-                    self.generation += 1;
-                }
-                Err(broadcast::error::TryRecvError::Closed) => {
-                    self.refreshes = None;
-                    break;
-                }
+        let pending = workers::events::drain(&mut self.refreshes);
+        if pending.lagged {
+            // Events were skipped, refreshes maybe among them: trust no version.
+            self.entries.clear();
+            self.generation += 1;
+        }
+        for event in pending.events {
+            if let Event::AnalyticsRefreshed { organization_id } = event {
+                self.entries.remove(&organization_id);
+                self.generation += 1;
             }
         }
     }
