@@ -52,6 +52,33 @@ fn unique_suffix() -> String {
     format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
 }
 
+/// Posts a GraphQL request to the server at `base_url` (another process of the same app, say)
+/// and returns the whole JSON response (`data` and `errors`).
+///
+/// # Panics
+/// When the server does not answer with JSON.
+pub async fn graphql_at(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("{base_url}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    assert!(
+        response.status().is_success(),
+        "HTTP {} from /graphql",
+        response.status()
+    );
+    response.json().await.expect("JSON response")
+}
+
 /// Creates an empty PostgreSQL database for one test and returns its URL.
 async fn fresh_postgres(server_url: &str) -> anyhow::Result<String> {
     use sea_orm::ConnectionTrait;
@@ -181,20 +208,7 @@ impl TestApp {
     /// # Panics
     /// When the server does not answer with JSON.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(format!("{}/graphql", self.base_url))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request sent");
-        assert!(
-            response.status().is_success(),
-            "HTTP {} from /graphql",
-            response.status()
-        );
-        response.json().await.expect("JSON response")
+        graphql_at(&self.client, &self.base_url, token, query, variables).await
     }
 
     /// Like [`TestApp::graphql`], but fails the test on any GraphQL error and returns `data`.

@@ -121,16 +121,7 @@ async fn ok(
     query: &str,
     variables: Value,
 ) -> Value {
-    let response: Value = client
-        .post(format!("{base_url}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON response");
+    let response = tests::graphql_at(client, base_url, Some(token), query, variables).await;
     assert!(
         response.get("errors").is_none(),
         "unexpected errors: {response:#}"

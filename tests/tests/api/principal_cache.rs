@@ -33,16 +33,7 @@ async fn second_process(app: &TestApp, principal_ttl: Duration) -> String {
 }
 
 async fn post(app: &TestApp, base_url: &str, token: &str, query: &str, variables: Value) -> Value {
-    app.client
-        .post(format!("{base_url}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON response")
+    tests::graphql_at(&app.client, base_url, Some(token), query, variables).await
 }
 
 async fn revocation_takes_effect_at_once_here_and_within_the_ttl_elsewhere(app: TestApp) {
