@@ -62,6 +62,30 @@ pub fn new_secret(prefix: &str) -> (String, String) {
     (secret, hash)
 }
 
+/// Starts a session for a user that lasts `ttl`; returns its token (only its hash is stored).
+///
+/// # Errors
+/// Database failures.
+pub async fn issue_session(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+    ttl: chrono::Duration,
+) -> Result<String, sea_orm::DbErr> {
+    let (secret, hash) = new_secret(SESSION_TOKEN_PREFIX);
+    let now = Utc::now();
+    auth_token::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(hash),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(secret)
+}
+
 /// The SHA-256 of a secret, in hex: what is stored in place of the secret.
 #[must_use]
 pub fn hash_secret(secret: &str) -> String {

@@ -371,7 +371,8 @@ impl AccountsMutation {
         }
         .insert(&txn)
         .await?;
-        let token = issue_token(&txn, user.id, ctx.state().config.token_ttl).await?;
+        let ttl = Duration::from_std(ctx.state().config.token_ttl).map_err(ApiError::internal)?;
+        let token = auth::issue_session(&txn, user.id, ttl).await?;
         txn.commit().await?;
         Ok(AuthPayload {
             token: Some(token),
@@ -399,7 +400,8 @@ impl AccountsMutation {
                 ..Default::default()
             });
         };
-        let token = issue_token(db, user.id, ctx.state().config.token_ttl).await?;
+        let ttl = Duration::from_std(ctx.state().config.token_ttl).map_err(ApiError::internal)?;
+        let token = auth::issue_session(db, user.id, ttl).await?;
         Ok(AuthPayload {
             token: Some(token),
             user: Some(User(user)),
@@ -939,27 +941,6 @@ fn member_role(member: &membership::Model) -> ApiResult<domain::auth::Role> {
         .role
         .parse()
         .map_err(|e| ApiError::internal(anyhow::anyhow!("membership {}: {e}", member.id)))
-}
-
-async fn issue_token(
-    db: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-    ttl: std::time::Duration,
-) -> ApiResult<String> {
-    let (secret, hash) = auth::new_secret(auth::SESSION_TOKEN_PREFIX);
-    let now = Utc::now();
-    let ttl = Duration::from_std(ttl).map_err(ApiError::internal)?;
-    auth_token::ActiveModel {
-        user_id: Set(user_id),
-        token_hash: Set(hash),
-        created_at: Set(now),
-        expires_at: Set(now + ttl),
-        last_used_at: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(secret)
 }
 
 /// An id argument that does not decode names nothing the caller can see: NOT_FOUND.

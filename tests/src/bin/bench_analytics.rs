@@ -67,17 +67,7 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
     }
     .insert(db)
     .await?;
-    let (token, hash) = api::auth::new_secret(api::auth::SESSION_TOKEN_PREFIX);
-    entity::auth_token::ActiveModel {
-        user_id: Set(user.id),
-        token_hash: Set(hash),
-        created_at: Set(now),
-        expires_at: Set(now + chrono::Duration::days(1)),
-        last_used_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let token = api::auth::issue_session(db, user.id, chrono::Duration::days(1)).await?;
     let backend = db.get_database_backend();
     let sql = |s: String| Statement::from_string(backend, s);
     let o = org.id;
@@ -192,18 +182,7 @@ async fn reuse_seed(
         counted == lines,
         "the kept database holds {counted} lines, not {lines} (a seed was interrupted?): delete it and run again"
     );
-    let (token, hash) = api::auth::new_secret(api::auth::SESSION_TOKEN_PREFIX);
-    let now = Utc::now();
-    entity::auth_token::ActiveModel {
-        user_id: Set(user_id),
-        token_hash: Set(hash),
-        created_at: Set(now),
-        expires_at: Set(now + chrono::Duration::days(1)),
-        last_used_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let token = api::auth::issue_session(db, user_id, chrono::Duration::days(1)).await?;
     Ok(Some((org, token)))
 }
 

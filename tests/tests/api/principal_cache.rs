@@ -6,8 +6,6 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 use tests::{TestApp, on_every_backend};
 
@@ -132,19 +130,10 @@ async fn a_session_is_never_kept_past_its_expiry(app: TestApp) {
             .id
     };
     // A session that ends in 1.5 s, well inside the 10 s the cache would otherwise keep it.
-    let (token, hash) = api::auth::new_secret(api::auth::SESSION_TOKEN_PREFIX);
-    let now = Utc::now();
-    entity::auth_token::ActiveModel {
-        user_id: Set(user_id),
-        token_hash: Set(hash),
-        created_at: Set(now),
-        expires_at: Set(now + chrono::Duration::milliseconds(1500)),
-        last_used_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&app.state.db)
-    .await
-    .expect("token");
+    let token =
+        api::auth::issue_session(&app.state.db, user_id, chrono::Duration::milliseconds(1500))
+            .await
+            .expect("token");
     app.ok(Some(&token), ORGANIZATION, json!({"id": org})).await;
     tokio::time::sleep(Duration::from_millis(1700)).await;
     let expired = app
