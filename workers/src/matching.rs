@@ -158,45 +158,41 @@ async fn match_stored(
         // 1. ISRC → track, and its release in the same write: every UPDATE rewrites the row
         // (on PostgreSQL a new version with all its index entries), so filling the release
         // afterwards would write each matched line twice.
-        let sql = format!(
+        let mut updates = vec![format!(
             "UPDATE statement_lines SET match_method = 'isrc', \
                track_id = (SELECT t.id FROM tracks t WHERE t.organization_id = $1 AND t.isrc = statement_lines.isrc), \
                release_id = (SELECT t.release_id FROM tracks t WHERE t.organization_id = $1 AND t.isrc = statement_lines.isrc) \
              WHERE organization_id = $1 AND {scope_sql} track_id IS NULL AND release_id IS NULL AND isrc IS NOT NULL \
                AND EXISTS (SELECT 1 FROM tracks t WHERE t.organization_id = $1 AND t.isrc = statement_lines.isrc)"
-        );
-        matched += db
-            .execute_raw(stmt(backend, &sql, scope.values()))
-            .await?
-            .rows_affected();
+        )];
 
         // 2. A remembered alias (an identifier a manager assigned to a track), by ISRC or UPC.
         for column in ["isrc", "upc"] {
-            let sql = format!(
+            updates.push(format!(
                 "UPDATE statement_lines SET match_method = 'alias', \
                    track_id = (SELECT a.track_id FROM identifier_aliases a WHERE a.organization_id = $1 AND a.identifier = statement_lines.{column}), \
                    release_id = (SELECT t.release_id FROM identifier_aliases a JOIN tracks t ON t.id = a.track_id \
                      WHERE a.organization_id = $1 AND a.identifier = statement_lines.{column}) \
                  WHERE organization_id = $1 AND {scope_sql} track_id IS NULL AND release_id IS NULL AND {column} IS NOT NULL \
                    AND EXISTS (SELECT 1 FROM identifier_aliases a WHERE a.organization_id = $1 AND a.identifier = statement_lines.{column})"
-            );
-            matched += db
-                .execute_raw(stmt(backend, &sql, scope.values()))
-                .await?
-                .rows_affected();
+            ));
         }
 
         // 3. UPC → release (a sale of the whole release, or a line without an ISRC).
-        let sql = format!(
+        updates.push(format!(
             "UPDATE statement_lines SET match_method = 'upc', \
                release_id = (SELECT r.id FROM releases r WHERE r.organization_id = $1 AND r.upc = statement_lines.upc) \
              WHERE organization_id = $1 AND {scope_sql} track_id IS NULL AND release_id IS NULL AND upc IS NOT NULL \
                AND EXISTS (SELECT 1 FROM releases r WHERE r.organization_id = $1 AND r.upc = statement_lines.upc)"
-        );
-        matched += db
-            .execute_raw(stmt(backend, &sql, scope.values()))
-            .await?
-            .rows_affected();
+        ));
+
+        // In this order: each step takes only the lines the ones before left unmatched.
+        for sql in &updates {
+            matched += db
+                .execute_raw(stmt(backend, sql, scope.values()))
+                .await?
+                .rows_affected();
+        }
     }
 
     // 4. Normalised title + artist → track, for what is left.
