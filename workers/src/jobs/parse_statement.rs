@@ -59,7 +59,7 @@ enum Message {
     reason = "lines are the common case; boxing each would allocate per line"
 )]
 enum Parsed {
-    Line(StatementLine, String),
+    Line(StatementLine, domain::statement::LineKey),
     Error(LineError),
     Skipped,
 }
@@ -189,7 +189,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             for item in items.by_ref() {
                 let parsed = match item {
                     Item::Line(line) => {
-                        let fingerprint = fingerprints.fingerprint(&line, format);
+                        let fingerprint = fingerprints.key(&line, format);
                         Parsed::Line(line, fingerprint)
                     }
                     Item::Error(mut error) => {
@@ -252,6 +252,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             }
         }
     }
+    writer.lines.finish().await?;
     let outcome = parser
         .await
         .map_err(|e| anyhow::anyhow!("parser thread: {e}"))?;
@@ -581,7 +582,7 @@ impl Writer {
         }
         // A line whose fingerprint exists came from an overlapping statement, or from this
         // one before a retry; either way it is already counted once.
-        self.lines.insert(db, &lines).await?;
+        self.lines.insert(db, lines).await?;
         if !errors.is_empty() {
             statement_error::Entity::insert_many(errors)
                 .exec_without_returning(db)
