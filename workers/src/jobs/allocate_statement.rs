@@ -94,6 +94,24 @@ struct Tally {
     unallocated: BTreeMap<Unallocated, (i64, i64)>,
 }
 
+/// Lines a statement must have for its allocation to analyse `statement_lines` first.
+const ANALYZE_AFTER_LINES: i64 = 10_000;
+
+/// Has PostgreSQL analyse `statement_lines` before a large statement is read, chunk by chunk,
+/// in id order. A first import leaves the table without statistics (autovacuum would come
+/// within a minute or so): the planner then takes `statement_id = $1 AND id > $2` for a few
+/// hundred rows and fetches every line after the cursor to sort them, once per chunk. For a
+/// million-line statement that was 8.9 s of reading against 0.2 s once analysed (a sample of
+/// 30,000 rows: 0.4 s).
+async fn analyze_if_large(db: &sea_orm::DatabaseConnection, st: &statement::Model) {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres
+        && st.line_count >= ANALYZE_AFTER_LINES
+        && let Err(err) = db.execute_unprepared("ANALYZE statement_lines").await
+    {
+        tracing::warn!(error = %err, statement_id = st.id, "analysing statement lines failed");
+    }
+}
+
 pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let db = &ctx.db;
     let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await? else {
@@ -112,6 +130,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let mut marking: statement::ActiveModel = st.clone().into();
     marking.allocation_status = Set(STATUS_ALLOCATING.to_owned());
     marking.update(db).await?;
+
+    analyze_if_large(db, &st).await;
 
     let book = OrgBook::load(db, organization_id).await?;
     let mut tally = Tally::default();
