@@ -240,6 +240,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                 writing += write_started.elapsed();
                 if last_progress.elapsed().as_millis() > 500 {
                     last_progress = std::time::Instant::now();
+                    // SQLite: the lines so far committed first, which lets this write in.
+                    writer.lines.commit().await?;
                     let processed =
                         i64::try_from(bytes_read.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
                     let mut progress: statement::ActiveModel = st.clone().into();
@@ -584,6 +586,7 @@ impl Writer {
         // one before a retry; either way it is already counted once.
         self.lines.insert(db, lines).await?;
         if !errors.is_empty() {
+            self.lines.commit().await?;
             statement_error::Entity::insert_many(errors)
                 .exec_without_returning(db)
                 .await?;
