@@ -101,8 +101,8 @@ const ANALYZE_AFTER_LINES: i64 = 10_000;
 /// in id order. A first import leaves the table without statistics (autovacuum would come
 /// within a minute or so): the planner then takes `statement_id = $1 AND id > $2` for a few
 /// hundred rows and fetches every line after the cursor to sort them, once per chunk. For a
-/// million-line statement that was 8.9 s of reading against 0.2 s once analysed (a sample of
-/// 30,000 rows: 0.4 s).
+/// million-line statement the reading phase took 8.9 s, and 1.9 s once analysed (the analysis,
+/// a sample of 30,000 rows, 0.4 s).
 async fn analyze_if_large(db: &sea_orm::DatabaseConnection, st: &statement::Model) {
     if db.get_database_backend() == sea_orm::DbBackend::Postgres
         && st.line_count >= ANALYZE_AFTER_LINES

@@ -2,12 +2,14 @@
 //! catalogue.
 //!
 //! The file is read by the streaming parser on a blocking thread and handed over in batches
-//! through a small bounded channel, so memory stays flat whatever the file's size. Each batch
-//! is written in one transaction; lines are keyed by fingerprint (unique per organisation) and
-//! inserted with "on conflict do nothing", so:
+//! through a small bounded channel, so memory stays flat whatever the file's size. Batches are
+//! written by [`LineWriter`] (a transaction per batch on PostgreSQL, several batches to one on
+//! SQLite); lines are keyed by fingerprint (unique per organisation) and a line whose key is
+//! stored already is skipped, so:
 //! - a line already imported from an overlapping file is counted once;
-//! - a worker killed mid-file leaves a prefix of the lines, and the retried job re-reads the
-//!   file and writes exactly the missing ones.
+//! - a worker killed mid-file leaves the batches it committed (not always a prefix of the file:
+//!   PostgreSQL writes three at once), and the retried job re-reads the file and writes exactly
+//!   the missing lines.
 //!
 //! Counts and totals are computed from the stored rows at the end, never accumulated in
 //! memory, so a retry cannot double them.
