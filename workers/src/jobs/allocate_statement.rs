@@ -104,7 +104,7 @@ const ANALYZE_AFTER_LINES: i64 = 10_000;
 /// million-line statement the reading phase took 8.9 s, and 1.9 s once analysed (the analysis,
 /// a sample of 30,000 rows, 0.4 s).
 async fn analyze_if_large(db: &sea_orm::DatabaseConnection, st: &statement::Model) {
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres
+    if db.get_database_backend() == DbBackend::Postgres
         && st.line_count >= ANALYZE_AFTER_LINES
         && let Err(err) = db.execute_unprepared("ANALYZE statement_lines").await
     {

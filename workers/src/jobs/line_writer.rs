@@ -63,6 +63,9 @@ const COLUMNS: &str = "organization_id, statement_id, line_number, fingerprint, 
     release_title, store, territory, territory_raw, sale_period_start, sale_period_end, usage_type, quantity, \
     amount_nanos, currency, base_amount_nanos, base_currency, track_id, release_id, match_method";
 
+/// How many [`COLUMNS`] a line has: the fields of a COPY row, the placeholders of a row.
+const COLUMN_COUNT: usize = 23;
+
 /// Writes one job's lines.
 ///
 /// On PostgreSQL three batches are written at once, each on its own connection: the server spends
@@ -287,11 +290,11 @@ async fn write_postgres(pool: &sqlx::PgPool, lines: &[NewLine]) -> Result<(), sq
 async fn copy_postgres(pool: &sqlx::PgPool, lines: &[NewLine]) -> Result<(), sqlx::Error> {
     let mut rows = BinaryCopy::new(lines.len());
     for l in lines {
-        rows.row(23);
+        rows.row();
         rows.bigint(Some(l.organization_id));
         rows.bigint(Some(l.statement_id));
         rows.bigint(Some(l.line_number));
-        rows.bytes(Some(l.fingerprint.as_bytes()));
+        rows.field(Some(l.fingerprint.as_bytes()));
         rows.text(l.isrc.as_deref());
         rows.text(l.upc.as_deref());
         rows.text(l.title.as_deref());
@@ -348,7 +351,9 @@ impl BinaryCopy {
         Self { buf }
     }
 
-    fn row(&mut self, fields: i16) {
+    /// Starts a row of [`COLUMN_COUNT`] fields.
+    fn row(&mut self) {
+        let fields = i16::try_from(COLUMN_COUNT).expect("a row under 32,768 fields");
         self.buf.extend_from_slice(&fields.to_be_bytes());
     }
 
@@ -374,10 +379,6 @@ impl BinaryCopy {
 
     fn text(&mut self, value: Option<&str>) {
         self.field(value.map(str::as_bytes));
-    }
-
-    fn bytes(&mut self, value: Option<&[u8]>) {
-        self.field(value);
     }
 
     fn date(&mut self, value: Option<NaiveDate>) {
@@ -442,7 +443,7 @@ async fn insert_sqlite_rows(
     conn: &mut sqlx::SqliteConnection,
     lines: &[NewLine],
 ) -> Result<(), sqlx::Error> {
-    let row = format!("({})", ["?"; 23].join(", "));
+    let row = format!("({})", ["?"; COLUMN_COUNT].join(", "));
     for chunk in lines.chunks(SQLITE_ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO statement_lines ({COLUMNS}) VALUES {} ON CONFLICT (organization_id, fingerprint) DO NOTHING",
@@ -548,6 +549,32 @@ mod tests {
         .expect("row")
         .try_get("", "n")
         .expect("n")
+    }
+
+    #[test]
+    fn a_copy_row_has_a_field_per_column_in_postgres_binary_form() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMN_COUNT);
+        let line = &lines(7, 1)[0];
+        let mut rows = BinaryCopy::new(1);
+        rows.row();
+        rows.bigint(Some(line.organization_id));
+        rows.field(Some(line.fingerprint.as_bytes()));
+        rows.text(None);
+        rows.date(NaiveDate::from_ymd_opt(2000, 1, 1));
+        rows.date(NaiveDate::from_ymd_opt(1999, 12, 31));
+        rows.text(Some("ÉU"));
+        let bytes = rows.finish();
+        let mut expected = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+        expected.extend_from_slice(&[0, 23]);
+        expected.extend_from_slice(&[0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]);
+        expected.extend_from_slice(&[0, 0, 0, 16]);
+        expected.extend_from_slice(line.fingerprint.as_bytes());
+        expected.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]); // NULL
+        expected.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0]); // PostgreSQL's day 0
+        expected.extend_from_slice(&[0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff]); // the day before
+        expected.extend_from_slice(&[0, 0, 0, 3, 0xc3, 0x89, b'U']);
+        expected.extend_from_slice(&[0xff, 0xff]); // trailer
+        assert_eq!(bytes, expected);
     }
 
     #[tokio::test]
