@@ -53,7 +53,7 @@ mirror_enum!(
 mirror_enum!(
 /// What a partner's API key may do.
 ApiScope => domain::auth::Scope {
-    ReadCatalogue, WriteCatalogue, ReadStatements, WriteStatements, ReadAnalytics,
+    ReadCatalogue, WriteCatalogue, WriteSplits, ReadStatements, WriteStatements, ReadAnalytics,
     ReadPayouts, WritePayouts, ManageWebhooks
 });
 mirror_enum!(ReleaseStatus => domain::catalogue::ReleaseStatus { Draft, Scheduled, Live, TakenDown });
