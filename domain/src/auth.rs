@@ -229,6 +229,66 @@ impl Holder<'_> {
     }
 }
 
+/// What each GraphQL mutation needs, in the organisation it acts in. `None`: the mutation acts
+/// on the caller's own account (signing up, logging in, accepting an invitation, creating an
+/// organisation) and needs no permission. The API's resolvers ask for exactly these; the
+/// generated authorization test checks every mutation of the schema against this table, and
+/// fails on a mutation missing from it.
+///
+/// `setReleaseStatus` needs `WriteCatalogue`, except that an artist member may take her own
+/// release down where her agreement in force gives her that right.
+pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
+    ("signUp", None),
+    ("login", None),
+    ("logout", None),
+    ("logoutEverywhere", None),
+    ("changePassword", None),
+    ("createOrganization", None),
+    ("acceptInvitation", None),
+    ("inviteMember", Some(Permission::ManageMembers)),
+    ("revokeInvitation", Some(Permission::ManageMembers)),
+    ("createApiKey", Some(Permission::ManageMembers)),
+    ("revokeApiKey", Some(Permission::ManageMembers)),
+    ("removeMember", Some(Permission::ManageMembers)),
+    ("changeMemberRole", Some(Permission::ManageMembers)),
+    ("createArtist", Some(Permission::WriteCatalogue)),
+    ("updateArtist", Some(Permission::WriteCatalogue)),
+    ("artistLeaves", Some(Permission::ManageAgreements)),
+    ("createPayee", Some(Permission::ManagePayees)),
+    ("updatePayee", Some(Permission::ManagePayees)),
+    ("createAgreement", Some(Permission::ManageAgreements)),
+    ("updateAgreement", Some(Permission::ManageAgreements)),
+    ("createRelease", Some(Permission::WriteCatalogue)),
+    ("updateRelease", Some(Permission::WriteCatalogue)),
+    ("addTrack", Some(Permission::WriteCatalogue)),
+    ("updateTrack", Some(Permission::WriteCatalogue)),
+    ("setReleaseStatus", Some(Permission::WriteCatalogue)),
+    ("setSplit", Some(Permission::ManageSplits)),
+    ("uploadStatement", Some(Permission::WriteStatements)),
+    ("reparseStatement", Some(Permission::WriteStatements)),
+    ("matchStatementLines", Some(Permission::WriteStatements)),
+    ("createImportTemplate", Some(Permission::WriteStatements)),
+    ("reallocateStatement", Some(Permission::WriteStatements)),
+    ("createPayoutRun", Some(Permission::PreparePayouts)),
+    ("cancelPayoutRun", Some(Permission::PreparePayouts)),
+    ("updatePayoutSettings", Some(Permission::PreparePayouts)),
+    ("approvePayoutRun", Some(Permission::ApprovePayouts)),
+    ("markPayoutRunPaid", Some(Permission::ApprovePayouts)),
+    ("addRecoupable", Some(Permission::ManageRecoupables)),
+    ("createWebhook", Some(Permission::ManageWebhooks)),
+    ("updateWebhook", Some(Permission::ManageWebhooks)),
+    ("deleteWebhook", Some(Permission::ManageWebhooks)),
+    ("rotateWebhookSecret", Some(Permission::ManageWebhooks)),
+    ("redeliverWebhookDelivery", Some(Permission::ManageWebhooks)),
+];
+
+/// The permission a mutation needs: `Some(None)` for an account mutation, `None` for a name the
+/// table does not know.
+#[must_use]
+pub fn mutation_permission(name: &str) -> Option<Option<Permission>> {
+    MUTATIONS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +364,30 @@ mod tests {
         for p in [P::ManageSplits, P::ApprovePayouts] {
             assert!(!payouts.has(p), "write:payouts grants {p}");
         }
+    }
+
+    #[test]
+    fn every_permission_is_needed_by_some_mutation_or_read() {
+        use std::collections::HashSet;
+        let needed: HashSet<Permission> = MUTATIONS.iter().filter_map(|(_, p)| *p).collect();
+        let reads = [
+            Permission::ReadCatalogue,
+            Permission::ReadPersonal,
+            Permission::ReadStatements,
+            Permission::ReadMoney,
+            Permission::ReadAnalytics,
+        ];
+        for p in Permission::ALL {
+            assert!(needed.contains(p) || reads.contains(p), "{p} guards nothing");
+        }
+        let names: HashSet<&str> = MUTATIONS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), MUTATIONS.len(), "a mutation is listed twice");
+        assert_eq!(
+            mutation_permission("setSplit"),
+            Some(Some(Permission::ManageSplits))
+        );
+        assert_eq!(mutation_permission("login"), Some(None));
+        assert_eq!(mutation_permission("dropDatabase"), None);
     }
 
     #[test]
