@@ -73,9 +73,9 @@ string_enum! {
         ReadMoney => "read_money",
         /// Add recoupables (advances and expenses).
         ManageRecoupables => "manage_recoupables",
-        /// Create and cancel payout runs, change payout settings.
+        /// Create and cancel payout runs.
         PreparePayouts => "prepare_payouts",
-        /// Approve a payout run and mark it paid: the step that releases money.
+        /// Approve a payout run and mark it paid, the step that releases money; payout settings.
         ApprovePayouts => "approve_payouts",
         /// Analytics figures and the names beside them.
         ReadAnalytics => "read_analytics",
@@ -105,8 +105,8 @@ impl Permission {
             }
             Permission::ReadMoney => "read ledger, balances, recoupables, payout runs",
             Permission::ManageRecoupables => "add recoupables",
-            Permission::PreparePayouts => "create and cancel payout runs, payout settings",
-            Permission::ApprovePayouts => "approve payout runs, mark them paid",
+            Permission::PreparePayouts => "create and cancel payout runs",
+            Permission::ApprovePayouts => "approve payout runs, mark them paid, payout settings",
             Permission::ReadAnalytics => "read analytics",
             Permission::ManageMembers => "members, invitations, API keys, audit log",
             Permission::ManageWebhooks => "webhooks and deliveries",
@@ -271,7 +271,7 @@ pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("reallocateStatement", Some(Permission::WriteStatements)),
     ("createPayoutRun", Some(Permission::PreparePayouts)),
     ("cancelPayoutRun", Some(Permission::PreparePayouts)),
-    ("updatePayoutSettings", Some(Permission::PreparePayouts)),
+    ("updatePayoutSettings", Some(Permission::ApprovePayouts)),
     ("approvePayoutRun", Some(Permission::ApprovePayouts)),
     ("markPayoutRunPaid", Some(Permission::ApprovePayouts)),
     ("addRecoupable", Some(Permission::ManageRecoupables)),
@@ -321,9 +321,18 @@ mod tests {
                 assert!(!role.grants(p), "{role} {p}");
             }
         }
-        assert!(!Viewer.grants(P::ReadPersonal), "viewers see names, not contact details");
-        assert!(Artist.grants(P::ReadPersonal), "an artist reads her own payees' details");
-        assert!(!Artist.grants(P::ReadStatements), "statements are the label's");
+        assert!(
+            !Viewer.grants(P::ReadPersonal),
+            "viewers see names, not contact details"
+        );
+        assert!(
+            Artist.grants(P::ReadPersonal),
+            "an artist reads her own payees' details"
+        );
+        assert!(
+            !Artist.grants(P::ReadStatements),
+            "statements are the label's"
+        );
     }
 
     #[test]
@@ -378,7 +387,10 @@ mod tests {
             Permission::ReadAnalytics,
         ];
         for p in Permission::ALL {
-            assert!(needed.contains(p) || reads.contains(p), "{p} guards nothing");
+            assert!(
+                needed.contains(p) || reads.contains(p),
+                "{p} guards nothing"
+            );
         }
         let names: HashSet<&str> = MUTATIONS.iter().map(|(n, _)| *n).collect();
         assert_eq!(names.len(), MUTATIONS.len(), "a mutation is listed twice");

@@ -1,6 +1,7 @@
 //! Black-box tests of the GraphQL API over HTTP, on every backend this run was given.
 
 mod api {
+    pub mod access_paths;
     pub mod analytics;
     pub mod authorization;
     pub mod file_store;

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use super::access::{ContextExt, Permission};
 use super::enums::{ApiScope, OrganizationKind, Role};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::roster::Artist;
 use crate::auth::{self, Principal};
@@ -17,18 +18,53 @@ const INVITATION_TTL_DAYS: i64 = 14;
 
 // ---------------------------------------------------------------- objects
 
-pub struct User(pub user::Model);
+/// A person. Their email is shown to themself, and to those who may read personal details
+/// about the membership they were reached through.
+pub struct User {
+    row: user::Model,
+    email_visible: bool,
+}
+
+impl User {
+    /// The caller's own account.
+    #[must_use]
+    pub fn own(row: user::Model) -> Self {
+        Self {
+            row,
+            email_visible: true,
+        }
+    }
+
+    /// The user of a membership the caller sees.
+    async fn of_member(
+        ctx: &Context<'_>,
+        member: &Seen<membership::Model>,
+        row: user::Model,
+    ) -> ApiResult<Self> {
+        let email_visible =
+            ctx.principal().user_id() == Some(row.id) || member.reveal(ctx).await.is_ok();
+        Ok(Self { row, email_visible })
+    }
+}
 
 #[Object]
 impl User {
     async fn id(&self) -> ID {
-        ids::encode(Kind::User, self.0.id)
+        ids::encode(Kind::User, self.row.id)
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Personal: the user's own, or for owners, admins and managers of an organisation they
+    /// are a member of.
+    async fn email(&self) -> ApiResult<&str> {
+        if self.email_visible {
+            Ok(&self.row.email)
+        } else {
+            Err(ApiError::Forbidden(guard::permission_message(
+                Permission::ReadPersonal,
+            )))
+        }
     }
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
 }
 
@@ -39,26 +75,21 @@ pub struct Viewer;
 impl Viewer {
     async fn user(&self, ctx: &Context<'_>) -> Option<User> {
         match ctx.principal() {
-            Principal::User { user, .. } => Some(User(user.clone())),
+            Principal::User { user, .. } => Some(User::own(user.clone())),
             _ => None,
         }
     }
 
     async fn api_key(&self, ctx: &Context<'_>) -> Option<ApiKey> {
-        match ctx.principal() {
-            Principal::ApiKey { key, .. } => Some(ApiKey(key.clone())),
-            _ => None,
-        }
+        guard::own_api_key(ctx.principal()).map(ApiKey)
     }
 
     /// The organisations the caller belongs to, with the caller's role in each.
     async fn memberships(&self, ctx: &Context<'_>) -> Vec<Member> {
-        match ctx.principal() {
-            Principal::User { memberships, .. } => {
-                memberships.iter().cloned().map(Member).collect()
-            }
-            _ => Vec::new(),
-        }
+        guard::own_memberships(ctx.principal())
+            .into_iter()
+            .map(Member)
+            .collect()
     }
 
     async fn organizations(
@@ -76,7 +107,8 @@ impl Viewer {
             .filter(organization::Column::Id.is_in(ids))
             .all(ctx.db())
             .await?;
-        Ok(rows
+        Ok(guard::admit_all(ctx, rows)
+            .await?
             .into_iter()
             .map(super::organization::Organization)
             .collect())
@@ -84,7 +116,7 @@ impl Viewer {
 }
 
 /// A user's membership of an organisation.
-pub struct Member(pub membership::Model);
+pub struct Member(pub Seen<membership::Model>);
 
 #[Object]
 impl Member {
@@ -99,7 +131,10 @@ impl Member {
     }
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let loaders = ctx.data_unchecked::<super::loaders::Loaders>();
-        Ok(loaders.user.load_one(self.0.user_id).await?.map(User))
+        let Some(row) = loaders.user.load_one(self.0.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(User::of_member(ctx, &self.0, row).await?))
     }
     /// The roster artist an `artist` member is linked to.
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
@@ -107,14 +142,15 @@ impl Member {
             return Ok(None);
         };
         let loaders = ctx.data_unchecked::<super::loaders::Loaders>();
-        Ok(loaders.artist.load_one(id).await?.map(Artist))
+        let row = loaders.artist.load_one(id).await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-pub struct Invitation(pub invitation::Model);
+pub struct Invitation(pub Seen<invitation::Model>);
 
 #[Object]
 impl Invitation {
@@ -139,7 +175,7 @@ impl Invitation {
 }
 
 /// A partner's API key. Its secret is shown once, when created.
-pub struct ApiKey(pub api_key::Model);
+pub struct ApiKey(pub Seen<api_key::Model>);
 
 #[Object]
 impl ApiKey {
@@ -376,7 +412,7 @@ impl AccountsMutation {
         txn.commit().await?;
         Ok(AuthPayload {
             token: Some(token),
-            user: Some(User(user)),
+            user: Some(User::own(user)),
             user_errors: Vec::new(),
         })
     }
@@ -404,7 +440,7 @@ impl AccountsMutation {
         let token = auth::issue_session(db, user.id, ttl).await?;
         Ok(AuthPayload {
             token: Some(token),
-            user: Some(User(user)),
+            user: Some(User::own(user)),
             user_errors: Vec::new(),
         })
     }
@@ -484,7 +520,9 @@ impl AccountsMutation {
             .user_changed(&ctx.state().events, user.id)
             .await;
         Ok(CreateOrganizationPayload {
-            organization: Some(super::organization::Organization(org)),
+            organization: Some(super::organization::Organization(guard::created_by_caller(
+                org,
+            ))),
             user_errors: Vec::new(),
         })
     }
@@ -540,7 +578,7 @@ impl AccountsMutation {
         .insert(ctx.db())
         .await?;
         Ok(InviteMemberPayload {
-            invitation: Some(Invitation(invitation)),
+            invitation: guard::admit(ctx, invitation).await?.map(Invitation),
             invitation_token: Some(secret),
             user_errors: Vec::new(),
         })
@@ -615,7 +653,7 @@ impl AccountsMutation {
             .user_changed(&ctx.state().events, user.id)
             .await;
         Ok(AcceptInvitationPayload {
-            member: Some(Member(member)),
+            member: Some(Member(guard::joined_by_caller(member))),
             user_errors: Vec::new(),
         })
     }
@@ -668,7 +706,7 @@ impl AccountsMutation {
         .insert(ctx.db())
         .await?;
         Ok(CreateApiKeyPayload {
-            api_key: Some(ApiKey(key)),
+            api_key: guard::admit(ctx, key).await?.map(ApiKey),
             secret: Some(secret),
             user_errors: Vec::new(),
         })
@@ -699,7 +737,7 @@ impl AccountsMutation {
             key
         };
         Ok(RevokeApiKeyPayload {
-            api_key: Some(ApiKey(key)),
+            api_key: guard::admit(ctx, key).await?.map(ApiKey),
             user_errors: Vec::new(),
         })
     }
@@ -831,7 +869,7 @@ impl AccountsMutation {
             .user_changed(&ctx.state().events, member.user_id)
             .await;
         Ok(ChangeMemberRolePayload {
-            member: Some(Member(member)),
+            member: guard::admit(ctx, member).await?.map(Member),
             user_errors: Vec::new(),
         })
     }

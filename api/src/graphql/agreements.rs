@@ -13,12 +13,13 @@ use super::accounts::decode_or_not_found;
 use super::audit::{self, Change};
 use super::enums::{DealBasis, ExitReleasePolicy, FutureRights, MasterOwner, RecoupmentScope};
 use super::error::{ApiError, ApiResult, UserError, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::loaders::Loaders;
 use super::money::Money;
 use super::roster::Artist;
 
-pub struct Agreement(pub agreement::Model);
+pub struct Agreement(pub Seen<agreement::Model>);
 
 /// A stored share (ppb) as a percent string; 0 is allowed here (an artist-owned master).
 fn percent(ppb: i64) -> String {
@@ -54,12 +55,12 @@ impl Agreement {
         ids::encode(Kind::Agreement, self.0.id)
     }
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .artist
             .load_one(self.0.artist_id)
-            .await?
-            .map(Artist))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -238,7 +239,7 @@ impl AgreementsMutation {
         input: CreateAgreementInput,
     ) -> ApiResult<AgreementPayload> {
         let artist =
-            super::roster::load_artist(ctx, &input.artist_id, Permission::WriteCatalogue).await?;
+            super::roster::load_artist(ctx, &input.artist_id, Permission::ManageAgreements).await?;
         let db = ctx.db();
         let org = entity::organization::Entity::find_by_id(artist.organization_id)
             .one(db)
@@ -347,7 +348,7 @@ impl AgreementsMutation {
         super::recoupables::record_advance(&txn, ctx.principal(), &row).await?;
         txn.commit().await?;
         Ok(AgreementPayload {
-            agreement: Some(Agreement(row)),
+            agreement: guard::admit(ctx, row).await?.map(Agreement),
             user_errors: Vec::new(),
         })
     }
@@ -363,7 +364,7 @@ impl AgreementsMutation {
             .one(db)
             .await?
             .ok_or(ApiError::NotFound("Agreement"))?;
-        ctx.authorize(row.organization_id, Permission::WriteCatalogue)?;
+        ctx.authorize(row.organization_id, Permission::ManageAgreements)?;
         let mut errors = UserErrors::default();
         let mut terms = terms_of(&row)?;
         if let Some(owner) = input.master_owner {
@@ -462,7 +463,7 @@ impl AgreementsMutation {
         .await?;
         txn.commit().await?;
         Ok(AgreementPayload {
-            agreement: Some(Agreement(updated)),
+            agreement: guard::admit(ctx, updated).await?.map(Agreement),
             user_errors: Vec::new(),
         })
     }

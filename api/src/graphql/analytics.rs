@@ -16,6 +16,7 @@ use super::access::{ContextExt, OrgAccess, Permission};
 use super::accounts::decode_or_not_found;
 use super::catalogue::{Release, Track};
 use super::error::{ApiError, ApiResult};
+use super::guard;
 use super::ids::Kind;
 use super::loaders::Loaders;
 use super::money::Money;
@@ -169,29 +170,53 @@ where
 
 #[Object]
 impl AnalyticsRow {
+    /// The artist, for a caller who may read the catalogue (its name is beside the figures).
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
         let Some(id) = self.key.artist_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(named(ctx, self.organization_id, id, |l| &l.artist)
-            .await?
-            .map(Artist))
+        let row = named(ctx, self.organization_id, id, |l| &l.artist).await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
+    /// The artist's name: the name beside the figures, for whoever reads them.
+    async fn artist_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.key.artist_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        let row = named(ctx, self.organization_id, id, |l| &l.artist).await?;
+        Ok(row.map(|r| r.name))
+    }
+    /// The release, for a caller who may read the catalogue (its name is beside the figures).
     async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
         let Some(id) = self.key.release_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(named(ctx, self.organization_id, id, |l| &l.release)
-            .await?
-            .map(Release))
+        let row = named(ctx, self.organization_id, id, |l| &l.release).await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Release))
     }
+    /// The release's title: the name beside the figures, for whoever reads them.
+    async fn release_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.key.release_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        let row = named(ctx, self.organization_id, id, |l| &l.release).await?;
+        Ok(row.map(|r| r.title))
+    }
+    /// The track, for a caller who may read the catalogue (its name is beside the figures).
     async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Track>> {
         let Some(id) = self.key.track_id.filter(|id| *id > 0) else {
             return Ok(None);
         };
-        Ok(named(ctx, self.organization_id, id, |l| &l.track)
-            .await?
-            .map(Track))
+        let row = named(ctx, self.organization_id, id, |l| &l.track).await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Track))
+    }
+    /// The track's title: the name beside the figures, for whoever reads them.
+    async fn track_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.key.track_id.filter(|id| *id > 0) else {
+            return Ok(None);
+        };
+        let row = named(ctx, self.organization_id, id, |l| &l.track).await?;
+        Ok(row.map(|r| r.title))
     }
     async fn store(&self) -> Option<&str> {
         self.key.store.as_deref()
@@ -269,7 +294,8 @@ fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiResult<Where>
     if let Some(own) = access.artist_id {
         match &artists {
             Some(list) if list.iter().any(|a| *a != own) => {
-                return Err(ApiError::Forbidden("artists see only their own analytics"));
+                // Another artist does not exist for her.
+                return Err(ApiError::NotFound("Artist"));
             }
             _ => artists = Some(vec![own]),
         }
@@ -775,7 +801,10 @@ async fn named_rows<M: NamedRow>(
 /// A roster artist's numbers in a period and the one before it.
 #[derive(SimpleObject)]
 pub struct ArtistSummary {
+    /// The artist, for a caller who may read the catalogue.
     pub artist: Option<Artist>,
+    /// The artist's name, beside the figures for whoever reads them.
+    pub artist_name: Option<String>,
     pub current: AnalyticsFigures,
     pub previous: AnalyticsFigures,
     /// Change of base-currency earnings against the previous period, percent with one decimal;
@@ -911,13 +940,12 @@ impl AnalyticsQuery {
             let previous = before
                 .remove(&row.key.artist_id)
                 .unwrap_or_else(|| empty.clone());
-            let artist = row
-                .key
-                .artist_id
-                .and_then(|id| names.remove(&id))
-                .map(Artist);
+            let model = row.key.artist_id.and_then(|id| names.remove(&id));
+            let artist_name = model.as_ref().map(|m| m.name.clone());
+            let artist = guard::admit_opt(ctx, model).await?.map(Artist);
             artists.push(ArtistSummary {
                 artist,
+                artist_name,
                 change_percent: change_percent(&row.figures, &previous),
                 current: row.figures.clone(),
                 previous,

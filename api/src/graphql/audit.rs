@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Serialize;
 
 use super::error::ApiResult;
+use super::guard::Seen;
 use super::ids::{self, Kind};
 use crate::auth::Principal;
 
@@ -53,7 +54,7 @@ pub async fn record(
     Ok(())
 }
 
-pub struct AuditEntry(pub audit_log::Model);
+pub struct AuditEntry(pub Seen<audit_log::Model>);
 
 #[Object]
 impl AuditEntry {

@@ -16,12 +16,13 @@ use super::accounts::decode_or_not_found;
 use super::audit::{self, Change};
 use super::enums::{ClaimState, ReleaseStatus, ReleaseType, TrackArtistRole};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::loaders::Loaders;
 use super::roster::{Artist, agreement_in_force};
 use super::splits::Split;
 
-pub struct Release(pub release::Model);
+pub struct Release(pub Seen<release::Model>);
 
 #[Object]
 impl Release {
@@ -33,12 +34,12 @@ impl Release {
     }
     /// The primary artist the release goes out under.
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .artist
             .load_one(self.0.artist_id)
-            .await?
-            .map(Artist))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
     /// GTIN (UPC-A or EAN-13), digits only, check digit verified.
     async fn upc(&self) -> Option<&str> {
@@ -63,7 +64,11 @@ impl Release {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Track).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(Track)
+            .collect())
     }
     /// Every split version of the release and its track overrides, oldest first.
     async fn splits(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Split>> {
@@ -73,7 +78,11 @@ impl Release {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Split).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(Split)
+            .collect())
     }
     /// The release-level split in effect on `on` (default today).
     async fn current_split(
@@ -88,14 +97,15 @@ impl Release {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(super::splits::split_in_effect(rows, None, day).map(Split))
+        let split = super::splits::split_in_effect(rows, None, day);
+        Ok(guard::admit_opt(ctx, split).await?.map(Split))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-pub struct Track(pub track::Model);
+pub struct Track(pub Seen<track::Model>);
 
 #[Object]
 impl Track {
@@ -106,12 +116,12 @@ impl Track {
         &self.0.title
     }
     async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .release
             .load_one(self.0.release_id)
-            .await?
-            .map(Release))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Release))
     }
     /// ISRC, normalised: 12 characters, upper case, no hyphens.
     async fn isrc(&self) -> Option<&str> {
@@ -133,7 +143,11 @@ impl Track {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(TrackArtist).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(TrackArtist)
+            .collect())
     }
     /// The split that applies to this track on `on` (default today): its own override if it
     /// has one, else the release's.
@@ -150,23 +164,33 @@ impl Track {
             .await?
             .unwrap_or_default();
         let own = super::splits::split_in_effect(rows.clone(), Some(self.0.id), day);
-        Ok(own
-            .or_else(|| super::splits::split_in_effect(rows, None, day))
-            .map(Split))
+        let split = own.or_else(|| super::splits::split_in_effect(rows, None, day));
+        Ok(guard::admit_opt(ctx, split).await?.map(Split))
     }
 }
 
-pub struct TrackArtist(pub track_artist::Model);
+pub struct TrackArtist(pub Seen<track_artist::Model>);
 
 #[Object]
 impl TrackArtist {
+    /// The artist, for a caller who may see them (an artist member sees herself, not the
+    /// artists featured on her tracks: their names are in `name`).
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
-        Ok(ctx
+        let row = ctx
             .data_unchecked::<Loaders>()
             .artist
             .load_one(self.0.artist_id)
-            .await?
-            .map(Artist))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
+    }
+    /// The credited artist's name, for whoever sees the track.
+    async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let row = ctx
+            .data_unchecked::<Loaders>()
+            .artist
+            .load_one(self.0.artist_id)
+            .await?;
+        Ok(row.map(|a| a.name).unwrap_or_default())
     }
     async fn role(&self) -> ApiResult<TrackArtistRole> {
         TrackArtistRole::from_db(&self.0.role)
@@ -370,7 +394,7 @@ impl CatalogueMutation {
         .insert(db)
         .await?;
         Ok(ReleasePayload {
-            release: Some(Release(row)),
+            release: guard::admit(ctx, row).await?.map(Release),
             user_errors: Vec::new(),
         })
     }
@@ -424,7 +448,9 @@ impl CatalogueMutation {
         }
         active.updated_at = Set(Utc::now());
         Ok(ReleasePayload {
-            release: Some(Release(active.update(db).await?)),
+            release: guard::admit(ctx, active.update(db).await?)
+                .await?
+                .map(Release),
             user_errors: Vec::new(),
         })
     }
@@ -550,7 +576,7 @@ impl CatalogueMutation {
         }
         txn.commit().await?;
         Ok(TrackPayload {
-            track: Some(Track(row)),
+            track: guard::admit(ctx, row).await?.map(Track),
             user_errors: Vec::new(),
         })
     }
@@ -630,7 +656,9 @@ impl CatalogueMutation {
         }
         active.updated_at = Set(Utc::now());
         Ok(TrackPayload {
-            track: Some(Track(active.update(db).await?)),
+            track: guard::admit(ctx, active.update(db).await?)
+                .await?
+                .map(Track),
             user_errors: Vec::new(),
         })
     }
@@ -768,7 +796,7 @@ impl CatalogueMutation {
         .await?;
         txn.commit().await?;
         Ok(ReleasePayload {
-            release: Some(Release(updated)),
+            release: guard::admit(ctx, updated).await?.map(Release),
             user_errors: Vec::new(),
         })
     }
@@ -782,13 +810,6 @@ pub async fn load_release(
     ctx: &Context<'_>,
     id: &ID,
     permission: Permission,
-) -> ApiResult<release::Model> {
-    let row_id = decode_or_not_found(Kind::Release, id)?;
-    let row = release::Entity::find_by_id(row_id)
-        .one(ctx.db())
-        .await?
-        .ok_or(ApiError::NotFound("Release"))?;
-    ctx.authorize(row.organization_id, permission)?
-        .check_artist(row.artist_id)?;
-    Ok(row)
+) -> ApiResult<Seen<release::Model>> {
+    guard::fetch(ctx, Kind::Release, id, permission).await
 }

@@ -4,16 +4,18 @@
 //! page costs one indexed range scan however deep the client pages, and rows inserted meanwhile
 //! never shift a page.
 
+use async_graphql::Context;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
+use super::access::ContextExt;
 use super::error::{ApiError, ApiResult};
+use super::guard::{self, Guarded, Seen};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -68,19 +70,22 @@ impl PageArgs {
 ///
 /// # Errors
 /// A bad cursor or page size, or a database failure.
+/// One page of `select`, each row released through [`guard::admit_all`]: the query narrows
+/// the rows to the caller's, and the guard makes sure of it.
 pub async fn paginate<E, T>(
-    db: &impl ConnectionTrait,
+    ctx: &Context<'_>,
     select: Select<E>,
     id_column: E::Column,
     args: &PageArgs,
     id_of: impl Fn(&E::Model) -> i64,
-    node: impl Fn(E::Model) -> T,
+    node: impl Fn(Seen<E::Model>) -> T,
 ) -> ApiResult<Page<T>>
 where
     E: EntityTrait,
-    E::Model: Sync,
+    E::Model: Guarded,
     T: OutputType,
 {
+    let db = ctx.db();
     let limit = args.limit()?;
     let total_count = select.clone().count(db).await?;
     let mut page = select;
@@ -99,10 +104,11 @@ where
         has_next_page,
         ConnectionFields { total_count },
     );
-    connection.edges.extend(
-        rows.into_iter()
-            .map(|row| Edge::new(encode_cursor(id_of(&row)), node(row))),
-    );
+    for row in guard::admit_all(ctx, rows).await? {
+        connection
+            .edges
+            .push(Edge::new(encode_cursor(id_of(&row)), node(row)));
+    }
     Ok(connection)
 }
 

@@ -58,6 +58,12 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<std::sync::Arc<sea_orm::DbErr>> for ApiError {
+    fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        Self::Internal(std::sync::Arc::new(anyhow::anyhow!("{err}")))
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         Self::internal(err)

@@ -14,6 +14,7 @@ use super::access::{ContextExt, Permission};
 use super::accounts::decode_or_not_found;
 use super::audit::{self, Change};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::Kind;
 use super::money::Money;
 use super::organization::Organization;
@@ -51,7 +52,7 @@ impl LedgerAccount {
     }
 }
 
-pub struct LedgerEntry(pub ledger_entry::Model);
+pub struct LedgerEntry(pub Seen<ledger_entry::Model>);
 
 #[Object]
 impl LedgerEntry {
@@ -258,8 +259,7 @@ impl LedgerMutation {
         ctx: &Context<'_>,
         input: ReallocateStatementInput,
     ) -> ApiResult<ReallocateStatementPayload> {
-        let st = load_statement(ctx, &input.statement_id).await?;
-        ctx.authorize(st.organization_id, Permission::WriteMoney)?;
+        let st = load_statement(ctx, &input.statement_id, Permission::WriteStatements).await?;
         if st.status != workers::ingest::STATUS_PARSED {
             return Ok(ReallocateStatementPayload {
                 statement: None,
@@ -302,7 +302,7 @@ impl LedgerMutation {
             .await
             .map_err(ApiError::internal)?;
         Ok(ReallocateStatementPayload {
-            statement: Some(StatementObject(st)),
+            statement: guard::admit(ctx, st).await?.map(StatementObject),
             user_errors: Vec::new(),
         })
     }
@@ -374,7 +374,7 @@ impl LedgerMutation {
         .await?;
         txn.commit().await?;
         Ok(UpdatePayoutSettingsPayload {
-            organization: Some(Organization(org)),
+            organization: guard::admit(ctx, org).await?.map(Organization),
             user_errors: Vec::new(),
         })
     }

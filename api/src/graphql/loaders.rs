@@ -63,6 +63,7 @@ by_id!(ArtistById, artist);
 by_id!(PayeeById, payee);
 by_id!(ReleaseById, release);
 by_id!(TrackById, track);
+by_id!(SplitById, split);
 
 children!(ProfilesByArtist, artist_profile, ArtistId, artist_id, Store);
 children!(AgreementsByArtist, agreement, ArtistId, artist_id, StartsOn);
@@ -79,6 +80,7 @@ pub struct Loaders {
     pub payee: DataLoader<PayeeById>,
     pub release: DataLoader<ReleaseById>,
     pub track: DataLoader<TrackById>,
+    pub split: DataLoader<SplitById>,
     pub profiles_by_artist: DataLoader<ProfilesByArtist>,
     pub agreements_by_artist: DataLoader<AgreementsByArtist>,
     pub tracks_by_release: DataLoader<TracksByRelease>,
@@ -106,6 +108,7 @@ impl Loaders {
             payee: loader(PayeeById(db.clone())),
             release: loader(ReleaseById(db.clone())),
             track: loader(TrackById(db.clone())),
+            split: loader(SplitById(db.clone())),
             profiles_by_artist: loader(ProfilesByArtist(db.clone())),
             agreements_by_artist: loader(AgreementsByArtist(db.clone())),
             tracks_by_release: loader(TracksByRelease(db.clone())),

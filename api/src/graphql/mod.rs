@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod enums;
 pub mod error;
+pub mod guard;
 pub mod ids;
 pub mod ledger;
 pub mod loaders;

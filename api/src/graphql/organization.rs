@@ -16,6 +16,7 @@ use super::catalogue::Release;
 use super::connection::{Page, PageArgs, paginate};
 use super::enums::{OrganizationKind, ReleaseStatus, Role};
 use super::error::{ApiError, ApiResult};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::ledger::{MoneySummary, money_summary};
 use super::payees::Payee;
@@ -24,7 +25,7 @@ use super::recoupables::Recoupable;
 use super::roster::Artist;
 use super::statements::Statement;
 
-pub struct Organization(pub organization::Model);
+pub struct Organization(pub Seen<organization::Model>);
 
 #[Object]
 impl Organization {
@@ -64,7 +65,7 @@ impl Organization {
         let select =
             membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             membership::Column::Id,
             &PageArgs::new(first, after),
@@ -84,7 +85,7 @@ impl Organization {
         let select =
             invitation::Entity::find().filter(invitation::Column::OrganizationId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             invitation::Column::Id,
             &PageArgs::new(first, after),
@@ -103,7 +104,7 @@ impl Organization {
         ctx.authorize(self.0.id, Permission::ManageMembers)?;
         let select = api_key::Entity::find().filter(api_key::Column::OrganizationId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             api_key::Column::Id,
             &PageArgs::new(first, after),
@@ -131,7 +132,7 @@ impl Organization {
             select = select.filter(artist::Column::LeftOn.is_null());
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             artist::Column::Id,
             &PageArgs::new(first, after),
@@ -154,7 +155,7 @@ impl Organization {
             select = select.filter(payee::Column::ArtistId.eq(own));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             payee::Column::Id,
             &PageArgs::new(first, after),
@@ -177,7 +178,7 @@ impl Organization {
             select = select.filter(agreement::Column::ArtistId.eq(own));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             agreement::Column::Id,
             &PageArgs::new(first, after),
@@ -209,7 +210,7 @@ impl Organization {
             select = select.filter(release::Column::ArtistId.eq(id));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             release::Column::Id,
             &PageArgs::new(first, after),
@@ -226,7 +227,7 @@ impl Organization {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Page<Statement>> {
-        let access = ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        let access = ctx.authorize(self.0.id, Permission::ReadStatements)?;
         if access.artist_id.is_some() {
             return Err(ApiError::Forbidden(
                 "distributor statements cover every artist; artists see their own earnings",
@@ -235,7 +236,7 @@ impl Organization {
         let select =
             statement::Entity::find().filter(statement::Column::OrganizationId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             statement::Column::Id,
             &PageArgs::new(first, after),
@@ -285,7 +286,7 @@ impl Organization {
             );
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             payout_run::Column::Id,
             &PageArgs::new(first, after),
@@ -315,7 +316,7 @@ impl Organization {
             select = select.filter(recoupable::Column::ArtistId.eq(own));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             recoupable::Column::Id,
             &PageArgs::new(first, after),
@@ -349,7 +350,7 @@ impl Organization {
         let select =
             audit_log::Entity::find().filter(audit_log::Column::OrganizationId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             audit_log::Column::Id,
             &PageArgs::new(first, after),
@@ -376,12 +377,9 @@ pub struct OrganizationQuery;
 
 #[Object]
 impl OrganizationQuery {
-    /// An organisation the caller belongs to; FORBIDDEN otherwise.
+    /// An organisation the caller belongs to; null otherwise, as for an id of nothing.
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Organization>> {
-        let id = decode_or_not_found(Kind::Organization, &id)?;
-        ctx.authorize(id, Permission::ReadCatalogue)?;
-        Ok(organization::Entity::find_by_id(id)
-            .one(ctx.db())
+        Ok(guard::lookup(ctx, Kind::Organization, &id)
             .await?
             .map(Organization))
     }

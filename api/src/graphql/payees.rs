@@ -7,13 +7,15 @@ use domain::share::Share;
 use entity::{ledger_entry, payee, payout};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait,
 };
 
 use super::access::{ContextExt, Permission};
-use super::accounts::decode_or_not_found;
+use super::audit::{self, Change};
 use super::connection::{Page, PageArgs, paginate};
 use super::enums::PayeeKind;
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::ledger::LedgerEntry;
 use super::loaders::Loaders;
@@ -21,7 +23,7 @@ use super::money::Money;
 use super::payouts::Payout;
 use super::roster::Artist;
 
-pub struct Payee(pub payee::Model);
+pub struct Payee(pub Seen<payee::Model>);
 
 #[Object]
 impl Payee {
@@ -31,8 +33,9 @@ impl Payee {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    /// Personal: for the label's owners, admins and managers, and the payee's own artist.
+    async fn email(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        Ok(self.0.reveal(ctx).await?.email.as_deref())
     }
     async fn kind(&self) -> ApiResult<PayeeKind> {
         PayeeKind::from_db(&self.0.kind)
@@ -41,12 +44,8 @@ impl Payee {
         let Some(id) = self.0.artist_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
-            .artist
-            .load_one(id)
-            .await?
-            .map(Artist))
+        let row = ctx.data_unchecked::<Loaders>().artist.load_one(id).await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
     /// The currency this payee is paid in.
     async fn currency(&self) -> &str {
@@ -57,8 +56,9 @@ impl Payee {
         Money::from_nanos(self.0.minimum_payout_nanos, &self.0.currency)
     }
     /// Reference of the payout method (bank, PayPal…), never the account details themselves.
-    async fn payout_method(&self) -> Option<&str> {
-        self.0.payout_method.as_deref()
+    /// Personal: for the label's owners, admins and managers, and the payee's own artist.
+    async fn payout_method(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        Ok(self.0.reveal(ctx).await?.payout_method.as_deref())
     }
     /// The payee's money per currency, from the ledger.
     async fn balances(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayeeBalance>> {
@@ -76,7 +76,7 @@ impl Payee {
             .filter(ledger_entry::Column::OrganizationId.eq(self.0.organization_id))
             .filter(ledger_entry::Column::PayeeId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             ledger_entry::Column::Id,
             &PageArgs::new(first, after),
@@ -95,7 +95,7 @@ impl Payee {
         check_payee_money(ctx, &self.0)?;
         let select = payout::Entity::find().filter(payout::Column::PayeeId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             payout::Column::Id,
             &PageArgs::new(first, after),
@@ -252,13 +252,10 @@ impl PayeesMutation {
         ctx: &Context<'_>,
         input: CreatePayeeInput,
     ) -> ApiResult<PayeePayload> {
-        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteCatalogue)?;
+        let org =
+            guard::organization(ctx, &input.organization_id, Permission::ManagePayees).await?;
+        let organization_id = org.id;
         let db = ctx.db();
-        let org = entity::organization::Entity::find_by_id(organization_id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::NotFound("Organization"))?;
         let mut errors = UserErrors::default();
         let name = input.name.trim().to_owned();
         if name.is_empty() {
@@ -308,6 +305,7 @@ impl PayeesMutation {
             });
         };
         let now = Utc::now();
+        let txn = db.begin().await?;
         let payee = payee::ActiveModel {
             organization_id: Set(organization_id),
             name: Set(name),
@@ -322,10 +320,24 @@ impl PayeesMutation {
             updated_at: Set(now),
             ..Default::default()
         }
-        .insert(db)
+        .insert(&txn)
         .await?;
+        audit::record(
+            &txn,
+            ctx.principal(),
+            organization_id,
+            Change {
+                action: "payee.created",
+                entity_type: "payee",
+                entity_id: payee.id,
+                before: None,
+                after: audit::snapshot(&payee),
+            },
+        )
+        .await?;
+        txn.commit().await?;
         Ok(PayeePayload {
-            payee: Some(Payee(payee)),
+            payee: guard::admit(ctx, payee).await?.map(Payee),
             user_errors: Vec::new(),
         })
     }
@@ -335,13 +347,9 @@ impl PayeesMutation {
         ctx: &Context<'_>,
         input: UpdatePayeeInput,
     ) -> ApiResult<PayeePayload> {
-        let id = decode_or_not_found(Kind::Payee, &input.payee_id)?;
+        let payee: Seen<payee::Model> =
+            guard::fetch(ctx, Kind::Payee, &input.payee_id, Permission::ManagePayees).await?;
         let db = ctx.db();
-        let payee = payee::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::NotFound("Payee"))?;
-        ctx.authorize(payee.organization_id, Permission::WriteCatalogue)?;
         let mut errors = UserErrors::default();
         let currency = match input.currency.as_deref() {
             Some(raw) => errors.check("currency", Currency::parse(raw)),
@@ -375,7 +383,8 @@ impl PayeesMutation {
                 user_errors: errors.into_vec(),
             });
         }
-        let mut active: payee::ActiveModel = payee.into();
+        let before = audit::snapshot(&*payee);
+        let mut active: payee::ActiveModel = payee.into_inner().into();
         if let Some(name) = input.name {
             active.name = Set(name.trim().to_owned());
         }
@@ -395,9 +404,25 @@ impl PayeesMutation {
             active.reserve_ppb = Set(reserve);
         }
         active.updated_at = Set(Utc::now());
-        let payee = active.update(db).await?;
+        // Payment details are money: who changed them, from what to what, is kept.
+        let txn = db.begin().await?;
+        let payee = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            ctx.principal(),
+            payee.organization_id,
+            Change {
+                action: "payee.updated",
+                entity_type: "payee",
+                entity_id: payee.id,
+                before,
+                after: audit::snapshot(&payee),
+            },
+        )
+        .await?;
+        txn.commit().await?;
         Ok(PayeePayload {
-            payee: Some(Payee(payee)),
+            payee: guard::admit(ctx, payee).await?.map(Payee),
             user_errors: Vec::new(),
         })
     }

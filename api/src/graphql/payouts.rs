@@ -26,10 +26,11 @@ use super::accounts::decode_or_not_found;
 use super::audit::{self, Change};
 use super::connection::{Page, PageArgs, paginate};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
-use super::loaders::Loaders;
 use super::money::Money;
 use super::payees::Payee;
+use domain::auth::Owner;
 
 /// Where a payout run is in its life.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +123,7 @@ fn visible_payouts(access: &OrgAccess) -> (String, Vec<sea_orm::Value>) {
     }
 }
 
-pub struct PayoutRun(pub payout_run::Model);
+pub struct PayoutRun(pub Seen<payout_run::Model>);
 
 #[Object]
 impl PayoutRun {
@@ -215,7 +216,7 @@ impl PayoutRun {
             select = select.filter(payout::Column::PayeeId.in_subquery(own_payees(artist_id)));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             payout::Column::Id,
             &PageArgs::new(first, after),
@@ -236,7 +237,7 @@ fn own_payees(artist_id: i64) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-pub struct Payout(pub payout::Model);
+pub struct Payout(pub Seen<payout::Model>);
 
 #[Object]
 impl Payout {
@@ -244,18 +245,18 @@ impl Payout {
         ids::encode(Kind::Payout, self.0.id)
     }
     async fn payee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payee>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .payee
             .load_one(self.0.payee_id)
-            .await?
-            .map(Payee))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Payee))
     }
     async fn payout_run(&self, ctx: &Context<'_>) -> ApiResult<Option<PayoutRun>> {
-        Ok(payout_run::Entity::find_by_id(self.0.payout_run_id)
+        let row = payout_run::Entity::find_by_id(self.0.payout_run_id)
             .one(ctx.db())
-            .await?
-            .map(PayoutRun))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(PayoutRun))
     }
     async fn currency(&self) -> &str {
         &self.0.currency
@@ -328,22 +329,17 @@ impl Payout {
     }
 }
 
-/// Loads a payout run by global id, checking the caller may read it.
+/// Loads a payout run by global id for a mutation that does `permission` to it.
 ///
 /// # Errors
-/// NOT_FOUND or the authorization failure.
+/// NOT_FOUND (also another organisation's) or FORBIDDEN.
 pub async fn load_run(
     ctx: &Context<'_>,
     id: &ID,
     permission: Permission,
-) -> ApiResult<(payout_run::Model, OrgAccess)> {
-    let row_id = decode_or_not_found(Kind::PayoutRun, id)?;
-    let run = payout_run::Entity::find_by_id(row_id)
-        .one(ctx.db())
-        .await?
-        .ok_or(ApiError::NotFound("PayoutRun"))?;
-    let access = ctx.authorize(run.organization_id, permission)?;
-    Ok((run, access))
+) -> ApiResult<payout_run::Model> {
+    let run: Seen<payout_run::Model> = guard::fetch(ctx, Kind::PayoutRun, id, permission).await?;
+    Ok(run.into_inner())
 }
 
 /// Loads a payout by row id, checking the caller may read it (an artist member: only their
@@ -360,15 +356,21 @@ pub async fn load_payout(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("Payout"))?;
-    let access = super::access::authorize(principal, row.organization_id, Permission::ReadMoney)?;
     let payee = payee::Entity::find_by_id(row.payee_id)
         .one(db)
         .await?
-        .ok_or(ApiError::NotFound("Payee"))?;
-    if access.artist_id.is_some() && payee.artist_id != access.artist_id {
-        return Err(ApiError::Forbidden("this payout belongs to another artist"));
+        .ok_or(ApiError::NotFound("Payout"))?;
+    // The guard's rule, outside a GraphQL request: another organisation's or artist's payout
+    // is not found; one's own organisation's without ReadMoney is forbidden.
+    let owner = payee.artist_id.map_or(Owner::Label, Owner::Artist);
+    match guard::holder(principal, row.organization_id) {
+        None => Err(ApiError::NotFound("Payout")),
+        Some(holder) if !holder.sees(owner) => Err(ApiError::NotFound("Payout")),
+        Some(holder) if !holder.has(Permission::ReadMoney) => Err(ApiError::Forbidden(
+            guard::permission_message(Permission::ReadMoney),
+        )),
+        Some(_) => Ok((row, payee)),
     }
-    Ok((row, payee))
 }
 
 #[derive(InputObject)]
@@ -424,7 +426,7 @@ impl PayoutsMutation {
         input: CreatePayoutRunInput,
     ) -> ApiResult<PayoutRunPayload> {
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteMoney)?;
+        ctx.authorize(organization_id, Permission::PreparePayouts)?;
         let db = ctx.db();
         if input.period_end > Utc::now().date_naive() {
             return Ok(PayoutRunPayload::error(
@@ -503,7 +505,7 @@ impl PayoutsMutation {
             .map_err(ApiError::internal)?;
         publish(ctx, &run).await;
         Ok(PayoutRunPayload {
-            payout_run: Some(PayoutRun(run)),
+            payout_run: guard::admit(ctx, run).await?.map(PayoutRun),
             user_errors: Vec::new(),
         })
     }
@@ -514,7 +516,7 @@ impl PayoutsMutation {
         ctx: &Context<'_>,
         input: PayoutRunInput,
     ) -> ApiResult<PayoutRunPayload> {
-        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
+        let run = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
         if run.status != RUN_READY {
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
@@ -547,7 +549,7 @@ impl PayoutsMutation {
         ctx: &Context<'_>,
         input: MarkPayoutRunPaidInput,
     ) -> ApiResult<PayoutRunPayload> {
-        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
+        let run = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
         if run.status != RUN_APPROVED && run.status != RUN_PAID {
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
@@ -688,7 +690,7 @@ impl PayoutsMutation {
         ctx: &Context<'_>,
         input: PayoutRunInput,
     ) -> ApiResult<PayoutRunPayload> {
-        let (run, _) = load_run(ctx, &input.payout_run_id, Permission::WriteMoney).await?;
+        let run = load_run(ctx, &input.payout_run_id, Permission::PreparePayouts).await?;
         if !OPEN_RUN_STATUSES.contains(&run.status.as_str()) {
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
@@ -752,7 +754,7 @@ async fn transition_done(
     txn.commit().await?;
     publish(ctx, &run).await;
     Ok(PayoutRunPayload {
-        payout_run: Some(PayoutRun(run)),
+        payout_run: guard::admit(ctx, run).await?.map(PayoutRun),
         user_errors: Vec::new(),
     })
 }
@@ -830,8 +832,11 @@ impl PayoutUpdate {
         PayoutRunStatus::from_db(&self.run.status)
     }
     /// The run as it is now; its `payouts` and `totals` show only what the subscriber may see.
-    async fn payout_run(&self) -> PayoutRun {
-        PayoutRun(self.run.clone())
+    async fn payout_run(&self, ctx: &Context<'_>) -> ApiResult<PayoutRun> {
+        guard::admit(ctx, self.run.clone())
+            .await?
+            .map(PayoutRun)
+            .ok_or(ApiError::NotFound("PayoutRun"))
     }
 }
 

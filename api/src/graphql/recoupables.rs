@@ -17,13 +17,13 @@ use super::audit::{self, Change};
 use super::catalogue::Release;
 use super::enums::{RecoupableKind, SharedCostRule};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
-use super::loaders::Loaders;
 use super::money::Money;
 use super::payees::Payee;
 use super::roster::Artist;
 
-pub struct Recoupable(pub recoupable::Model);
+pub struct Recoupable(pub Seen<recoupable::Model>);
 
 #[Object]
 impl Recoupable {
@@ -74,35 +74,35 @@ impl Recoupable {
         let Some(id) = self.0.payee_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .payee
             .load_one(id)
-            .await?
-            .map(Payee))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Payee))
     }
     async fn artist(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Artist>> {
         let Some(id) = self.0.artist_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .artist
             .load_one(id)
-            .await?
-            .map(Artist))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Artist))
     }
     /// The release whose earnings recoup it (none when cross-collateralised from the start).
     async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
         let Some(id) = self.0.release_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .release
             .load_one(id)
-            .await?
-            .map(Release))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Release))
     }
 }
 
@@ -163,7 +163,7 @@ impl RecoupablesMutation {
         input: AddRecoupableInput,
     ) -> ApiResult<AddRecoupablePayload> {
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteMoney)?;
+        ctx.authorize(organization_id, Permission::ManageRecoupables)?;
         let db = ctx.db();
         let org = entity::organization::Entity::find_by_id(organization_id)
             .one(db)
@@ -406,11 +406,15 @@ impl RecoupablesMutation {
                 },
             )
             .await?;
-            created.push(Recoupable(row));
+            created.push(row);
         }
         txn.commit().await?;
         Ok(AddRecoupablePayload {
-            recoupables: created,
+            recoupables: guard::admit_all(ctx, created)
+                .await?
+                .into_iter()
+                .map(Recoupable)
+                .collect(),
             user_errors: Vec::new(),
         })
     }

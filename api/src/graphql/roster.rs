@@ -8,18 +8,18 @@ use sea_orm::{
 };
 
 use super::access::{ContextExt, Permission};
-use super::accounts::decode_or_not_found;
 use super::agreements::Agreement;
 use super::audit::{self, Change};
 use super::catalogue::Release;
 use super::connection::{Page, PageArgs, paginate};
 use super::enums::{ClaimState, StoreService};
-use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::error::{ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::loaders::Loaders;
 use super::payees::Payee;
 
-pub struct Artist(pub artist::Model);
+pub struct Artist(pub Seen<artist::Model>);
 
 #[Object]
 impl Artist {
@@ -47,7 +47,11 @@ impl Artist {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(ArtistProfile).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(ArtistProfile)
+            .collect())
     }
     /// Every agreement with this artist, oldest first.
     async fn agreements(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agreement>> {
@@ -57,7 +61,11 @@ impl Artist {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Agreement).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(Agreement)
+            .collect())
     }
     /// The agreement in force today (the latest one that has started and not ended).
     async fn current_agreement(
@@ -70,7 +78,8 @@ impl Artist {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(agreement_in_force(rows, Utc::now().date_naive()).map(Agreement))
+        let current = agreement_in_force(rows, Utc::now().date_naive());
+        Ok(guard::admit_opt(ctx, current).await?.map(Agreement))
     }
     async fn releases(
         &self,
@@ -84,7 +93,7 @@ impl Artist {
             .filter(release::Column::OrganizationId.eq(self.0.organization_id))
             .filter(release::Column::ArtistId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             release::Column::Id,
             &PageArgs::new(first, after),
@@ -95,15 +104,17 @@ impl Artist {
     }
     /// The payees linked to this artist (usually one: the artist themself).
     async fn payees(&self, ctx: &Context<'_>) -> ApiResult<Vec<Payee>> {
-        ctx.authorize(self.0.organization_id, Permission::ReadCatalogue)?
-            .check_artist(self.0.id)?;
         let rows = payee::Entity::find()
             .filter(payee::Column::OrganizationId.eq(self.0.organization_id))
             .filter(payee::Column::ArtistId.eq(self.0.id))
             .order_by_asc(payee::Column::Id)
             .all(ctx.db())
             .await?;
-        Ok(rows.into_iter().map(Payee).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(Payee)
+            .collect())
     }
 }
 
@@ -115,7 +126,7 @@ pub fn agreement_in_force(rows: Vec<agreement::Model>, day: NaiveDate) -> Option
         .max_by_key(|a| (a.starts_on, a.id))
 }
 
-pub struct ArtistProfile(pub artist_profile::Model);
+pub struct ArtistProfile(pub Seen<artist_profile::Model>);
 
 #[Object]
 impl ArtistProfile {
@@ -269,8 +280,9 @@ impl RosterMutation {
         ctx: &Context<'_>,
         input: CreateArtistInput,
     ) -> ApiResult<ArtistPayload> {
-        let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteCatalogue)?;
+        let org =
+            guard::organization(ctx, &input.organization_id, Permission::WriteCatalogue).await?;
+        let organization_id = org.id;
         let mut errors = UserErrors::default();
         let name = input.name.trim().to_owned();
         if name.is_empty() {
@@ -288,10 +300,6 @@ impl RosterMutation {
             });
         }
         let db = ctx.db();
-        let org = entity::organization::Entity::find_by_id(organization_id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::NotFound("Organization"))?;
         let now = Utc::now();
         let txn = db.begin().await?;
         let artist = artist::ActiveModel {
@@ -330,7 +338,7 @@ impl RosterMutation {
         }
         txn.commit().await?;
         Ok(ArtistPayload {
-            artist: Some(Artist(artist)),
+            artist: guard::admit(ctx, artist).await?.map(Artist),
             user_errors: Vec::new(),
         })
     }
@@ -357,7 +365,7 @@ impl RosterMutation {
             });
         }
         let txn = ctx.db().begin().await?;
-        let mut active: artist::ActiveModel = artist.clone().into();
+        let mut active: artist::ActiveModel = artist.into_inner().into();
         if let Some(name) = input.name {
             active.name = Set(name.trim().to_owned());
         }
@@ -369,7 +377,7 @@ impl RosterMutation {
         upsert_profiles(&txn, &updated, input.profiles).await?;
         txn.commit().await?;
         Ok(ArtistPayload {
-            artist: Some(Artist(updated)),
+            artist: guard::admit(ctx, updated).await?.map(Artist),
             user_errors: Vec::new(),
         })
     }
@@ -381,7 +389,7 @@ impl RosterMutation {
         ctx: &Context<'_>,
         input: ArtistLeavesInput,
     ) -> ApiResult<ArtistLeavesPayload> {
-        let artist = load_artist(ctx, &input.artist_id, Permission::WriteCatalogue).await?;
+        let artist = load_artist(ctx, &input.artist_id, Permission::ManageAgreements).await?;
         let left_on = input.left_on.unwrap_or_else(|| Utc::now().date_naive());
         if artist.left_on.is_some() {
             return Ok(ArtistLeavesPayload {
@@ -418,8 +426,8 @@ impl RosterMutation {
             t.exit_release_policy == domain::agreement::ExitReleasePolicy::TakeDown
         });
 
-        let before = audit::snapshot(&artist);
-        let mut active: artist::ActiveModel = artist.into();
+        let before = audit::snapshot(&*artist);
+        let mut active: artist::ActiveModel = artist.into_inner().into();
         active.left_on = Set(Some(left_on));
         active.updated_at = Set(Utc::now());
         let artist = active.update(&txn).await?;
@@ -462,10 +470,14 @@ impl RosterMutation {
         .await?;
         txn.commit().await?;
         Ok(ArtistLeavesPayload {
-            artist: Some(Artist(artist)),
-            agreement: agreement.map(Agreement),
+            artist: guard::admit(ctx, artist).await?.map(Artist),
+            agreement: guard::admit_opt(ctx, agreement).await?.map(Agreement),
             masters_revert_on,
-            taken_down_releases: taken_down.into_iter().map(Release).collect(),
+            taken_down_releases: guard::admit_all(ctx, taken_down)
+                .await?
+                .into_iter()
+                .map(Release)
+                .collect(),
             user_errors: Vec::new(),
         })
     }
@@ -474,18 +486,11 @@ impl RosterMutation {
 /// Loads an artist by global id and checks the caller's permission on it.
 ///
 /// # Errors
-/// NOT_FOUND, or the authorization failure.
+/// NOT_FOUND (also for another organisation's or artist's), or FORBIDDEN.
 pub async fn load_artist(
     ctx: &Context<'_>,
     id: &ID,
     permission: Permission,
-) -> ApiResult<artist::Model> {
-    let row_id = decode_or_not_found(Kind::Artist, id)?;
-    let artist = artist::Entity::find_by_id(row_id)
-        .one(ctx.db())
-        .await?
-        .ok_or(ApiError::NotFound("Artist"))?;
-    ctx.authorize(artist.organization_id, permission)?
-        .check_artist(artist.id)?;
-    Ok(artist)
+) -> ApiResult<Seen<artist::Model>> {
+    guard::fetch(ctx, Kind::Artist, id, permission).await
 }

@@ -10,7 +10,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use super::access::{ContextExt, Permission};
 use super::audit::{self, Change};
 use super::catalogue::{Release, Track};
+use super::enums::PayeeKind;
 use super::error::{ApiResult, UserError, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::loaders::Loaders;
 use super::payees::Payee;
@@ -34,7 +36,7 @@ pub fn split_in_effect(
         .max_by_key(|s| (s.effective_from, s.id))
 }
 
-pub struct Split(pub split::Model);
+pub struct Split(pub Seen<split::Model>);
 
 #[Object]
 impl Split {
@@ -42,24 +44,24 @@ impl Split {
         ids::encode(Kind::Split, self.0.id)
     }
     async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .release
             .load_one(self.0.release_id)
-            .await?
-            .map(Release))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Release))
     }
     /// Set when this split overrides the release's split for one track.
     async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Track>> {
         let Some(id) = self.0.track_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .track
             .load_one(id)
-            .await?
-            .map(Track))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Track))
     }
     /// Applies to sales from this date until the next version's.
     async fn effective_from(&self) -> NaiveDate {
@@ -72,24 +74,46 @@ impl Split {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(SplitShare).collect())
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(SplitShare)
+            .collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 }
 
-pub struct SplitShare(pub split_share::Model);
+pub struct SplitShare(pub Seen<split_share::Model>);
 
 #[Object]
 impl SplitShare {
+    /// The payee, for a caller who may see it (an artist member sees her own payees, not her
+    /// co-payees: their name and role are beside the share).
     async fn payee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payee>> {
-        Ok(ctx
+        let row = ctx
             .data_unchecked::<Loaders>()
             .payee
             .load_one(self.0.payee_id)
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Payee))
+    }
+    /// Who shares: the payee's name, for whoever sees the split.
+    async fn payee_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self
+            .payee_row(ctx)
             .await?
-            .map(Payee))
+            .map(|p| p.name)
+            .unwrap_or_default())
+    }
+    /// In what role: the payee's kind (artist, producer, featured…), for whoever sees the split.
+    async fn payee_kind(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PayeeKind>> {
+        Ok(self
+            .payee_row(ctx)
+            .await?
+            .map(|p| PayeeKind::from_db(&p.kind))
+            .transpose()?)
     }
     /// Percent, exact, e.g. "33.3333334".
     async fn share(&self) -> String {
@@ -97,6 +121,16 @@ impl SplitShare {
             .ok()
             .and_then(|p| Share::from_ppb(p).ok())
             .map_or_else(|| "0".to_owned(), |s| s.to_percent_string())
+    }
+}
+
+impl SplitShare {
+    async fn payee_row(&self, ctx: &Context<'_>) -> ApiResult<Option<entity::payee::Model>> {
+        Ok(ctx
+            .data_unchecked::<Loaders>()
+            .payee
+            .load_one(self.0.payee_id)
+            .await?)
     }
 }
 
@@ -134,7 +168,8 @@ impl SplitsMutation {
         input: SetSplitInput,
     ) -> ApiResult<SetSplitPayload> {
         let release =
-            super::catalogue::load_release(ctx, &input.release_id, Permission::WriteMoney).await?;
+            super::catalogue::load_release(ctx, &input.release_id, Permission::ManageSplits)
+                .await?;
         let db = ctx.db();
         let org = release.organization_id;
         let mut errors = UserErrors::default();
@@ -248,7 +283,7 @@ impl SplitsMutation {
         // entries until the statement is reallocated.
         super::ledger::allocate_waiting(ctx, org).await?;
         Ok(SetSplitPayload {
-            split: Some(Split(row)),
+            split: guard::admit(ctx, row).await?.map(Split),
             user_errors: Vec::new(),
         })
     }

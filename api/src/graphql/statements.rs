@@ -15,8 +15,8 @@ use super::accounts::decode_or_not_found;
 use super::catalogue::{Release, Track};
 use super::connection::{Page, PageArgs, paginate};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
-use super::loaders::Loaders;
 use super::money::Money;
 
 /// Where a statement is in its life.
@@ -61,7 +61,7 @@ pub enum AllocationStatus {
     Allocated,
 }
 
-pub struct Statement(pub statement::Model);
+pub struct Statement(pub Seen<statement::Model>);
 
 #[Object]
 impl Statement {
@@ -174,7 +174,7 @@ impl Statement {
         let select = statement_error::Entity::find()
             .filter(statement_error::Column::StatementId.eq(self.0.id));
         paginate(
-            ctx.db(),
+            ctx,
             select,
             statement_error::Column::Id,
             &PageArgs::new(first, after),
@@ -201,7 +201,7 @@ impl Statement {
                 .filter(statement_line::Column::ReleaseId.is_null());
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             statement_line::Column::Id,
             &PageArgs::new(first, after),
@@ -212,7 +212,7 @@ impl Statement {
     }
 }
 
-pub struct StatementError(pub statement_error::Model);
+pub struct StatementError(pub Seen<statement_error::Model>);
 
 #[Object]
 impl StatementError {
@@ -228,7 +228,7 @@ impl StatementError {
     }
 }
 
-pub struct StatementLine(pub statement_line::Model);
+pub struct StatementLine(pub Seen<statement_line::Model>);
 
 #[Object]
 impl StatementLine {
@@ -283,30 +283,30 @@ impl StatementLine {
         let Some(id) = self.0.track_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .track
             .load_one(id)
-            .await?
-            .map(Track))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Track))
     }
     async fn release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
         let Some(id) = self.0.release_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<Loaders>()
+        let row = ctx
+            .data_unchecked::<super::loaders::Loaders>()
             .release
             .load_one(id)
-            .await?
-            .map(Release))
+            .await?;
+        Ok(guard::admit_opt(ctx, row).await?.map(Release))
     }
 }
 
 /// Raw distributor statements hold every artist's money: managers, viewers and keys read them;
 /// artist members see their earnings through their payees instead.
 fn money_access(ctx: &Context<'_>, organization_id: i64) -> ApiResult<OrgAccess> {
-    let access = ctx.authorize(organization_id, Permission::ReadMoney)?;
+    let access = ctx.authorize(organization_id, Permission::ReadStatements)?;
     if access.artist_id.is_some() {
         return Err(ApiError::Forbidden(
             "distributor statements cover every artist; artists see their own earnings",
@@ -319,14 +319,12 @@ fn money_access(ctx: &Context<'_>, organization_id: i64) -> ApiResult<OrgAccess>
 ///
 /// # Errors
 /// NOT_FOUND or the authorization failure.
-pub async fn load_statement(ctx: &Context<'_>, id: &ID) -> ApiResult<statement::Model> {
-    let row_id = decode_or_not_found(Kind::Statement, id)?;
-    let row = statement::Entity::find_by_id(row_id)
-        .one(ctx.db())
-        .await?
-        .ok_or(ApiError::NotFound("Statement"))?;
-    money_access(ctx, row.organization_id)?;
-    Ok(row)
+pub async fn load_statement(
+    ctx: &Context<'_>,
+    id: &ID,
+    permission: Permission,
+) -> ApiResult<Seen<statement::Model>> {
+    guard::fetch(ctx, Kind::Statement, id, permission).await
 }
 
 #[derive(Default)]
@@ -335,7 +333,9 @@ pub struct StatementsQuery;
 #[Object]
 impl StatementsQuery {
     async fn statement(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Statement> {
-        Ok(Statement(load_statement(ctx, &id).await?))
+        Ok(Statement(
+            load_statement(ctx, &id, Permission::ReadStatements).await?,
+        ))
     }
 }
 
@@ -384,7 +384,7 @@ impl StatementsMutation {
         input: UploadStatementInput,
     ) -> ApiResult<UploadStatementPayload> {
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteMoney)?;
+        ctx.authorize(organization_id, Permission::WriteStatements)?;
         let upload = input
             .file
             .value(ctx)
@@ -416,12 +416,12 @@ impl StatementsMutation {
         .await;
         match registered {
             Ok(Registered::New(st)) => Ok(UploadStatementPayload {
-                statement: Some(Statement(st)),
+                statement: guard::admit(ctx, st).await?.map(Statement),
                 duplicate: false,
                 user_errors: Vec::new(),
             }),
             Ok(Registered::Existing(st)) => Ok(UploadStatementPayload {
-                statement: Some(Statement(st)),
+                statement: guard::admit(ctx, st).await?.map(Statement),
                 duplicate: true,
                 user_errors: Vec::new(),
             }),
@@ -442,8 +442,8 @@ impl StatementsMutation {
         ctx: &Context<'_>,
         input: MatchStatementLinesInput,
     ) -> ApiResult<MatchStatementLinesPayload> {
-        let st = load_statement(ctx, &input.statement_id).await?;
-        ctx.authorize(st.organization_id, Permission::WriteMoney)?;
+        let st = load_statement(ctx, &input.statement_id, Permission::WriteStatements).await?;
+        ctx.authorize(st.organization_id, Permission::WriteStatements)?;
         let db = ctx.db();
         let identifier: String = input
             .identifier
@@ -506,7 +506,7 @@ impl StatementsMutation {
             super::ledger::allocate_waiting(ctx, st.organization_id).await?;
         }
         Ok(MatchStatementLinesPayload {
-            statement: Some(Statement(st)),
+            statement: guard::admit(ctx, st).await?.map(Statement),
             matched_line_count: i64::try_from(matched).unwrap_or(i64::MAX),
             user_errors: Vec::new(),
         })
@@ -536,7 +536,7 @@ impl StatementsSubscription {
         ctx: &Context<'_>,
         statement_id: ID,
     ) -> Result<impl Stream<Item = StatementProgress>, ApiError> {
-        let st = load_statement(ctx, &statement_id).await?;
+        let st = load_statement(ctx, &statement_id, Permission::ReadStatements).await?;
         let mut events = ctx.state().events.subscribe();
         let id = st.id;
         let first = StatementProgress {
@@ -584,7 +584,7 @@ impl StatementsSubscription {
 }
 
 /// A label's saved column mapping for a statement layout Imprint doesn't know.
-pub struct ImportTemplate(pub entity::import_template::Model);
+pub struct ImportTemplate(pub Seen<entity::import_template::Model>);
 
 #[Object]
 impl ImportTemplate {
@@ -654,7 +654,7 @@ impl ImportTemplatesMutation {
     ) -> ApiResult<CreateImportTemplatePayload> {
         use domain::statement::{ColumnMapping, DateOrder};
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
-        ctx.authorize(organization_id, Permission::WriteMoney)?;
+        ctx.authorize(organization_id, Permission::WriteStatements)?;
         let m = input.mapping;
         let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let mapping = ColumnMapping {
@@ -733,7 +733,7 @@ impl ImportTemplatesMutation {
         .insert(db)
         .await?;
         Ok(CreateImportTemplatePayload {
-            import_template: Some(ImportTemplate(row)),
+            import_template: guard::admit(ctx, row).await?.map(ImportTemplate),
             user_errors: Vec::new(),
         })
     }

@@ -23,6 +23,7 @@ use super::accounts::decode_or_not_found;
 use super::audit::{self, Change};
 use super::connection::{Page, PageArgs, paginate};
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
+use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use crate::auth;
 
@@ -103,7 +104,7 @@ fn stored<T: std::str::FromStr>(what: &str, raw: &str) -> ApiResult<T> {
 // ---------------------------------------------------------------- objects
 
 /// A partner's endpoint: the events it receives, signed with its secret.
-pub struct Webhook(pub webhook::Model);
+pub struct Webhook(pub Seen<webhook::Model>);
 
 #[Object]
 impl Webhook {
@@ -157,7 +158,7 @@ impl Webhook {
                 .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::from(status).as_str()));
         }
         paginate(
-            ctx.db(),
+            ctx,
             select,
             webhook_delivery::Column::Id,
             &PageArgs::new(first, after),
@@ -169,7 +170,7 @@ impl Webhook {
 }
 
 /// One event sent (or being sent) to one webhook.
-pub struct WebhookDelivery(pub webhook_delivery::Model);
+pub struct WebhookDelivery(pub Seen<webhook_delivery::Model>);
 
 #[Object]
 impl WebhookDelivery {
@@ -297,53 +298,12 @@ pub struct RedeliverWebhookDeliveryPayload {
 
 // ---------------------------------------------------------------- loading and checking
 
-/// Loads a webhook by global id and checks that the caller may manage it.
+/// Loads a webhook by global id for a caller who manages webhooks.
 ///
 /// # Errors
-/// NOT_FOUND, or the authorization failure.
-pub async fn load_webhook(ctx: &Context<'_>, id: &ID) -> ApiResult<webhook::Model> {
-    let row_id = decode_or_not_found(Kind::Webhook, id)?;
-    find_webhook(ctx, row_id)
-        .await?
-        .ok_or(ApiError::NotFound("Webhook"))
-}
-
-async fn find_webhook(ctx: &Context<'_>, row_id: i64) -> ApiResult<Option<webhook::Model>> {
-    let Some(hook) = webhook::Entity::find_by_id(row_id).one(ctx.db()).await? else {
-        return Ok(None);
-    };
-    ctx.authorize(hook.organization_id, Permission::ManageWebhooks)?;
-    Ok(Some(hook))
-}
-
-async fn find_delivery(
-    ctx: &Context<'_>,
-    row_id: i64,
-) -> ApiResult<Option<webhook_delivery::Model>> {
-    let Some(delivery) = webhook_delivery::Entity::find_by_id(row_id)
-        .one(ctx.db())
-        .await?
-    else {
-        return Ok(None);
-    };
-    ctx.authorize(delivery.organization_id, Permission::ManageWebhooks)?;
-    Ok(Some(delivery))
-}
-
-/// `node(id:)` for a webhook: `None` when it does not exist.
-///
-/// # Errors
-/// FORBIDDEN when the caller may not manage the webhooks of its organisation.
-pub async fn webhook_node(ctx: &Context<'_>, row_id: i64) -> ApiResult<Option<Webhook>> {
-    Ok(find_webhook(ctx, row_id).await?.map(Webhook))
-}
-
-/// `node(id:)` for a delivery: `None` when it does not exist.
-///
-/// # Errors
-/// FORBIDDEN when the caller may not manage the webhooks of its organisation.
-pub async fn delivery_node(ctx: &Context<'_>, row_id: i64) -> ApiResult<Option<WebhookDelivery>> {
-    Ok(find_delivery(ctx, row_id).await?.map(WebhookDelivery))
+/// NOT_FOUND (also another organisation's), or FORBIDDEN.
+pub async fn load_webhook(ctx: &Context<'_>, id: &ID) -> ApiResult<Seen<webhook::Model>> {
+    guard::fetch(ctx, Kind::Webhook, id, Permission::ManageWebhooks).await
 }
 
 /// `Organization.webhooks`: the organisation's webhooks, oldest first.
@@ -358,15 +318,7 @@ pub async fn organization_webhooks(
     ctx.authorize(organization_id, Permission::ManageWebhooks)?;
     let select =
         webhook::Entity::find().filter(webhook::Column::OrganizationId.eq(organization_id));
-    paginate(
-        ctx.db(),
-        select,
-        webhook::Column::Id,
-        args,
-        |m| m.id,
-        Webhook,
-    )
-    .await
+    paginate(ctx, select, webhook::Column::Id, args, |m| m.id, Webhook).await
 }
 
 /// A URL deliveries can go to: well formed and, unless this server may reach private networks,
@@ -483,7 +435,7 @@ impl WebhooksMutation {
         .await?;
         txn.commit().await?;
         Ok(CreateWebhookPayload {
-            webhook: Some(Webhook(hook)),
+            webhook: guard::admit(ctx, hook).await?.map(Webhook),
             secret: Some(secret),
             user_errors: Vec::new(),
         })
@@ -547,7 +499,7 @@ impl WebhooksMutation {
         .await?;
         txn.commit().await?;
         Ok(WebhookPayload {
-            webhook: Some(Webhook(updated)),
+            webhook: guard::admit(ctx, updated).await?.map(Webhook),
             user_errors: Vec::new(),
         })
     }
@@ -561,7 +513,7 @@ impl WebhooksMutation {
         let hook = load_webhook(ctx, &input.webhook_id).await?;
         let (id, organization_id, before) = (hook.id, hook.organization_id, audit_view(&hook));
         let txn = ctx.db().begin().await?;
-        hook.delete(&txn).await?;
+        hook.into_inner().delete(&txn).await?;
         audit::record(
             &txn,
             ctx.principal(),
@@ -614,7 +566,7 @@ impl WebhooksMutation {
         .await?;
         txn.commit().await?;
         Ok(RotateWebhookSecretPayload {
-            webhook: Some(Webhook(updated)),
+            webhook: guard::admit(ctx, updated).await?.map(Webhook),
             secret: Some(secret),
             user_errors: Vec::new(),
         })
@@ -627,10 +579,13 @@ impl WebhooksMutation {
         ctx: &Context<'_>,
         input: RedeliverWebhookDeliveryInput,
     ) -> ApiResult<RedeliverWebhookDeliveryPayload> {
-        let row_id = decode_or_not_found(Kind::WebhookDelivery, &input.delivery_id)?;
-        let delivery = find_delivery(ctx, row_id)
-            .await?
-            .ok_or(ApiError::NotFound("WebhookDelivery"))?;
+        let delivery: Seen<webhook_delivery::Model> = guard::fetch(
+            ctx,
+            Kind::WebhookDelivery,
+            &input.delivery_id,
+            Permission::ManageWebhooks,
+        )
+        .await?;
         let not_allowed = |message: String| {
             Ok(RedeliverWebhookDeliveryPayload {
                 delivery: None,
@@ -700,7 +655,7 @@ impl WebhooksMutation {
             .await?
             .ok_or(ApiError::NotFound("WebhookDelivery"))?;
         Ok(RedeliverWebhookDeliveryPayload {
-            delivery: Some(WebhookDelivery(current)),
+            delivery: guard::admit(ctx, current).await?.map(WebhookDelivery),
             user_errors: Vec::new(),
         })
     }

@@ -431,7 +431,8 @@ async fn a_reused_query_is_checked_every_time(app: TestApp) {
                 json!({"org": org, "artists": [artists[1]], "first": 10}),
             )
             .await;
-        assert_eq!(code(&others).as_deref(), Some("FORBIDDEN"), "{others}");
+        // Another artist does not exist for her: as an id of nothing.
+        assert_eq!(code(&others).as_deref(), Some("NOT_FOUND"), "{others}");
         let outside = app
             .graphql(
                 Some(&stranger),
@@ -439,7 +440,7 @@ async fn a_reused_query_is_checked_every_time(app: TestApp) {
                 json!({"org": org, "artists": null, "first": 10}),
             )
             .await;
-        assert_eq!(code(&outside).as_deref(), Some("FORBIDDEN"), "{outside}");
+        assert_eq!(code(&outside).as_deref(), Some("NOT_FOUND"), "{outside}");
         let anonymous = app
             .graphql(
                 None,

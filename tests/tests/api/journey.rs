@@ -138,7 +138,7 @@ async fn new_user_session(app: TestApp) {
         .await;
     assert_eq!(data["node"]["splits"].as_array().map(Vec::len), Some(1));
 
-    // An artist member sees their own artist, and another artist is FORBIDDEN, never data.
+    // An artist member sees their own artist; another artist is as an id of nothing.
     let data = app.ok(Some(&token), "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitationToken userErrors { message } } }", json!({"input": {"organizationId": org, "email": "ada@artists.test", "role": "ARTIST", "artistId": ada}})).await;
     let invitation = data["inviteMember"]["invitationToken"]
         .as_str()
@@ -163,7 +163,7 @@ async fn new_user_session(app: TestApp) {
             json!({"id": juniper}),
         )
         .await;
-    assert_eq!(other["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert!(other["errors"].is_null(), "{other}");
     assert!(other["data"]["node"].is_null());
     // Listing the roster as the artist shows only themself.
     let roster = app.ok(Some(&ada_token), "query($id: ID!) { organization(id: $id) { artists { totalCount edges { node { name } } } } }", json!({"id": org})).await;

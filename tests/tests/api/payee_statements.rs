@@ -497,8 +497,8 @@ async fn statements_for_payees(app: TestApp) {
         assert!(contains(&text, needle), "{needle} not in the PDF");
     }
 
-    // Who else may: the owner and a key with a payouts scope; not another artist, an outsider,
-    // a key without the scope, or nobody.
+    // Who else may: the owner and a key with a payouts scope; not another artist or an
+    // outsider (to whom it does not exist), a key without the scope, or nobody.
     let csv_url = ada_payout["statementCsvUrl"].as_str().expect("CSV url");
     assert_matches_payout(&csv(&app, &owner, &ada_payout).await, &ada_payout);
     assert_matches_payout(&csv(&app, &payouts_key, &ada_payout).await, &ada_payout);
@@ -506,12 +506,12 @@ async fn statements_for_payees(app: TestApp) {
         (
             "another artist",
             Some(juniper_token.as_str()),
-            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
         ),
         (
             "an outsider",
             Some(outsider.as_str()),
-            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
         ),
         (
             "a catalogue key",
@@ -525,19 +525,19 @@ async fn statements_for_payees(app: TestApp) {
             let response = get(&app, token, url).await;
             assert_eq!(response.status(), status, "{who} on {url}");
             let body: Value = response.json().await.expect("a JSON error");
-            let code = if status == StatusCode::FORBIDDEN {
-                "FORBIDDEN"
-            } else {
-                "UNAUTHENTICATED"
+            let code = match status {
+                StatusCode::FORBIDDEN => "FORBIDDEN",
+                StatusCode::NOT_FOUND => "NOT_FOUND",
+                _ => "UNAUTHENTICATED",
             };
             assert_eq!(body["error"]["code"], code, "{who}: {body}");
         }
     }
-    // Ada may not have the producer's statement either.
+    // Ada may not have the producer's statement either: to her it does not exist.
     let producer_csv = producer_payout["statementCsvUrl"].as_str().expect("url");
     assert_eq!(
         get(&app, Some(&ada_token), producer_csv).await.status(),
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
     let unknown = api::graphql::ids::encode(api::graphql::ids::Kind::Payout, 987_654_321);
     let not_a_payout = api::graphql::ids::encode(api::graphql::ids::Kind::PayoutRun, 1);

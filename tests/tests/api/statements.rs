@@ -555,7 +555,7 @@ async fn progress_subscription(backend: Backend) {
         "{statuses:?}"
     );
 
-    // Another organisation's member cannot subscribe to it.
+    // Another organisation's member cannot read it: to her it does not exist.
     let outsider = app.sign_up("nosy@elsewhere.test").await;
     let denied = app
         .graphql(
@@ -564,7 +564,7 @@ async fn progress_subscription(backend: Backend) {
             json!({"id": id}),
         )
         .await;
-    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
