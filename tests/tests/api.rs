@@ -7,6 +7,7 @@ mod api {
     pub mod file_store;
     pub mod journey;
     pub mod live_payouts;
+    pub mod matching_flow;
     pub mod members;
     pub mod money;
     pub mod payee_statements;

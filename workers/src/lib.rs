@@ -59,6 +59,11 @@ pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
         Job::AllocateStatement { statement_id } => {
             jobs::allocate_statement::run(ctx, *statement_id).await
         }
+        Job::MatchLines { organization_id } => {
+            matching::match_and_flow(&ctx.db, &ctx.queue, *organization_id)
+                .await
+                .map(|_| ())
+        }
         Job::RunPayout { payout_run_id } => jobs::run_payout::run(ctx, *payout_run_id).await,
         Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(ctx, *delivery_id).await,
     };

@@ -468,6 +468,60 @@ impl CatalogueIndex {
     }
 }
 
+/// Matches every unmatched line of the organisation's parsed statements, and sends what it
+/// newly matched on to the money and the analytics: each statement whose lines changed gets its
+/// allocation (which writes only what is missing) and the roll-ups of its months refreshed, as
+/// jobs. Whatever matched lines (an identifier assigned, a track or release whose identifiers
+/// changed) calls this, so nothing else needs calling. Returns how many lines it matched.
+///
+/// Idempotent: a statement's stored counts are brought up to date only after its jobs are
+/// queued, so a retry after a failure in between queues them again (both jobs are idempotent)
+/// rather than never.
+///
+/// # Errors
+/// Database or queue failures.
+pub async fn match_and_flow(
+    db: &impl ConnectionTrait,
+    queue: &crate::JobQueue,
+    organization_id: i64,
+) -> anyhow::Result<u64> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let waiting: Vec<(i64, i64)> = entity::statement::Entity::find()
+        .select_only()
+        .column(entity::statement::Column::Id)
+        .column(entity::statement::Column::UnmatchedCount)
+        .filter(entity::statement::Column::OrganizationId.eq(organization_id))
+        .filter(entity::statement::Column::Status.eq(crate::ingest::STATUS_PARSED))
+        .filter(entity::statement::Column::UnmatchedCount.gt(0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut matched = 0;
+    for (statement_id, stored_unmatched) in waiting {
+        matched += match_lines(db, organization_id, Some(statement_id)).await?;
+        let unmatched = statement_line::Entity::find()
+            .filter(statement_line::Column::StatementId.eq(statement_id))
+            .filter(statement_line::Column::TrackId.is_null())
+            .filter(statement_line::Column::ReleaseId.is_null())
+            .count(db)
+            .await?;
+        if i64::try_from(unmatched).unwrap_or(i64::MAX) == stored_unmatched {
+            continue;
+        }
+        queue
+            .push(crate::Job::AllocateStatement { statement_id })
+            .await?;
+        queue
+            .push(crate::Job::RefreshAnalytics {
+                organization_id,
+                statement_id: Some(statement_id),
+            })
+            .await?;
+        refresh_counts(db, statement_id).await?;
+    }
+    Ok(matched)
+}
+
 /// Recounts a statement's matched and unmatched lines after matching changed them.
 ///
 /// # Errors

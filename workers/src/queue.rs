@@ -28,6 +28,9 @@ pub enum Job {
     /// Turn a statement's matched lines into ledger entries per payee (and, after a
     /// `reallocateStatement`, reverse the entries of earlier generations).
     AllocateStatement { statement_id: i64 },
+    /// Match the organisation's unmatched statement lines again (its catalogue's identifiers
+    /// changed) and allocate and roll up what matched.
+    MatchLines { organization_id: i64 },
     /// Compute every payee's payout in a payout run.
     RunPayout { payout_run_id: i64 },
     /// Post one webhook delivery, and schedule the next attempt when it fails.
@@ -41,6 +44,7 @@ impl Job {
             Self::ParseStatement { .. } => "parse_statement",
             Self::RefreshAnalytics { .. } => "refresh_analytics",
             Self::AllocateStatement { .. } => "allocate_statement",
+            Self::MatchLines { .. } => "match_lines",
             Self::RunPayout { .. } => "run_payout",
             Self::DeliverWebhook { .. } => "deliver_webhook",
         }

@@ -393,6 +393,7 @@ impl CatalogueMutation {
         }
         .insert(db)
         .await?;
+        rematch(ctx, row.organization_id).await;
         Ok(ReleasePayload {
             release: guard::admit(ctx, row).await?.map(Release),
             user_errors: Vec::new(),
@@ -447,10 +448,10 @@ impl CatalogueMutation {
             active.label_name = Set(Some(label).filter(|l| !l.trim().is_empty()));
         }
         active.updated_at = Set(Utc::now());
+        let row = active.update(db).await?;
+        rematch(ctx, row.organization_id).await;
         Ok(ReleasePayload {
-            release: guard::admit(ctx, active.update(db).await?)
-                .await?
-                .map(Release),
+            release: guard::admit(ctx, row).await?.map(Release),
             user_errors: Vec::new(),
         })
     }
@@ -575,6 +576,7 @@ impl CatalogueMutation {
             .await?;
         }
         txn.commit().await?;
+        rematch(ctx, row.organization_id).await;
         Ok(TrackPayload {
             track: guard::admit(ctx, row).await?.map(Track),
             user_errors: Vec::new(),
@@ -655,10 +657,10 @@ impl CatalogueMutation {
             active.position = Set(p);
         }
         active.updated_at = Set(Utc::now());
+        let row = active.update(db).await?;
+        rematch(ctx, row.organization_id).await;
         Ok(TrackPayload {
-            track: guard::admit(ctx, active.update(db).await?)
-                .await?
-                .map(Track),
+            track: guard::admit(ctx, row).await?.map(Track),
             user_errors: Vec::new(),
         })
     }
@@ -806,6 +808,21 @@ impl CatalogueMutation {
 ///
 /// # Errors
 /// NOT_FOUND, or the authorization failure.
+/// After the catalogue's identifiers, titles or credits changed: statement lines they now
+/// match are matched, allocated and rolled up by a job. The change itself is stored already;
+/// a queue that does not answer is logged, and the lines wait for the next change or
+/// `matchStatementLines`.
+async fn rematch(ctx: &Context<'_>, organization_id: i64) {
+    if let Err(err) = ctx
+        .state()
+        .queue
+        .push(workers::Job::MatchLines { organization_id })
+        .await
+    {
+        tracing::warn!(organization_id, error = %err, "could not queue re-matching");
+    }
+}
+
 pub async fn load_release(
     ctx: &Context<'_>,
     id: &ID,

@@ -500,11 +500,13 @@ impl StatementsMutation {
                 .await?;
             }
         }
-        let matched = workers::matching::match_lines(db, st.organization_id, None).await?;
-        let st = workers::matching::refresh_counts(db, st.id).await?;
-        if matched > 0 {
-            super::ledger::allocate_waiting(ctx, st.organization_id).await?;
-        }
+        // The lines the identifier matches go on to allocation and the analytics, as jobs.
+        let matched =
+            workers::matching::match_and_flow(db, &ctx.state().queue, st.organization_id).await?;
+        let st = statement::Entity::find_by_id(st.id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("Statement"))?;
         Ok(MatchStatementLinesPayload {
             statement: guard::admit(ctx, st).await?.map(Statement),
             matched_line_count: i64::try_from(matched).unwrap_or(i64::MAX),

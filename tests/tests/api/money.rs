@@ -450,7 +450,10 @@ async fn three_payees_with_an_advance(app: TestApp) {
         )
         .await;
     assert!(forbidden["errors"].is_null(), "{forbidden}");
-    assert!(forbidden["data"]["node"].is_null(), "another payee's payout: {forbidden}");
+    assert!(
+        forbidden["data"]["node"].is_null(),
+        "another payee's payout: {forbidden}"
+    );
     let balances = app.ok(Some(&ada_token), "query($id: ID!) { node(id: $id) { ... on Payee { balances { earned { amount } recouped { amount } paid { amount } unpaid { amount } } } } }", json!({"id": l.ada_payee})).await;
     let b = &balances["node"]["balances"][0];
     assert_eq!(amount(&b["earned"]), "33.3333333");
