@@ -24,7 +24,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         crate::telemetry::Metrics::global().db_queries.inc();
     });
-    let queue = JobQueue::connect(&config.queue, &config.namespace)
+    let queue = JobQueue::connect(&config.queue, &config.namespace, config.worker_heartbeat)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let events = match &config.queue {

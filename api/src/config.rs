@@ -32,6 +32,10 @@ pub struct Config {
     pub graphql_depth_limit: usize,
     pub graphql_complexity_limit: usize,
     pub worker_concurrency: usize,
+    /// How often a worker tells the queue it is alive (`IMPRINT_WORKER_HEARTBEAT_MS`, 5000 by
+    /// default): a worker that misses three is taken for dead and its jobs are resumed by
+    /// another within four.
+    pub worker_heartbeat: Duration,
     /// How long a resolved credential is kept in this process (`IMPRINT_AUTH_CACHE_SECONDS`,
     /// 10 by default; 0 turns the cache off). A credential revoked through another process goes
     /// on working here for at most this long.
@@ -205,6 +209,14 @@ impl Config {
             });
         }
 
+        let heartbeat_ms: u64 = parse_number(env, "IMPRINT_WORKER_HEARTBEAT_MS", 5000)?;
+        if heartbeat_ms < 100 {
+            return Err(ConfigError {
+                variable: "IMPRINT_WORKER_HEARTBEAT_MS",
+                message: "must be at least 100".into(),
+            });
+        }
+
         let auth_cache_seconds: u64 = parse_number(env, "IMPRINT_AUTH_CACHE_SECONDS", 10)?;
         let version_check_ms: u64 = parse_number(env, "IMPRINT_ANALYTICS_VERSION_CHECK_MS", 1000)?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -244,6 +256,7 @@ impl Config {
             graphql_depth_limit: parse_number(env, "IMPRINT_GRAPHQL_DEPTH_LIMIT", 12)?,
             graphql_complexity_limit: parse_number(env, "IMPRINT_GRAPHQL_COMPLEXITY_LIMIT", 5000)?,
             worker_concurrency,
+            worker_heartbeat: Duration::from_millis(heartbeat_ms),
             principal_cache_ttl: Duration::from_secs(auth_cache_seconds),
             analytics_version_check: Duration::from_millis(version_check_ms),
             http_workers,

@@ -21,6 +21,7 @@ pub mod payouts;
 pub mod queue;
 pub mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -96,19 +97,30 @@ pub async fn run<S>(ctx: JobContext, concurrency: usize, shutdown: S) -> anyhow:
 where
     S: std::future::Future<Output = std::io::Result<()>> + Send,
 {
+    // A worker whose queue stops answering (Redis restarting or paused, the SQLite file
+    // locked) ends with an error; it is restarted rather than let the process exit, after a
+    // delay that doubles with each failure in a row (from 250 ms to 10 s) and starts again
+    // once the queue has answered for a minute.
+    let outage = Arc::new(Outage::default());
     macro_rules! worker {
         ($backend:expr, $ctx:expr) => {{
-            // The backends park an idle worker until their next heartbeat (30 s); a job pushed
-            // by another process would wait that long. Poll for new jobs every 250 ms instead.
-            let backend = $backend
-                .clone()
-                .poll_with_strategy(Every::new(POLL_INTERVAL));
+            let backend = $backend.clone();
             let ctx = $ctx.clone();
+            let delays = outage.clone();
+            let failures = outage.clone();
             Monitor::new()
                 .shutdown_timeout(Duration::from_secs(30))
+                .should_restart(move |worker, error| {
+                    let delay = failures.failed();
+                    tracing::warn!(worker = %worker.name(), ?error, retry_in_ms = delay.as_millis() as u64, "worker lost its queue; restarting");
+                    true
+                })
                 .register(move |index| {
+                    let backend = backend
+                        .clone()
+                        .poll_with_strategy(Every::after(delays.delay(), POLL_INTERVAL));
                     WorkerBuilder::new(format!("imprint-worker-{}-{index}", std::process::id()))
-                        .backend(backend.clone())
+                        .backend(backend)
                         .data(ctx.clone())
                         .concurrency(concurrency)
                         .retry(RetryPolicy::retries(RETRIES))
@@ -129,6 +141,50 @@ where
 /// Wakes the worker every `period`. apalis 1.0's `IntervalStrategy` replaces its timer when it
 /// fires without polling the new one, so when the fetch that follows finds nothing, no timer
 /// is armed and the worker sleeps until its heartbeat (30 s).
+/// Consecutive failures of the workers' queue, for the restart back-off.
+#[derive(Debug, Default)]
+struct Outage(std::sync::Mutex<(u32, Option<std::time::Instant>)>);
+
+impl Outage {
+    const FIRST: Duration = Duration::from_millis(250);
+    const LONGEST: Duration = Duration::from_secs(10);
+    const FORGOTTEN_AFTER: Duration = Duration::from_secs(60);
+
+    /// Records a failure; returns the delay before the restarted worker polls again.
+    fn failed(&self) -> Duration {
+        let mut state = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let (count, last) = &mut *state;
+        if last.is_some_and(|at| now.duration_since(at) > Self::FORGOTTEN_AFTER) {
+            *count = 0;
+        }
+        *count = count.saturating_add(1);
+        *last = Some(now);
+        Self::backoff(*count)
+    }
+
+    /// The delay for the worker being (re)started now.
+    fn delay(&self) -> Duration {
+        let state = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *state {
+            (count, Some(at)) if at.elapsed() <= Self::FORGOTTEN_AFTER => Self::backoff(count),
+            _ => POLL_INTERVAL,
+        }
+    }
+
+    fn backoff(failures: u32) -> Duration {
+        Self::FIRST
+            .saturating_mul(2_u32.saturating_pow(failures.saturating_sub(1).min(16)))
+            .min(Self::LONGEST)
+    }
+}
+
 struct Every {
     period: Duration,
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
@@ -150,9 +206,14 @@ impl std::fmt::Debug for Every {
 
 impl Every {
     fn new(period: Duration) -> Self {
+        Self::after(period, period)
+    }
+
+    /// Polls first after `first`, then every `period`.
+    fn after(first: Duration, period: Duration) -> Self {
         Self {
             period,
-            timer: Box::pin(tokio::time::sleep(period)),
+            timer: Box::pin(tokio::time::sleep(first)),
         }
     }
 }
@@ -173,5 +234,29 @@ impl apalis::prelude::PollStrategy for Every {
         // Arm the next tick now: the caller may not poll again before it.
         let _ = self.timer.as_mut().poll(cx);
         std::task::Poll::Ready(Some(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_back_off_doubling_to_a_ceiling_and_start_afresh() {
+        let outage = Outage::default();
+        assert_eq!(outage.delay(), POLL_INTERVAL, "a first start polls at once");
+        let delays: Vec<Duration> = (0..8).map(|_| outage.failed()).collect();
+        assert_eq!(delays[0], Duration::from_millis(250));
+        assert_eq!(delays[1], Duration::from_millis(500));
+        assert_eq!(delays[3], Duration::from_secs(2));
+        assert_eq!(delays[7], Duration::from_secs(10));
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(outage.delay(), Duration::from_secs(10));
+        // A minute without failures: the next failure waits the least again.
+        if let Ok(mut state) = outage.0.lock() {
+            state.1 = std::time::Instant::now().checked_sub(Duration::from_secs(61));
+        }
+        assert_eq!(outage.delay(), POLL_INTERVAL);
+        assert_eq!(outage.failed(), Duration::from_millis(250));
     }
 }

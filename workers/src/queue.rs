@@ -87,12 +87,22 @@ impl std::fmt::Debug for JobQueue {
     }
 }
 
+/// Heartbeats a worker may miss before its jobs are taken up by another: a worker killed
+/// mid-job has it resumed within `heartbeat × (MISSED_HEARTBEATS + 1)` (20 s with the default
+/// 5 s heartbeat), while a live worker's long job, whose lease it renews, is never run twice
+/// at once.
+pub const MISSED_HEARTBEATS: usize = 3;
+
 impl JobQueue {
     /// Connects to the queue and prepares it (apalis's own SQLite tables are created here).
     ///
     /// # Errors
     /// When the backend cannot be reached or prepared.
-    pub async fn connect(backend: &QueueBackend, namespace: &str) -> Result<Self, QueueError> {
+    pub async fn connect(
+        backend: &QueueBackend,
+        namespace: &str,
+        heartbeat: Duration,
+    ) -> Result<Self, QueueError> {
         let queue_name = format!("{namespace}:jobs");
         match backend {
             QueueBackend::Sqlite { url } => {
@@ -107,12 +117,18 @@ impl JobQueue {
                     .connect_with(options)
                     .await?;
                 SqliteStorage::setup(&pool).await?;
-                let config = apalis_sqlite::Config::default().queue(&queue_name);
+                let config = apalis_sqlite::Config::default()
+                    .queue(&queue_name)
+                    .heartbeat_interval(heartbeat)
+                    .missed_heartbeats(MISSED_HEARTBEATS);
                 Ok(Self::Sqlite(SqliteStorage::new(&pool).with_config(config)))
             }
             QueueBackend::Redis { url } => {
                 let conn = apalis_redis::connect(url.as_str()).await?;
-                let config = apalis_redis::Config::default().queue(&queue_name);
+                let config = apalis_redis::Config::default()
+                    .queue(&queue_name)
+                    .heartbeat_interval(heartbeat)
+                    .missed_heartbeats(MISSED_HEARTBEATS);
                 Ok(Self::Redis(RedisStorage::new(conn).with_config(config)))
             }
         }
