@@ -379,8 +379,10 @@ impl Canaries {
         text
     }
 
+    /// Marks the canary in `text` (an email: the canary before the `@`) as `principal`'s own.
     fn owned_by(&mut self, text: &str, principal: &str) {
-        if let Some(c) = self.list.iter_mut().find(|c| c.text == text) {
+        let canary = text.split('@').next().unwrap_or(text);
+        if let Some(c) = self.list.iter_mut().find(|c| c.text == canary) {
             c.own = Some(principal.to_owned());
         }
     }
@@ -893,6 +895,31 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     world.seed(&split, 1, "split of release B");
     world.owners.insert(split, Owner::Artist(b_row));
 
+    // F's own release has no split: its sales are left unallocated, for `allocationIssues`.
+    let f_row = artists[2].2;
+    let title = c.name("release F title", 1, P::ReadCatalogue, Owner::Artist(f_row));
+    let data = run(
+        app,
+        Some(&owner),
+        CREATE_RELEASE,
+        json!({"input": {"artistId": f_id, "title": title, "releaseType": "SINGLE"}}),
+    )
+    .await;
+    let release = at(&data, &["createRelease", "release", "id"]);
+    world.seed(&release, 1, "release F (no split)");
+    world.owners.insert(release.clone(), Owner::Artist(f_row));
+    let title = c.name("track F title", 1, P::ReadCatalogue, Owner::Artist(f_row));
+    let data = run(
+        app,
+        Some(&owner),
+        ADD_TRACK,
+        json!({"input": {"releaseId": release, "title": title, "isrc": "QZCAN2500003"}}),
+    )
+    .await;
+    let track = at(&data, &["addTrack", "track", "id"]);
+    world.seed(&track, 1, "track F");
+    world.owners.insert(track, Owner::Artist(f_row));
+
     // Label objects.
     let url = c.add("webhook 1 url", 1, P::ManageWebhooks, Owner::Label);
     let description = c.add("webhook 1 description", 1, P::ManageWebhooks, Owner::Label);
@@ -1048,11 +1075,13 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
         Owner::Label,
     );
     let line_bad = c.add("statement bad line", 1, P::ReadStatements, Owner::Label);
+    let line_f = c.add("statement line F title", 1, P::ReadStatements, Owner::Label);
     let bytes = statement_file(&[
         (&line_artist, &line_a, "QZCAN2500001", "12.50"),
         (&line_artist, &line_b, "QZCAN2500002", "8.00"),
         (&line_artist, &line_unmatched, UNMATCHED_ISRC, "1.00"),
         (&line_artist, &line_bad, "QZCAN2500001", "not-a-number"),
+        (&line_artist, &line_f, "QZCAN2500003", "2.00"),
     ]);
     world.statement_bytes.clone_from(&bytes);
     let st = statement(
@@ -1410,6 +1439,14 @@ impl Sel {
     }
 }
 
+/// Optional root arguments the generator gives, so that the seeded data is in range:
+/// (root, argument, GraphQL literal).
+const ROOT_OPTIONAL: &[(&str, &str, &str)] = &[(
+    "rosterOverview",
+    "period",
+    "{from: \"2024-01-01\", to: \"2025-12-31\"}",
+)];
+
 /// One way to call a root: (rendered arguments, their labels, the organisation of the answer,
 /// the concrete type of the object an id names).
 type Variant = (Vec<String>, Vec<String>, usize, Option<String>);
@@ -1504,7 +1541,10 @@ impl Generator<'_> {
                 }
                 variants = next;
             }
-            for (args, labels, org, concrete) in variants {
+            for (mut args, labels, org, concrete) in variants {
+                for (_, arg, value) in ROOT_OPTIONAL.iter().filter(|(root, _, _)| *root == f.name) {
+                    args.push(format!("{arg}: {value}"));
+                }
                 let rendered = if args.is_empty() {
                     String::new()
                 } else {
