@@ -24,6 +24,25 @@
 //! track, the names on analytics rows) are the one documented exception: a name canary may
 //! appear in the fields listed in [`NAME_BESIDE_FIGURES`] to anyone of its organisation who
 //! reached them; through an object (`SplitShare.payee.name`) it is a leak like any other.
+//! Two more exceptions, also by construction rather than by rule: a principal sees their own
+//! account (their email and name, a key its own name, on `viewer`), and everyone of an
+//! organisation sees its name (`Owner::Everyone` with no permission).
+//!
+//! Each root is first asked for its bare `__typename`: a root refused there is refused
+//! whatever is selected below it, so only roots that answer are asked for their whole tree.
+//! Requests stay under the API's depth (12), complexity (5000) and parse-cache (16 KiB) limits;
+//! an error on a non-null field nulls its parent, so the field is dropped and its piece asked
+//! again, until nothing that answers is hidden by another field's refusal.
+//!
+//! The failure message is the checklist, one line per finding: `LEAK principal | Type.field |
+//! canary = what [org, permission, owner] | via the shortest path (+n more paths)`, `MUTATION`
+//! for a cell allowed or refused against the table, `EXISTENCE` for mutations that answer
+//! another organisation's object unlike a missing one, and `PROBLEM` for requests the
+//! generator got wrong. Every (principal, path, field, canary) is written to
+//! `$TMPDIR/generated_access_<backend>.txt`.
+//!
+//! Run: `cargo test -p tests --test api generated_access -- --nocapture` (with
+//! `IMPRINT_TEST_DATABASE_URL` and `IMPRINT_TEST_REDIS_URL` set, on PostgreSQL too).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -72,6 +91,7 @@ const LABEL_TYPES: &[(&str, Permission)] = &[
     ("Statement", Permission::ReadStatements),
     ("StatementLine", Permission::ReadStatements),
     ("StatementError", Permission::ReadStatements),
+    ("ImportTemplate", Permission::ReadStatements),
     ("MoneySummary", Permission::ReadMoney),
 ];
 
