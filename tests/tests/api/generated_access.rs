@@ -2129,6 +2129,8 @@ fn outcome(response: &Value, name: &str) -> (bool, String, Option<String>) {
 struct Mutations {
     cells: usize,
     unasserted: usize,
+    /// Account mutations called without an account: (mutation, answer) → principals.
+    accountless: BTreeMap<(String, String), Vec<String>>,
     reached: BTreeSet<String>,
     failures: BTreeSet<String>,
     /// Another organisation's object answered unlike a missing one: (principal, whose
@@ -2258,6 +2260,7 @@ async fn mutate(app: &TestApp, schema: &Schema, world: &World) -> Mutations {
     let mut report = Mutations {
         cells: 0,
         unasserted: 0,
+        accountless: BTreeMap::new(),
         reached: BTreeSet::new(),
         failures: BTreeSet::new(),
         unlike_missing: BTreeMap::new(),
@@ -2341,7 +2344,14 @@ async fn mutate(app: &TestApp, schema: &Schema, world: &World) -> Mutations {
                             ));
                         }
                     } else {
+                        // A key or an anonymous caller has no account: what they get is shown,
+                        // not judged.
                         report.unasserted += 1;
+                        report
+                            .accountless
+                            .entry((f.name.clone(), signature.clone()))
+                            .or_default()
+                            .push(p.label.clone());
                     }
                 }
                 Some(permission) => {
@@ -2583,6 +2593,12 @@ async fn generated_access(app: TestApp) {
         mutations.cells,
         mutations.unasserted
     );
+    for ((mutation, answer), principals) in &mutations.accountless {
+        eprintln!(
+            "  not asserted: {mutation} by {} answered {answer}",
+            principals.join(", ")
+        );
+    }
     if !table_only.is_empty() {
         eprintln!("  in MUTATIONS but not in the schema (yet): {table_only:?}");
     }
