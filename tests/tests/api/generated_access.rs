@@ -1397,7 +1397,8 @@ impl Sel {
         }
         out.push_str("__typename ");
         if self.fragment {
-            out.push_str(&format!("... on {} {{ ", self.body));
+            // `__typename` again, so that a body pruned to nothing is still a selection.
+            out.push_str(&format!("... on {} {{ __typename ", self.body));
         }
         if self.inline {
             for s in &self.scalars {
@@ -1462,6 +1463,18 @@ impl Sel {
         }
         out
     }
+}
+
+/// The type an id field names: `artistId` → `Artist`, `deliveryId` → `WebhookDelivery`.
+fn type_of_id_name(name: &str) -> String {
+    let stem = name.trim_end_matches("Id");
+    if stem == "delivery" {
+        return "WebhookDelivery".to_owned();
+    }
+    let mut chars = stem.chars();
+    chars.next().map_or(String::new(), |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
 }
 
 /// Optional root arguments the generator gives, so that the seeded data is in range:
@@ -1566,6 +1579,43 @@ impl Generator<'_> {
                 }
                 variants = next;
             }
+            // Filters by id are where a scoped caller might reach what is not hers: the first
+            // variant of each organisation is also asked with each optional `xIds` filter
+            // (`analytics(filter: {artistIds: [B]})`) for every seeded X of that organisation.
+            let mut filtered = Vec::new();
+            for arg in f.args.iter().filter(|a| !a.required()) {
+                if self.schema.kind(&arg.ty.name) != "INPUT_OBJECT" {
+                    continue;
+                }
+                for input in &self.schema.def(&arg.ty.name).inputs {
+                    if input.ty.name != "ID" || !input.ty.list {
+                        continue;
+                    }
+                    let wanted = type_of_id_name(input.name.trim_end_matches('s'));
+                    for org in [1, 2] {
+                        let Some((args, labels, _, concrete)) =
+                            variants.iter().find(|v| v.2 == org).cloned()
+                        else {
+                            continue;
+                        };
+                        for seeded in world
+                            .seeded
+                            .iter()
+                            .filter(|x| x.ty == wanted && x.org == org)
+                        {
+                            let mut args = args.clone();
+                            args.push(format!(
+                                "{}: {{{}: [\"{}\"]}}",
+                                arg.name, input.name, seeded.id
+                            ));
+                            let mut labels = labels.clone();
+                            labels.push(format!("{}: {}", input.name, seeded.label));
+                            filtered.push((args, labels, org, concrete.clone()));
+                        }
+                    }
+                }
+            }
+            variants.extend(filtered);
             for (mut args, labels, org, concrete) in variants {
                 for (_, arg, value) in ROOT_OPTIONAL.iter().filter(|(root, _, _)| *root == f.name) {
                     args.push(format!("{arg}: {value}"));
@@ -1587,21 +1637,67 @@ impl Generator<'_> {
                 let connection = self.schema.connection_node(&f.ty.name);
                 let body = connection.clone().unwrap_or(body);
                 let (scalars, children) = self.body(&body, HOPS, 2);
-                out.push((
-                    label,
-                    org,
-                    Sel {
-                        field: f.name.clone(),
-                        args: rendered,
-                        body,
-                        fragment,
-                        connection: connection.is_some(),
-                        non_null: f.ty.non_null,
-                        scalars,
-                        inline: false,
-                        children,
-                    },
-                ));
+                let root = Sel {
+                    field: f.name.clone(),
+                    args: rendered,
+                    body,
+                    fragment,
+                    connection: connection.is_some(),
+                    non_null: f.ty.non_null,
+                    scalars,
+                    inline: false,
+                    children,
+                };
+                // And each of its lists that takes an optional id filter
+                // (`organization { releases(artistId: B) }`), once per seeded object of that type.
+                // (Not again under `node`, which reaches the same object.)
+                if !root.connection && !interface {
+                    out.extend(self.filtered_children(&root, &label, org, world));
+                }
+                out.push((label, org, root));
+            }
+        }
+        out
+    }
+
+    /// Copies of `root` with just one of its fields that take an optional id argument, given
+    /// each seeded id of that type.
+    fn filtered_children(
+        &self,
+        root: &Sel,
+        label: &str,
+        org: usize,
+        world: &World,
+    ) -> Vec<(String, usize, Sel)> {
+        let mut out = Vec::new();
+        let Some(def) = self.schema.types.get(&root.body) else {
+            return out;
+        };
+        for g in &def.fields {
+            for arg in g.args.iter().filter(|a| {
+                !a.required() && a.ty.name == "ID" && !a.ty.list && a.name.ends_with("Id")
+            }) {
+                let wanted = type_of_id_name(&arg.name);
+                for seeded in world.seeded.iter().filter(|x| x.ty == wanted) {
+                    let Some(mut child) = self.child(g, HOPS, 2) else {
+                        continue;
+                    };
+                    let first = if g.args.iter().any(|a| a.name == "first") {
+                        "first: 50, "
+                    } else {
+                        ""
+                    };
+                    child.args = format!("({first}{}: \"{}\")", arg.name, seeded.id);
+                    let mut copy = root.clone();
+                    copy.scalars.clear();
+                    copy.inline = true;
+                    copy.children = vec![child];
+                    out.push((
+                        format!("{label}.{}({}: {})", g.name, arg.name, seeded.label),
+                        org,
+                        copy,
+                    ));
+                }
             }
         }
         out
@@ -1620,11 +1716,7 @@ impl Generator<'_> {
             let wanted = if arg.name == "id" {
                 f.ty.name.clone()
             } else {
-                let stem = arg.name.trim_end_matches("Id");
-                let mut chars = stem.chars();
-                chars.next().map_or(String::new(), |c| {
-                    c.to_uppercase().collect::<String>() + chars.as_str()
-                })
+                type_of_id_name(&arg.name)
             };
             let interface = self.schema.kind(&wanted) == "INTERFACE";
             return world
@@ -1919,7 +2011,7 @@ async fn query_as(
                     "{}: a request of {} roots failed whole: {}",
                     p.label,
                     batch.len(),
-                    errors.first().cloned().unwrap_or_default()
+                    compact(&errors.first().cloned().unwrap_or_default())
                 ));
                 continue;
             }
@@ -1992,16 +2084,7 @@ fn input_value(
 ) -> Value {
     let single = |v: Value| if ty.list { json!([v]) } else { v };
     if ty.name == "ID" {
-        let stem = field.trim_end_matches("Id");
-        let wanted = match stem {
-            "delivery" => "WebhookDelivery".to_owned(),
-            _ => {
-                let mut chars = stem.chars();
-                chars.next().map_or(String::new(), |c| {
-                    c.to_uppercase().collect::<String>() + chars.as_str()
-                })
-            }
-        };
+        let wanted = type_of_id_name(field);
         return single(
             targets
                 .get(&wanted)
