@@ -2414,7 +2414,12 @@ async fn mutate(app: &TestApp, schema: &Schema, world: &World) -> Mutations {
                 call(app, schema, world, f, token.as_deref(), &targets[0], n).await;
             let (refused, signature, unexpected) = outcome(&response, &f.name);
             report.reached.insert(f.name.clone());
-            let cell = format!("{} {} on org 1 {}", p.label, f.name, compact(&input));
+            let cell = format!(
+                "{} {} on org 1 {}",
+                p.label,
+                f.name,
+                compact(&readable(world, &input))
+            );
             match permission {
                 None => {
                     let asserted = matches!(f.name.as_str(), "signUp" | "login") || p.is_user();
@@ -2492,7 +2497,12 @@ async fn mutate(app: &TestApp, schema: &Schema, world: &World) -> Mutations {
                     call(app, schema, world, f, token.as_deref(), &missing_targets, n).await;
                 let (_, missing_signature, _) = outcome(&missing, &f.name);
                 report.cells += 1;
-                let cell = format!("{} {} on org 2 {}", p.label, f.name, compact(&input));
+                let cell = format!(
+                    "{} {} on org 2 {}",
+                    p.label,
+                    f.name,
+                    compact(&readable(world, &input))
+                );
                 if let Some(problem) = unexpected {
                     report
                         .failures
@@ -2524,13 +2534,37 @@ async fn mutate(app: &TestApp, schema: &Schema, world: &World) -> Mutations {
     report
 }
 
-/// An input for a message: ids left as they are, long strings cut.
+/// An input with its ids spelled out (`"Artist:1 (artist A)"`), for messages.
+fn readable(world: &World, input: &Value) -> Value {
+    match input {
+        Value::String(s) => match ids::decode_any(&async_graphql::ID(s.clone())) {
+            Some((kind, row)) => {
+                let label = world
+                    .seeded
+                    .iter()
+                    .find(|x| &x.id == s)
+                    .map_or("throwaway or missing", |x| x.label.as_str());
+                Value::String(format!("{}:{row} ({label})", kind.name()))
+            }
+            None => input.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|x| readable(world, x)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), readable(world, v)))
+                .collect(),
+        ),
+        _ => input.clone(),
+    }
+}
+
+/// An input for a message, long strings cut.
 fn compact(input: &Value) -> String {
     let s = input.to_string();
-    if s.len() > 160 {
+    if s.len() > 240 {
         format!(
             "{}…",
-            &s[..s.char_indices().nth(160).map_or(s.len(), |(i, _)| i)]
+            &s[..s.char_indices().nth(240).map_or(s.len(), |(i, _)| i)]
         )
     } else {
         s
