@@ -5,6 +5,7 @@ mod api {
     pub mod analytics;
     pub mod authorization;
     pub mod file_store;
+    pub mod generated_access;
     pub mod journey;
     pub mod live_payouts;
     pub mod matching_flow;
