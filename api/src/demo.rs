@@ -8,9 +8,7 @@ use entity::{
     agreement, artist, artist_profile, membership, organization, payee, release, split,
     split_share, track, track_artist, user,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::state::AppState;
 
@@ -236,7 +234,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
     {
         return Ok(Summary::default());
     }
-    let txn = db.begin().await?;
+    let txn = entity::db::begin_write(db).await?;
     let now = Utc::now();
     let password_hash = crate::auth::hash_password(DEMO_PASSWORD)?;
     let owner = user::ActiveModel {

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use domain::money::Currency;
 use entity::{api_key, auth_token, invitation, membership, organization, payee, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::access::{ContextExt, Permission};
 use super::enums::{ApiScope, OrganizationKind, Role};
@@ -397,7 +397,7 @@ impl AccountsMutation {
             });
         }
         let password_hash = auth::hash_password(&input.password)?;
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let user = user::ActiveModel {
             email: Set(email),
             name: Set(name),
@@ -473,7 +473,7 @@ impl AccountsMutation {
             });
         };
         let now = Utc::now();
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         let org = organization::ActiveModel {
             name: Set(name.clone()),
             kind: Set(input.kind.as_db().to_owned()),
@@ -616,7 +616,7 @@ impl AccountsMutation {
         if inv.email != user.email {
             return invalid("this invitation was sent to another email address");
         }
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let existing = membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(inv.organization_id))
             .filter(membership::Column::UserId.eq(user.id))
@@ -765,7 +765,7 @@ impl AccountsMutation {
         if own.is_some_and(|own| !own.can_grant(role)) {
             return refuse("your role cannot remove a member with this role");
         }
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         if role == domain::auth::Role::Owner
             && owner_count(&txn, member.organization_id).await? <= 1
         {
@@ -831,7 +831,7 @@ impl AccountsMutation {
                 user_errors: errors.into_vec(),
             });
         }
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         if current == domain::auth::Role::Owner
             && role != domain::auth::Role::Owner
             && owner_count(&txn, member.organization_id).await? <= 1

@@ -6,7 +6,7 @@ use domain::agreement::AgreementTerms;
 use domain::money::Currency;
 use domain::share::Share;
 use entity::agreement;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use super::access::{ContextExt, Permission};
 use super::accounts::decode_or_not_found;
@@ -319,7 +319,7 @@ impl AgreementsMutation {
             });
         }
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let mut active = agreement::ActiveModel {
             organization_id: Set(artist.organization_id),
             artist_id: Set(artist.id),
@@ -446,7 +446,7 @@ impl AgreementsMutation {
             active.document_url = Set(Some(url));
         }
         active.updated_at = Set(Utc::now());
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let updated = active.update(&txn).await?;
         audit::record(
             &txn,

@@ -8,7 +8,7 @@ use domain::ids::{Isrc, Iswc, Upc};
 use entity::{agreement, artist_profile, release, track, track_artist};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 
 use super::access::{ContextExt, Permission};
@@ -549,7 +549,7 @@ impl CatalogueMutation {
             });
         };
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let row = track::ActiveModel {
             organization_id: Set(release.organization_id),
             release_id: Set(release.id),
@@ -763,7 +763,7 @@ impl CatalogueMutation {
                 });
             }
         }
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let before = audit::snapshot(&row);
         let artist_id = row.artist_id;
         let mut active: release::ActiveModel = row.into();

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod enums;
 pub mod error;
+pub mod gate;
 pub mod guard;
 pub mod ids;
 pub mod ledger;
@@ -82,6 +83,7 @@ pub fn build(state: Option<AppState>, limits: Limits) -> ImprintSchema {
     )
     .limit_depth(limits.depth)
     .limit_complexity(limits.complexity)
+    .extension(gate::MutationGate)
     .register_output_type::<node::Node>();
     if let Some(state) = state {
         builder = builder.data(state);

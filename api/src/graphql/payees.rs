@@ -7,7 +7,6 @@ use domain::share::Share;
 use entity::{ledger_entry, payee, payout};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
-    TransactionTrait,
 };
 
 use super::access::{ContextExt, Permission};
@@ -305,7 +304,7 @@ impl PayeesMutation {
             });
         };
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let payee = payee::ActiveModel {
             organization_id: Set(organization_id),
             name: Set(name),
@@ -405,7 +404,7 @@ impl PayeesMutation {
         }
         active.updated_at = Set(Utc::now());
         // Payment details are money: who changed them, from what to what, is kept.
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let payee = active.update(&txn).await?;
         audit::record(
             &txn,

@@ -3,9 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{NaiveDate, Utc};
 use entity::{agreement, artist, artist_profile, payee, release};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::access::{ContextExt, Permission};
 use super::agreements::Agreement;
@@ -301,7 +299,7 @@ impl RosterMutation {
         }
         let db = ctx.db();
         let now = Utc::now();
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let artist = artist::ActiveModel {
             organization_id: Set(organization_id),
             name: Set(name.clone()),
@@ -364,7 +362,7 @@ impl RosterMutation {
                 user_errors: errors.into_vec(),
             });
         }
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         let mut active: artist::ActiveModel = artist.into_inner().into();
         if let Some(name) = input.name {
             active.name = Set(name.trim().to_owned());
@@ -411,7 +409,7 @@ impl RosterMutation {
             });
         }
         let db = ctx.db();
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let agreements = agreement::Entity::find()
             .filter(agreement::Column::ArtistId.eq(artist.id))
             .all(&txn)

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::share::Share;
 use entity::{split, split_share};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::access::{ContextExt, Permission};
 use super::audit::{self, Change};
@@ -216,7 +216,7 @@ impl SplitsMutation {
             });
         }
         let scope_key = track_id.map_or_else(|| RELEASE_SCOPE.to_owned(), track_scope);
-        let txn = db.begin().await?;
+        let txn = entity::db::begin_write(db).await?;
         let existing = split::Entity::find()
             .filter(split::Column::ReleaseId.eq(release.id))
             .filter(split::Column::ScopeKey.eq(&scope_key))

@@ -12,9 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::webhook::{DeliveryStatus, SECRET_PREFIX, WebhookEvent, WebhookUrl, join_events};
 use entity::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
 use serde_json::json;
 use workers::webhooks::WebhookReach;
 
@@ -404,7 +402,7 @@ impl WebhooksMutation {
             });
         };
         let secret = new_secret();
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         let hook = webhook::ActiveModel {
             organization_id: Set(organization_id),
             url: Set(url.to_string()),
@@ -482,7 +480,7 @@ impl WebhooksMutation {
         if let Some(enabled) = input.active {
             active.active = Set(enabled);
         }
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         let updated = active.update(&txn).await?;
         audit::record(
             &txn,
@@ -512,7 +510,7 @@ impl WebhooksMutation {
     ) -> ApiResult<DeleteWebhookPayload> {
         let hook = load_webhook(ctx, &input.webhook_id).await?;
         let (id, organization_id, before) = (hook.id, hook.organization_id, audit_view(&hook));
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         hook.into_inner().delete(&txn).await?;
         audit::record(
             &txn,
@@ -549,7 +547,7 @@ impl WebhooksMutation {
         active.previous_secret = Set(Some(hook.secret.clone()));
         active.previous_secret_expires_at = Set(Some(until));
         active.secret = Set(secret.clone());
-        let txn = ctx.db().begin().await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
         let updated = active.update(&txn).await?;
         audit::record(
             &txn,
