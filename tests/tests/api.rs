@@ -4,6 +4,7 @@ mod api {
     pub mod access_paths;
     pub mod analytics;
     pub mod authorization;
+    pub mod chaos;
     pub mod file_store;
     pub mod generated_access;
     pub mod journey;

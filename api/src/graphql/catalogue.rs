@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::catalogue::ReleaseStatus as DomainStatus;
 use domain::ids::{Isrc, Iswc, Upc};
-use entity::{agreement, artist_profile, release, track, track_artist};
+use entity::{agreement, artist_profile, release, statement, track, track_artist};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -813,6 +813,16 @@ impl CatalogueMutation {
 /// a queue that does not answer is logged, and the lines wait for the next change or
 /// `matchStatementLines`.
 async fn rematch(ctx: &Context<'_>, organization_id: i64) {
+    // Most catalogue changes happen with nothing waiting to match: no job then.
+    let waiting = statement::Entity::find()
+        .filter(statement::Column::OrganizationId.eq(organization_id))
+        .filter(statement::Column::Status.eq(workers::ingest::STATUS_PARSED))
+        .filter(statement::Column::UnmatchedCount.gt(0))
+        .one(ctx.db())
+        .await;
+    if matches!(waiting, Ok(None)) {
+        return;
+    }
     if let Err(err) = ctx
         .state()
         .queue

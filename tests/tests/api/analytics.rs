@@ -249,7 +249,8 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
             json!({"org": org, "by": [], "filter": {"artistIds": [artists[1].0]}}),
         )
         .await;
-    assert_eq!(other["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // Another artist does not exist for her.
+    assert_eq!(other["errors"][0]["extensions"]["code"], "NOT_FOUND");
 
     // The roster overview's artists are kept with the organisation's version: the owner's
     // answer, cached first, never reaches the artist member, and a rename shows within the
