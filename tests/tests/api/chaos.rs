@@ -133,6 +133,20 @@ fn worker(app: &TestApp) -> Child {
 const STATEMENT: &str = "query($id: ID!) { statement(id: $id) { status lineCount unmatchedCount allocatedCount unallocatedCount allocationStatus totals { amount { amount } } } }";
 const SUMMARY: &str = "query($id: ID!) { organization(id: $id) { moneySummary { currency allocated { amount } paid { amount } carriedForward { amount } reserved { amount } recouped { amount } pending { amount } balanced } } }";
 
+/// Statements not yet parsed and allocated: work a kill now interrupts.
+async fn unfinished(app: &TestApp) -> u64 {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    entity::statement::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(entity::statement::Column::Status.ne("parsed"))
+                .add(entity::statement::Column::AllocationStatus.ne("allocated")),
+        )
+        .count(&app.state.db)
+        .await
+        .unwrap_or(0)
+}
+
 /// Waits until every statement is parsed and allocated, then checks the books.
 async fn settle_and_check(app: &TestApp, l: &Label, statements: &[(String, i128)], round: u64) {
     let started = Instant::now();
@@ -167,7 +181,7 @@ async fn settle_and_check(app: &TestApp, l: &Label, statements: &[(String, i128)
     );
     assert_eq!(summary["balanced"], true, "round {round}: {summary}");
     eprintln!(
-        "  round {round}: {} statements, books exact and balanced (settled in {:.1} s)",
+        "  after kill {round}: {} statements, books exact and balanced (settled in {:.1} s)",
         statements.len(),
         started.elapsed().as_secs_f64()
     );
@@ -188,40 +202,43 @@ async fn chaos(backend: Backend) {
     eprintln!("chaos on {backend:?}: {kills} kills, IMPRINT_CHAOS_SEED={seed}");
     let mut rng = Rng(seed);
     let l = label(&app).await;
-    let rounds = 5.min(kills.max(1));
-    let per_round = kills.div_ceil(rounds);
+    let checks = 5.min(kills.max(1));
+    let per_check = kills.div_ceil(checks).max(1);
     let mut statements: Vec<(String, i128)> = Vec::new();
     let mut run: Option<String> = None;
-    let mut killed = 0;
+    let mut mid_job = 0;
     let mut current = worker(&app);
-    for round in 1..=rounds {
-        // Work for this round: two statements, and in the middle round a payout run.
-        for _ in 0..2 {
-            let (bytes, total) = statement(&mut rng, &l.isrcs);
-            let name = format!("chaos-{}.tsv", statements.len());
-            let upload = app.upload_statement(&l.token, &l.org, &name, bytes).await;
-            let id = upload["data"]["uploadStatement"]["statement"]["id"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{upload}"))
-                .to_owned();
-            statements.push((id, total));
-        }
-        if round == rounds.div_ceil(2) {
+    for kill in 1..=kills {
+        // Fresh work before every kill: a statement to parse, match and allocate, and half-way
+        // a payout run to compute.
+        let (bytes, total) = statement(&mut rng, &l.isrcs);
+        let name = format!("chaos-{kill}.tsv");
+        let upload = app.upload_statement(&l.token, &l.org, &name, bytes).await;
+        let id = upload["data"]["uploadStatement"]["statement"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{upload}"))
+            .to_owned();
+        statements.push((id, total));
+        if kill == kills.div_ceil(2) {
             let data = app.ok(Some(&l.token), "mutation($org: ID!) { createPayoutRun(input: {organizationId: $org, periodEnd: \"2025-06-30\"}) { payoutRun { id } userErrors { message } } }", json!({"org": l.org})).await;
             run = data["createPayoutRun"]["payoutRun"]["id"]
                 .as_str()
                 .map(str::to_owned);
         }
-        // Kill the worker at random points of that work, a new one taking over each time.
-        for _ in 0..per_round.min(kills - killed) {
-            tokio::time::sleep(Duration::from_millis(20 + rng.below(600))).await;
-            current.kill().expect("SIGKILL");
-            current.wait().expect("reaped");
-            killed += 1;
-            current = worker(&app);
+        // Then SIGKILL at a random point of it, and a new worker takes over.
+        tokio::time::sleep(Duration::from_millis(10 + rng.below(400))).await;
+        if unfinished(&app).await > 0 {
+            mid_job += 1;
         }
-        settle_and_check(&app, &l, &statements, round).await;
+        current.kill().expect("SIGKILL");
+        current.wait().expect("reaped");
+        current = worker(&app);
+        if kill % per_check == 0 || kill == kills {
+            settle_and_check(&app, &l, &statements, kill).await;
+        }
     }
+    eprintln!("  {mid_job} of {kills} kills came while a statement was still being processed");
+    let killed = kills;
     // The payout run, computed under the kills, is approved and paid; the books still balance.
     let run = run.expect("a payout run");
     let ready = app
