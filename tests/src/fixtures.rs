@@ -3,6 +3,17 @@
 
 use std::io::Write;
 
+/// A DistroKid statement of `rows`, each written with `|` for its tabs.
+#[must_use]
+pub fn distrokid(rows: &[&str]) -> Vec<u8> {
+    let mut text = format!("{DISTROKID_HEADER}\r\n");
+    for row in rows {
+        text.push_str(&row.replace('|', "\t"));
+        text.push_str("\r\n");
+    }
+    text.into_bytes()
+}
+
 /// The classic DistroKid header (FORMATS.md), tab-separated.
 pub const DISTROKID_HEADER: &str = "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)";
 

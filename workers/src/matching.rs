@@ -485,7 +485,7 @@ pub async fn match_and_flow(
     queue: &crate::JobQueue,
     organization_id: i64,
 ) -> anyhow::Result<u64> {
-    use sea_orm::{PaginatorTrait, QuerySelect};
+    use sea_orm::QuerySelect;
     let waiting: Vec<(i64, i64)> = entity::statement::Entity::find()
         .select_only()
         .column(entity::statement::Column::Id)
@@ -499,13 +499,7 @@ pub async fn match_and_flow(
     let mut matched = 0;
     for (statement_id, stored_unmatched) in waiting {
         matched += match_lines(db, organization_id, Some(statement_id)).await?;
-        let unmatched = statement_line::Entity::find()
-            .filter(statement_line::Column::StatementId.eq(statement_id))
-            .filter(statement_line::Column::TrackId.is_null())
-            .filter(statement_line::Column::ReleaseId.is_null())
-            .count(db)
-            .await?;
-        if i64::try_from(unmatched).unwrap_or(i64::MAX) == stored_unmatched {
+        if count_unmatched(db, statement_id).await? == stored_unmatched {
             continue;
         }
         queue
@@ -522,6 +516,18 @@ pub async fn match_and_flow(
     Ok(matched)
 }
 
+/// The statement's lines that match neither a track nor a release, as stored now.
+async fn count_unmatched(db: &impl ConnectionTrait, statement_id: i64) -> Result<i64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    let unmatched = statement_line::Entity::find()
+        .filter(statement_line::Column::StatementId.eq(statement_id))
+        .filter(statement_line::Column::TrackId.is_null())
+        .filter(statement_line::Column::ReleaseId.is_null())
+        .count(db)
+        .await?;
+    Ok(i64::try_from(unmatched).unwrap_or(i64::MAX))
+}
+
 /// Recounts a statement's matched and unmatched lines after matching changed them.
 ///
 /// # Errors
@@ -530,18 +536,12 @@ pub async fn refresh_counts(
     db: &impl ConnectionTrait,
     statement_id: i64,
 ) -> Result<entity::statement::Model, DbErr> {
-    use sea_orm::{ActiveModelTrait, PaginatorTrait, Set};
+    use sea_orm::{ActiveModelTrait, Set};
     let st = entity::statement::Entity::find_by_id(statement_id)
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("statement {statement_id}")))?;
-    let unmatched = statement_line::Entity::find()
-        .filter(statement_line::Column::StatementId.eq(statement_id))
-        .filter(statement_line::Column::TrackId.is_null())
-        .filter(statement_line::Column::ReleaseId.is_null())
-        .count(db)
-        .await?;
-    let unmatched = i64::try_from(unmatched).unwrap_or(i64::MAX);
+    let unmatched = count_unmatched(db, statement_id).await?;
     let mut active: entity::statement::ActiveModel = st.clone().into();
     active.unmatched_count = Set(unmatched);
     active.matched_count = Set(st.line_count - unmatched);

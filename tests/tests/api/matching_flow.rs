@@ -9,14 +9,7 @@ use tests::{TestApp, on_every_backend};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn distrokid(rows: &[&str]) -> Vec<u8> {
-    let mut text = format!("{}\r\n", tests::fixtures::DISTROKID_HEADER);
-    for row in rows {
-        text.push_str(&row.replace('|', "\t"));
-        text.push_str("\r\n");
-    }
-    text.into_bytes()
-}
+use tests::fixtures::distrokid;
 
 const KNOWN: &str =
     "2025-03-05|2025-01|Spotify|Ada Vesper|Harbour Lights|USAB12400001||120|100|Song|US|0|1.25";

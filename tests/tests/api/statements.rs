@@ -6,8 +6,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, on_every_backend};
 
-const HEADER: &str = tests::fixtures::DISTROKID_HEADER;
-
 struct Label {
     token: String,
     org: String,
@@ -37,14 +35,7 @@ async fn label(app: &TestApp, email: &str) -> Label {
     Label { token, org, track }
 }
 
-fn distrokid(rows: &[&str]) -> Vec<u8> {
-    let mut text = format!("{HEADER}\r\n");
-    for row in rows {
-        text.push_str(&row.replace('|', "\t"));
-        text.push_str("\r\n");
-    }
-    text.into_bytes()
-}
+use tests::fixtures::distrokid;
 
 const MATCHED_1: &str =
     "2025-03-05|2025-01|Spotify|Ada Vesper|Harbour Lights|USAB12400001||120|100|Song|US|0|.452113";
