@@ -45,6 +45,9 @@ pub struct Config {
     /// Where webhook deliveries may go (`IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` lets them
     /// reach loopback and private addresses; by default only the public internet).
     pub webhook_reach: WebhookReach,
+    /// What one statement file may make a parser hold: `IMPRINT_MAX_LINE_KB` (1024),
+    /// `IMPRINT_MAX_CELL_KB` (64), `IMPRINT_MAX_DECOMPRESSED_MB` (8 × the upload limit).
+    pub statement_limits: domain::statement::Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +208,31 @@ impl Config {
             });
         }
 
+        let max_line_kb: usize = parse_number(env, "IMPRINT_MAX_LINE_KB", 1024)?;
+        let max_cell_kb: usize = parse_number(env, "IMPRINT_MAX_CELL_KB", 64)?;
+        let max_decompressed_mb: u64 = parse_number(
+            env,
+            "IMPRINT_MAX_DECOMPRESSED_MB",
+            max_upload_mb.saturating_mul(8),
+        )?;
+        for (variable, value) in [
+            ("IMPRINT_MAX_LINE_KB", max_line_kb as u64),
+            ("IMPRINT_MAX_CELL_KB", max_cell_kb as u64),
+            ("IMPRINT_MAX_DECOMPRESSED_MB", max_decompressed_mb),
+        ] {
+            if value == 0 {
+                return Err(ConfigError {
+                    variable,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        let statement_limits = domain::statement::Limits {
+            max_line_bytes: max_line_kb.saturating_mul(1024),
+            max_cell_bytes: max_cell_kb.saturating_mul(1024),
+            max_decompressed_bytes: max_decompressed_mb.saturating_mul(1024 * 1024),
+        };
+
         let auth_cache_seconds: u64 = parse_number(env, "IMPRINT_AUTH_CACHE_SECONDS", 10)?;
         let version_check_ms: u64 = parse_number(env, "IMPRINT_ANALYTICS_VERSION_CHECK_MS", 1000)?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -248,6 +276,7 @@ impl Config {
             analytics_version_check: Duration::from_millis(version_check_ms),
             http_workers,
             webhook_reach,
+            statement_limits,
         })
     }
 }

@@ -4,6 +4,7 @@ mod api {
     pub mod analytics;
     pub mod authorization;
     pub mod file_store;
+    pub mod hostile_files;
     pub mod journey;
     pub mod live_payouts;
     pub mod members;
