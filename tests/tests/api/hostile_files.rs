@@ -379,7 +379,34 @@ async fn refreshes_of_one_organisation_never_collide(app: TestApp) {
     assert_eq!(lines, 200);
 }
 
+/// `imprint import` of a file that fails: an error with the reason (the command prints it and
+/// exits with code 1), never a report of a statement "failed, format ?" and success.
+async fn import_of_a_failing_file_is_an_error_with_the_reason(app: TestApp) {
+    let (_token, org) = org(&app, "import@hostile.test").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("unknown.csv");
+    std::fs::write(&path, "name,colour,size\nx,red,3\n").expect("write");
+    let result = api::app::import(&app.state, &path, &org, None, true).await;
+    let message = format!("{:#}", result.expect_err("the import fails"));
+    assert!(
+        message.contains("failed: unknown statement layout"),
+        "{message}"
+    );
+    assert!(message.contains("createImportTemplate"), "{message}");
+    // A good file imports, and says so.
+    let good = dir.path().join("good.tsv");
+    std::fs::write(&good, distrokid(&[row("2025-01", "1.00")])).expect("write");
+    let report = api::app::import(&app.state, &good, &org, None, true)
+        .await
+        .expect("imports");
+    assert!(
+        report.contains(": parsed, format distro_kid, 1 lines"),
+        "{report}"
+    );
+}
+
 on_every_backend!(
+    import_of_a_failing_file_is_an_error_with_the_reason,
     out_of_range_amounts_are_line_errors,
     silent_misreads_are_reported,
     a_failed_statement_is_parsed_again_after_a_template,
