@@ -449,3 +449,52 @@ macro_rules! on_every_backend_spawned_by {
 
 on_every_backend_spawned_by!(with_small_limits: bombs_and_endless_lines_fail_at_once);
 on_every_backend_spawned_by!(without_workers: what_retrying_cannot_fix_fails_on_the_first_try);
+
+/// `imprint import` beside a running server on one SQLite file: the import's own connections
+/// (a second process's, as far as SQLite's locks go) wait for the server's writes instead of
+/// failing with "database is locked", while the server parses uploads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_beside_a_running_server_on_sqlite() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    let (token, org) = org(&app, "beside@hostile.test").await;
+    let other = api::app::connect(&app.state.config)
+        .await
+        .expect("a second set of connections");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = |n: usize, amount: &str| {
+        let rows: Vec<String> = (0..300)
+            .map(|i| {
+                row(&format!("2025-{:02}", i % 12 + 1), amount)
+                    .replace("Spotify", &format!("Store {n}-{i}"))
+            })
+            .collect();
+        distrokid(&rows)
+    };
+    let mut paths = Vec::new();
+    for n in 0..6 {
+        let path = dir.path().join(format!("import-{n}.tsv"));
+        std::fs::write(&path, file(n, "0.25")).expect("write");
+        paths.push(path);
+    }
+    let imports = futures::future::join_all(
+        paths
+            .iter()
+            .map(|path| api::app::import(&other, path, &org, None, true)),
+    );
+    let names: Vec<String> = (0..6).map(|n| format!("upload-{n}.tsv")).collect();
+    let uploads = futures::future::join_all(
+        names
+            .iter()
+            .enumerate()
+            .map(|(n, name)| app.upload_statement(&token, &org, name, file(n + 100, "0.5"))),
+    );
+    let (imported, uploaded) = futures::join!(imports, uploads);
+    for report in imported {
+        let report = report.expect("the import waits for the lock, and succeeds");
+        assert!(report.contains(": parsed,"), "{report}");
+    }
+    for upload in uploaded {
+        let st = app.wait_for_statement(&token, &statement_id(&upload)).await;
+        assert_eq!(st["status"], "PARSED", "{st}");
+    }
+}
