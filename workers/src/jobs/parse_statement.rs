@@ -154,10 +154,29 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         .ok_or_else(|| {
             crate::Permanent(format!("statement {statement_id}: organization missing"))
         })?;
-    let mut active: statement::ActiveModel = st.clone().into();
-    active.status = Set(STATUS_PARSING.to_owned());
-    active.updated_at = Set(Utc::now());
-    let st = active.update(db).await?;
+    // Conditional: a copy of this job that finished meanwhile (`imprint import` parses at once
+    // what it also queues) is not turned back to `parsing`.
+    let claimed = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE statements SET status = $1, updated_at = $2 \
+             WHERE id = $3 AND status NOT IN ($4, $5)",
+            [
+                STATUS_PARSING.into(),
+                Utc::now().into(),
+                st.id.into(),
+                STATUS_PARSED.into(),
+                STATUS_FAILED.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await? else {
+        return Ok(());
+    };
+    if claimed == 0 {
+        return Ok(());
+    }
     publish(ctx, &st).await;
     // A retried job starts the error list afresh; lines are kept and skipped by fingerprint.
     statement_error::Entity::delete_many()
