@@ -395,6 +395,37 @@ mod tests {
     }
 
     #[test]
+    fn statement_limits_default_from_the_upload_limit_and_refuse_zero() {
+        let config = Config::from_env(&[("IMPRINT_MAX_UPLOAD_MB", "100")]).expect("valid");
+        assert_eq!(config.statement_limits.max_line_bytes, 1024 * 1024);
+        assert_eq!(config.statement_limits.max_cell_bytes, 64 * 1024);
+        assert_eq!(
+            config.statement_limits.max_decompressed_bytes,
+            800 * 1024 * 1024
+        );
+        let config = Config::from_env(&[
+            ("IMPRINT_MAX_LINE_KB", "16"),
+            ("IMPRINT_MAX_CELL_KB", "2"),
+            ("IMPRINT_MAX_DECOMPRESSED_MB", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(config.statement_limits.max_line_bytes, 16 * 1024);
+        assert_eq!(config.statement_limits.max_cell_bytes, 2 * 1024);
+        assert_eq!(
+            config.statement_limits.max_decompressed_bytes,
+            3 * 1024 * 1024
+        );
+        for variable in [
+            "IMPRINT_MAX_LINE_KB",
+            "IMPRINT_MAX_CELL_KB",
+            "IMPRINT_MAX_DECOMPRESSED_MB",
+        ] {
+            let err = Config::from_env(&[(variable, "0")]).expect_err("zero refused");
+            assert_eq!(err.variable, variable);
+        }
+    }
+
+    #[test]
     fn webhooks_reach_the_public_internet_only_unless_told_otherwise() {
         let config = Config::from_env(&[("IMPRINT_LISTEN", "127.0.0.1:8080")]).expect("defaults");
         assert_eq!(config.webhook_reach, WebhookReach::PublicOnly);

@@ -393,7 +393,10 @@ pub enum Item {
 pub struct Reconciliation {
     /// A total the file states (DSR summaries), in its currency.
     pub declared_total: Option<(Decimal, String)>,
-    /// A line count the file states (DSR `FOOT`).
+    /// The record count the file states (DSR `FOOT` `NumberOfLinesInFile`: every record,
+    /// `HEAD`, `FOOT` and comments included, not statement lines). The parser compares it
+    /// with the records it read, and the block counts with the blocks, and warns on a
+    /// difference.
     pub declared_line_count: Option<u64>,
     /// Disagreements, one sentence each. Never fatal.
     pub warnings: Vec<String>,
