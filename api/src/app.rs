@@ -148,6 +148,18 @@ pub async fn import(
         .one(&state.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("statement disappeared"))?;
+    if statement.status == workers::ingest::STATUS_FAILED {
+        // The command fails with the reason (exit code 1), for scripts and people alike.
+        anyhow::bail!(
+            "statement {} ({}) failed: {}",
+            statement.id,
+            statement.filename,
+            statement
+                .failure_reason
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        );
+    }
     Ok(format!(
         "statement {} ({}): {}{}, format {}, {} lines, {} errors, {} matched, {} unmatched",
         statement.id,

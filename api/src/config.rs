@@ -49,6 +49,9 @@ pub struct Config {
     /// Where webhook deliveries may go (`IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` lets them
     /// reach loopback and private addresses; by default only the public internet).
     pub webhook_reach: WebhookReach,
+    /// What one statement file may make a parser hold: `IMPRINT_MAX_LINE_KB` (1024),
+    /// `IMPRINT_MAX_CELL_KB` (64), `IMPRINT_MAX_DECOMPRESSED_MB` (8 × the upload limit).
+    pub statement_limits: domain::statement::Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,6 +220,31 @@ impl Config {
             });
         }
 
+        let max_line_kb: usize = parse_number(env, "IMPRINT_MAX_LINE_KB", 1024)?;
+        let max_cell_kb: usize = parse_number(env, "IMPRINT_MAX_CELL_KB", 64)?;
+        let max_decompressed_mb: u64 = parse_number(
+            env,
+            "IMPRINT_MAX_DECOMPRESSED_MB",
+            max_upload_mb.saturating_mul(8),
+        )?;
+        for (variable, value) in [
+            ("IMPRINT_MAX_LINE_KB", max_line_kb as u64),
+            ("IMPRINT_MAX_CELL_KB", max_cell_kb as u64),
+            ("IMPRINT_MAX_DECOMPRESSED_MB", max_decompressed_mb),
+        ] {
+            if value == 0 {
+                return Err(ConfigError {
+                    variable,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        let statement_limits = domain::statement::Limits {
+            max_line_bytes: max_line_kb.saturating_mul(1024),
+            max_cell_bytes: max_cell_kb.saturating_mul(1024),
+            max_decompressed_bytes: max_decompressed_mb.saturating_mul(1024 * 1024),
+        };
+
         let auth_cache_seconds: u64 = parse_number(env, "IMPRINT_AUTH_CACHE_SECONDS", 10)?;
         let version_check_ms: u64 = parse_number(env, "IMPRINT_ANALYTICS_VERSION_CHECK_MS", 1000)?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -261,6 +289,7 @@ impl Config {
             analytics_version_check: Duration::from_millis(version_check_ms),
             http_workers,
             webhook_reach,
+            statement_limits,
         })
     }
 }
@@ -376,6 +405,37 @@ mod tests {
         let err = Config::from_env(&[("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yes please")])
             .expect_err("rejected");
         assert_eq!(err.variable, "IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS");
+    }
+
+    #[test]
+    fn statement_limits_default_from_the_upload_limit_and_refuse_zero() {
+        let config = Config::from_env(&[("IMPRINT_MAX_UPLOAD_MB", "100")]).expect("valid");
+        assert_eq!(config.statement_limits.max_line_bytes, 1024 * 1024);
+        assert_eq!(config.statement_limits.max_cell_bytes, 64 * 1024);
+        assert_eq!(
+            config.statement_limits.max_decompressed_bytes,
+            800 * 1024 * 1024
+        );
+        let config = Config::from_env(&[
+            ("IMPRINT_MAX_LINE_KB", "16"),
+            ("IMPRINT_MAX_CELL_KB", "2"),
+            ("IMPRINT_MAX_DECOMPRESSED_MB", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(config.statement_limits.max_line_bytes, 16 * 1024);
+        assert_eq!(config.statement_limits.max_cell_bytes, 2 * 1024);
+        assert_eq!(
+            config.statement_limits.max_decompressed_bytes,
+            3 * 1024 * 1024
+        );
+        for variable in [
+            "IMPRINT_MAX_LINE_KB",
+            "IMPRINT_MAX_CELL_KB",
+            "IMPRINT_MAX_DECOMPRESSED_MB",
+        ] {
+            let err = Config::from_env(&[(variable, "0")]).expect_err("zero refused");
+            assert_eq!(err.variable, variable);
+        }
     }
 
     #[test]

@@ -109,10 +109,17 @@ async fn main() -> anyhow::Result<()> {
             queue_only,
         } => {
             api::app::migrate(&state).await?;
-            let report =
-                api::app::import(&state, &file, &organization, source, !queue_only).await?;
-            println!("{report}");
-            Ok(())
+            match api::app::import(&state, &file, &organization, source, !queue_only).await {
+                Ok(report) => {
+                    println!("{report}");
+                    Ok(())
+                }
+                Err(err) => {
+                    // The reason on one line, no backtrace; exit code 1.
+                    eprintln!("imprint import: {err:#}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Analytics {
             command: AnalyticsCommand::Rebuild { organization },

@@ -43,6 +43,7 @@ impl AppState {
             events: self.events.clone(),
             files: self.files.clone(),
             webhook_reach: self.config.webhook_reach,
+            statement_limits: self.config.statement_limits,
         }
     }
 }

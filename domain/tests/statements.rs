@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use domain::statement::{
-    ColumnMapping, Fingerprinter, Format, Item, LineError, LineFlag, ParseError, ParseOptions,
-    Period, Reconciliation, StatementLine, StatementReader, detect, fingerprint, open_container,
-    parse_amount,
+    ColumnMapping, Fingerprinter, Format, Item, Limits, LineError, LineFlag, ParseError,
+    ParseOptions, Period, Reconciliation, StatementLine, StatementReader, detect, fingerprint,
+    open_container, open_container_with, parse_amount,
 };
 use rust_decimal::Decimal;
 
@@ -47,7 +47,7 @@ fn parse_with(bytes: Vec<u8>, options: ParseOptions) -> Parsed {
         lines,
         errors,
         skipped,
-        reconciliation: reader.finish(),
+        reconciliation: reader.finish().expect("within the limits"),
     }
 }
 
@@ -489,6 +489,7 @@ fn template_mapping() {
         ParseOptions {
             template: Some(mapping),
             default_currency: None,
+            ..ParseOptions::default()
         },
     );
     assert_eq!(p.format, Format::Template(42));
@@ -545,7 +546,7 @@ fn unreadable_files() {
 fn truncated_file_keeps_what_it_read() {
     let mut bytes = fixture("distrokid.tsv");
     // Cut in the middle of the third data row.
-    bytes.truncate(bytes.len() - 160);
+    bytes.truncate(bytes.len() - 150);
     let p = parse(bytes);
     assert_eq!(p.format, Format::DistroKid);
     assert_eq!(p.lines.len(), 4, "{:?}", p.lines);
@@ -868,4 +869,341 @@ fn independent_total(format: Format, bytes: &[u8]) -> (usize, Decimal) {
             (rows.len(), sum_strings(rows.iter().map(|r| r[i].as_str())))
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files: limits, out-of-range amounts, silent misreads.
+// ---------------------------------------------------------------------------------------------
+
+const DK_HEADER: &str = "Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\tCountry of Sale\tSongwriter Royalties Withheld\tEarnings (USD)";
+
+/// A DistroKid row earning `amount`, with `sale_month` as its sale month.
+fn dk_row(sale_month: &str, amount: &str) -> String {
+    format!(
+        "2024-03-05\t{sale_month}\tSpotify\tNova Ray\tGlass Harbor\tQZABC2400001\t036000291452\t1\t100\tSong\tUS\t0\t{amount}"
+    )
+}
+
+fn dk_file(rows: &[String]) -> Vec<u8> {
+    let mut text = DK_HEADER.to_owned();
+    for row in rows {
+        text.push_str("\r\n");
+        text.push_str(row);
+    }
+    text.push_str("\r\n");
+    text.into_bytes()
+}
+
+fn limits(line: usize, cell: usize, decompressed: u64) -> ParseOptions {
+    ParseOptions {
+        limits: Limits {
+            max_line_bytes: line,
+            max_cell_bytes: cell,
+            max_decompressed_bytes: decompressed,
+        },
+        ..ParseOptions::default()
+    }
+}
+
+/// Reads a whole file through the container and the parser as the worker does; the limit
+/// error, if any, from wherever it surfaced.
+fn read_all(bytes: Vec<u8>, options: &ParseOptions) -> Result<Parsed, ParseError> {
+    let mut container =
+        open_container_with(Cursor::new(bytes), options.limits.max_decompressed_bytes)?;
+    let entry = container.entry(0)?;
+    let mut reader = StatementReader::open(entry.reader, options.clone())?;
+    let format = reader.format();
+    let (mut lines, mut errors, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for item in reader.by_ref() {
+        match item {
+            Item::Line(l) => lines.push(l),
+            Item::Error(e) => errors.push(e),
+            Item::Skipped {
+                line_number,
+                reason,
+            } => skipped.push((line_number, reason)),
+        }
+    }
+    Ok(Parsed {
+        format,
+        lines,
+        errors,
+        skipped,
+        reconciliation: reader.finish()?,
+    })
+}
+
+#[test]
+fn an_amount_out_of_range_is_a_line_error_and_the_good_lines_stay() {
+    let p = parse(dk_file(&[
+        dk_row("2024-01", "1.50"),
+        dk_row("2024-01", "9300000000"),
+        dk_row("2024-01", "-9223372036.854775809"),
+        dk_row("2024-01", "9223372036.854775807"),
+        dk_row("2024-01", "2.25"),
+    ]));
+    assert_eq!(
+        amounts(&p.lines),
+        [dec("1.50"), dec("9223372036.854775807"), dec("2.25")]
+    );
+    let errors: Vec<(u64, &str)> = p
+        .errors
+        .iter()
+        .map(|e| (e.line_number, e.reason.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, 3);
+    assert!(errors[0].1.contains("out of range"), "{errors:?}");
+    assert!(p.errors[0].raw.contains("9300000000"));
+    assert_eq!(errors[1].0, 4);
+}
+
+#[test]
+fn a_line_without_end_fails_the_file_at_the_limit() {
+    // 8 MiB without a line break after a valid header, read with a 64 KiB line limit.
+    let mut bytes = dk_file(&[dk_row("2024-01", "1")]);
+    bytes.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024));
+    let error = read_all(bytes, &limits(64 * 1024, 4096, u64::MAX)).err();
+    assert!(
+        matches!(
+            error,
+            Some(ParseError::LineTooLong {
+                line_number: 3,
+                limit_bytes: 65_536
+            })
+        ),
+        "{error:?}"
+    );
+    let message = error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("line 3 is longer than 65536 bytes"),
+        "{message}"
+    );
+    // At the default limit (1 MiB), the same.
+    let mut bytes = dk_file(&[]);
+    bytes.extend(std::iter::repeat_n(b'7', 3 * 1024 * 1024));
+    assert!(matches!(
+        read_all(bytes, &ParseOptions::default()).err(),
+        Some(ParseError::LineTooLong { line_number: 2, .. })
+    ));
+}
+
+#[test]
+fn a_cell_over_the_limit_fails_the_file() {
+    let long_title = "la".repeat(3000);
+    let row = dk_row("2024-01", "1").replace("Glass Harbor", &long_title);
+    let error = read_all(dk_file(&[row]), &limits(1 << 20, 4096, u64::MAX)).err();
+    assert!(
+        matches!(
+            error,
+            Some(ParseError::CellTooLong {
+                line_number: 2,
+                limit_bytes: 4096
+            })
+        ),
+        "{error:?}"
+    );
+    // DSR too (no quoting, its own reader).
+    let mut dsr = fixture("dsr_basic_audio.tsv");
+    dsr.extend(format!("RE01\tB9\t{}\r\n", "y".repeat(5000)).as_bytes());
+    let error = read_all(dsr, &limits(1 << 20, 4096, u64::MAX)).err();
+    assert!(
+        matches!(error, Some(ParseError::CellTooLong { .. })),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_gzip_bomb_fails_at_the_decompressed_limit() {
+    // 8 MiB of valid rows compress to a few tens of KiB; the limit is 1 MiB.
+    let row = dk_row("2024-01", "0.01");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(DK_HEADER.as_bytes()).expect("gzip");
+    let mut written = 0;
+    while written < 8 * 1024 * 1024 {
+        gz.write_all(b"\r\n").expect("gzip");
+        gz.write_all(row.as_bytes()).expect("gzip");
+        written += row.len() + 2;
+    }
+    let bytes = gz.finish().expect("gzip finish");
+    assert!(bytes.len() < 1024 * 1024, "{}", bytes.len());
+    let started = std::time::Instant::now();
+    let error = read_all(bytes.clone(), &limits(1 << 20, 1 << 16, 1024 * 1024)).err();
+    assert!(
+        matches!(
+            error,
+            Some(ParseError::DecompressedTooLarge {
+                limit_bytes: 1_048_576
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        error
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("decompresses to more than 1048576 bytes")
+    );
+    // Within the limit, the same file reads.
+    let p = read_all(bytes, &limits(1 << 20, 1 << 16, 16 * 1024 * 1024)).expect("reads");
+    assert!(p.lines.len() > 70_000, "{}", p.lines.len());
+    // A zip entry is limited the same way.
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("bomb.tsv", options).expect("zip entry");
+    zip.write_all(DK_HEADER.as_bytes()).expect("zip write");
+    for _ in 0..20_000 {
+        zip.write_all(b"\r\n").expect("zip write");
+        zip.write_all(row.as_bytes()).expect("zip write");
+    }
+    let bytes = zip.finish().expect("zip finish").into_inner();
+    let error = read_all(bytes, &limits(1 << 20, 1 << 16, 1024 * 1024)).err();
+    assert!(
+        matches!(error, Some(ParseError::DecompressedTooLarge { .. })),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_row_with_more_cells_than_the_header_is_a_line_error() {
+    let shifted = dk_row("2024-01", "1.00").replace("Glass Harbor", "Glass\tHarbor");
+    let trailing_empty = format!("{}\t\t", dk_row("2024-01", "2.00"));
+    let p = parse(dk_file(&[
+        shifted,
+        trailing_empty,
+        dk_row("2024-01", "3.00"),
+    ]));
+    assert_eq!(amounts(&p.lines), [dec("2.00"), dec("3.00")]);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.errors[0].line_number, 2);
+    assert!(
+        p.errors[0]
+            .reason
+            .contains("the row has 14 cells but the header has 13"),
+        "{}",
+        p.errors[0].reason
+    );
+}
+
+#[test]
+fn ambiguous_thousands_separators_are_refused() {
+    let p = parse(dk_file(&[
+        dk_row("2024-01", "0,123"),
+        dk_row("2024-01", "1,234"),
+        dk_row("2024-01", "1,234.50"),
+        dk_row("2024-01", "1,234,567"),
+        dk_row("2024-01", "0.123"),
+    ]));
+    assert_eq!(
+        amounts(&p.lines),
+        [dec("1234.50"), dec("1234567"), dec("0.123")]
+    );
+    let lines: Vec<u64> = p.errors.iter().map(|e| e.line_number).collect();
+    assert_eq!(lines, [2, 3]);
+    assert!(p.errors[0].reason.contains("ambiguous"), "{:?}", p.errors);
+    assert!(parse_amount("0,123", false).is_err());
+    assert!(parse_amount("1.234", true).is_err());
+    assert_eq!(parse_amount("1.234,5", true), Ok(dec("1234.5")));
+    assert_eq!(parse_amount("0,5", true), Ok(dec("0.5")));
+    // A quantity is a whole number: `1,234` can only be a thousand and more; `0,123` cannot be.
+    let mut quantity = dk_row("2024-01", "1.00").replace("\t1\t100\t", "\t\"1,234\"\t100\t");
+    let p = parse(dk_file(&[quantity.clone()]));
+    assert_eq!(p.lines[0].quantity, 1234);
+    quantity = quantity.replace("1,234", "0,123");
+    assert_eq!(parse(dk_file(&[quantity])).errors.len(), 1);
+}
+
+#[test]
+fn an_unreadable_date_is_flagged_on_its_line() {
+    let p = parse(dk_file(&[
+        dk_row("2024-01", "1.00"),
+        dk_row("Sometime in 2024", "2.00"),
+        dk_row("", "3.00"),
+    ]));
+    assert_eq!(p.lines.len(), 3);
+    assert!(!p.lines[0].flags.contains(&LineFlag::DateUnreadable));
+    assert!(p.lines[1].flags.contains(&LineFlag::DateUnreadable));
+    assert_eq!(p.lines[1].sale_period, None);
+    // An empty cell is no date, not an unreadable one.
+    assert!(!p.lines[2].flags.contains(&LineFlag::DateUnreadable));
+}
+
+#[test]
+fn the_unknown_layout_message_points_at_templates() {
+    let message = detect(b"name,colour,size\nx,red,3\n")
+        .expect_err("unknown")
+        .to_string();
+    assert!(message.contains("createImportTemplate"), "{message}");
+    assert!(message.contains("reparseStatement"), "{message}");
+}
+
+#[test]
+fn dsr_foot_counts_compare_records_with_records_and_blocks_with_blocks() {
+    let text = String::from_utf8(fixture("dsr_basic_audio.tsv")).expect("utf-8");
+    let foot_at = text.rfind("FOOT\t").expect("a FOOT record");
+    let (body, _) = text.split_at(foot_at);
+    let records = body.lines().filter(|l| !l.trim().is_empty()).count() + 1;
+    // A FOOT that tells the truth: no warning about counts.
+    let honest = format!("{body}FOOT\t{records}\t{records}\t2\t2\t2\r\n");
+    let p = parse(honest.into_bytes());
+    assert_eq!(p.reconciliation.declared_line_count, Some(records as u64));
+    assert!(
+        !p.reconciliation
+            .warnings
+            .iter()
+            .any(|w| w.contains("FOOT declares")),
+        "{:?}",
+        p.reconciliation.warnings
+    );
+    // A wrong block count, in the file's or the report's column, is flagged.
+    for foot in ["2\t2\t2\t5\t5", "2\t2\t2\t2\t7"] {
+        let foot = foot.replacen('2', &records.to_string(), 2);
+        let lying = format!("{body}FOOT\t{foot}\r\n");
+        let p = parse(lying.into_bytes());
+        let warnings = p.reconciliation.warnings.join("\n");
+        assert!(warnings.contains("blocks in"), "{foot}: {warnings}");
+        assert!(warnings.contains("the file has 2"), "{foot}: {warnings}");
+    }
+}
+
+#[test]
+fn dsr_sample_has_no_false_count_warning() {
+    let Some(dir) = samples_dir() else {
+        eprintln!("skipped: no samples directory");
+        return;
+    };
+    let Some(path) = std::fs::read_dir(&dir)
+        .expect("samples")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("basicaudio"))
+    else {
+        eprintln!("skipped: no DSR Basic Audio sample");
+        return;
+    };
+    let bytes = std::fs::read(&path).expect("sample");
+    let p = parse(bytes.clone());
+    assert!(
+        !p.reconciliation
+            .warnings
+            .iter()
+            .any(|w| w.contains("FOOT declares")),
+        "{:?}",
+        p.reconciliation.warnings
+    );
+    // The same file with FOOT's block counts wrong is flagged.
+    let text = String::from_utf8(bytes).expect("utf-8");
+    let lying = text.replace("FOOT\t33\t33\t1\t3\t3", "FOOT\t33\t33\t1\t4\t4");
+    assert_ne!(lying, text, "the sample's FOOT changed");
+    let p = parse(lying.into_bytes());
+    assert!(
+        p.reconciliation
+            .warnings
+            .iter()
+            .any(|w| w.contains("FOOT declares 4 blocks in file, the file has 3")),
+        "{:?}",
+        p.reconciliation.warnings
+    );
 }

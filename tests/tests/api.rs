@@ -7,6 +7,7 @@ mod api {
     pub mod chaos;
     pub mod file_store;
     pub mod generated_access;
+    pub mod hostile_files;
     pub mod journey;
     pub mod live_payouts;
     pub mod matching_flow;

@@ -25,6 +25,61 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// The prefix a readiness check lists: nothing is ever stored there, so the answer is small.
 const PROBE_PREFIX: &str = "readiness-probe";
 
+/// What every temporary file of this process is named with: `imprint-<pid>-…`, so that one a
+/// killed process left behind can be told from one a live process is using.
+#[must_use]
+pub fn temp_prefix(kind: &str) -> String {
+    format!("imprint-{}-{kind}-", std::process::id())
+}
+
+/// A named temporary file in `TMPDIR`, named by [`temp_prefix`] and removed when dropped.
+///
+/// # Errors
+/// When it cannot be created.
+pub fn named_temp(kind: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&temp_prefix(kind))
+        .tempfile()
+}
+
+/// Removes from `dir` the `imprint-<pid>-…` files of processes that no longer run (an API
+/// killed during an upload, a worker killed while parsing a downloaded statement), and returns
+/// how many. Files of live processes, this one included, are kept. Where a process cannot be
+/// looked up (no `/proc`), nothing is removed.
+pub fn clean_stale_temp_files(dir: &Path) -> usize {
+    let proc_dir = Path::new("/proc");
+    if !proc_dir.join("self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("imprint-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file
+            && pid != std::process::id()
+            && !proc_dir.join(pid.to_string()).exists()
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, dir = %dir.display(), "temporary files of stopped processes removed");
+    }
+    removed
+}
+
 /// A failure of the file store.
 #[derive(Debug, thiserror::Error)]
 pub enum FileStoreError {
@@ -215,6 +270,9 @@ impl FileStore {
     /// When a local folder cannot be created, or the S3 client cannot be built from the
     /// settings.
     pub fn open(location: &FileStoreLocation) -> Result<Self, FileStoreError> {
+        // Every process that serves uploads or parses statements opens its store at start:
+        // the moment to remove what killed ones left in `TMPDIR`.
+        clean_stale_temp_files(&std::env::temp_dir());
         match location {
             FileStoreLocation::Local(dir) => Self::local(dir),
             FileStoreLocation::S3(s3) => Self::s3(s3),
@@ -374,9 +432,7 @@ impl FileStore {
             return Ok(TempCopy { _temp: None, path });
         }
         let result = self.store.get(&location).await?;
-        let temp = tempfile::Builder::new()
-            .prefix("imprint-statement-")
-            .tempfile()?;
+        let temp = named_temp("statement")?;
         let path = temp.path().to_path_buf();
         let mut out =
             tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::create(&path).await?);
@@ -418,6 +474,38 @@ pub struct TempCopy {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn temp_files_of_stopped_processes_are_removed_and_live_ones_kept() {
+        if !std::path::Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        // A pid above the kernel's maximum (4194304) never runs.
+        let stale = dir.path().join("imprint-4999999-upload-abc");
+        let mine = dir
+            .path()
+            .join(format!("{}x", super::temp_prefix("upload")));
+        let live = dir.path().join("imprint-1-statement-x");
+        let other = dir.path().join("unrelated-4999999");
+        for path in [&stale, &mine, &live, &other] {
+            std::fs::write(path, b"data").expect("write");
+        }
+        assert_eq!(super::clean_stale_temp_files(dir.path()), 1);
+        assert!(!stale.exists());
+        assert!(mine.exists() && live.exists() && other.exists());
+        let named = super::named_temp("upload").expect("temp");
+        let name = named
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            name.starts_with(&format!("imprint-{}-upload-", std::process::id())),
+            "{name}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -165,6 +165,55 @@ async fn find(
         .await
 }
 
+/// Queues a failed statement to be parsed again (after an import template was saved for its
+/// layout, or a parser fixed), from its stored file. The change is conditional
+/// (`… WHERE status = 'failed'`), so a double click queues one parse; `None` when the statement
+/// was not failed (any more). Its line errors and any lines go; the job writes them anew.
+///
+/// # Errors
+/// Database or queue failures.
+pub async fn reparse(
+    ctx: &JobContext,
+    statement_id: i64,
+) -> Result<Option<statement::Model>, IngestError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let txn = entity::db::begin_write(&ctx.db).await?;
+    let backend = txn.get_database_backend();
+    let changed = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE statements SET status = $1, failure_reason = NULL, format = NULL, \
+               line_count = 0, error_count = 0, skipped_count = 0, matched_count = 0, \
+               unmatched_count = 0, bytes_processed = 0, updated_at = $2 \
+             WHERE id = $3 AND status = $4",
+            [
+                STATUS_UPLOADED.into(),
+                Utc::now().into(),
+                statement_id.into(),
+                STATUS_FAILED.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    for table in ["statement_lines", "statement_errors"] {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!("DELETE FROM {table} WHERE statement_id = $1"),
+            [statement_id.into()],
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    ctx.queue.push(Job::ParseStatement { statement_id }).await?;
+    Ok(statement::Entity::find_by_id(statement_id)
+        .one(&ctx.db)
+        .await?)
+}
+
 /// Parses a registered statement and allocates it to payees here and now, instead of waiting
 /// for a worker (the command line import and the demo). The queued copies of these jobs then
 /// find the work done and change nothing.
@@ -172,6 +221,13 @@ async fn find(
 /// # Errors
 /// The jobs' failures.
 pub async fn process_now(ctx: &crate::JobContext, statement_id: i64) -> anyhow::Result<()> {
-    crate::perform(ctx, &crate::Job::ParseStatement { statement_id }).await?;
+    let parse = crate::Job::ParseStatement { statement_id };
+    if let Err(err) = crate::perform(ctx, &parse).await {
+        // As the queue would: what retrying cannot fix fails the statement with its reason.
+        if crate::is_permanent(&err) {
+            crate::give_up(ctx, &parse, &err, 1).await;
+        }
+        return Err(err);
+    }
     crate::perform(ctx, &crate::Job::AllocateStatement { statement_id }).await
 }

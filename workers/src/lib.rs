@@ -40,6 +40,25 @@ pub struct JobContext {
     pub files: FileStore,
     /// Where webhook deliveries may go.
     pub webhook_reach: webhooks::WebhookReach,
+    /// What one statement file may make a parser hold (line, cell, decompressed size).
+    pub statement_limits: domain::statement::Limits,
+}
+
+/// A job failure that retrying cannot fix (a file that is not there, a row that names nothing):
+/// the job ends at once, not retried (apalis's [`AbortError`]), and what it was working on is
+/// marked failed with this reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(pub String);
+
+/// Attempts a job gets before the queue gives up on it: both apalis backends stop at 25
+/// (SQLite's default `max_attempts`, a constant in the Redis backend's scripts).
+pub const MAX_ATTEMPTS: usize = 25;
+
+/// Whether `err` is one retrying cannot fix.
+#[must_use]
+pub fn is_permanent(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Permanent>().is_some()
 }
 
 /// Runs one job to completion: the single entry point both the workers and the inline test
@@ -79,8 +98,39 @@ pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
     result
 }
 
-async fn handle(job: Job, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
-    perform(&ctx, &job).await.map_err(BoxDynError::from)
+async fn handle(job: Job, ctx: Data<JobContext>, attempt: Attempt) -> Result<(), BoxDynError> {
+    let Err(err) = perform(&ctx, &job).await else {
+        return Ok(());
+    };
+    let permanent = is_permanent(&err);
+    // The attempt counter includes this run.
+    if permanent || attempt.current() >= MAX_ATTEMPTS {
+        give_up(&ctx, &job, &err, attempt.current()).await;
+    }
+    if permanent {
+        // Not retried: the lifecycle marks the task Killed, which neither the retry layer nor
+        // the backends fetch again.
+        return Err(Box::new(AbortError::new(err.to_string())));
+    }
+    Err(BoxDynError::from(err))
+}
+
+/// What a job leaves when the queue runs it no more: a statement being parsed is marked failed
+/// with the reason, never left `parsing`.
+///
+/// Errors here are logged: the job's own failure is what the queue records.
+pub async fn give_up(ctx: &JobContext, job: &Job, err: &anyhow::Error, attempts: usize) {
+    tracing::error!(job = job.name(), attempts, error = %err, "job given up");
+    if let Job::ParseStatement { statement_id } = job {
+        let reason = if is_permanent(err) {
+            err.to_string()
+        } else {
+            format!("{err} (gave up after {attempts} attempts)")
+        };
+        if let Err(e) = jobs::parse_statement::fail(ctx, *statement_id, &reason).await {
+            tracing::error!(statement_id, error = %e, "statement not marked failed");
+        }
+    }
 }
 
 /// How often an idle worker looks for new jobs.

@@ -358,6 +358,18 @@ pub struct UploadStatementPayload {
 }
 
 #[derive(InputObject)]
+pub struct ReparseStatementInput {
+    pub statement_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ReparseStatementPayload {
+    /// The statement, queued to be parsed again (status `UPLOADED`).
+    pub statement: Option<Statement>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
 pub struct MatchStatementLinesInput {
     pub statement_id: ID,
     /// The ISRC or UPC as the statement carries it.
@@ -391,10 +403,12 @@ impl StatementsMutation {
             .map_err(|e| ApiError::BadRequest(format!("file: {e}")))?;
         let filename = upload.filename.clone();
         // The multipart file is an anonymous temp file; give it a path the ingester can read.
+        // Removed when the request ends (dropped, also when the client goes away); named with
+        // this process's id, so one a killed process left is removed at the next start.
         let copy =
             tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
                 let mut content = upload.content;
-                let mut named = tempfile::NamedTempFile::new()?;
+                let mut named = workers::files::named_temp("upload")?;
                 std::io::copy(&mut content, &mut named)?;
                 Ok(named)
             })
@@ -435,6 +449,35 @@ impl StatementsMutation {
         }
     }
 
+    /// Parses a FAILED statement again from its stored file: after an import template was
+    /// saved for its layout (`createImportTemplate`), or a parser was fixed.
+    async fn reparse_statement(
+        &self,
+        ctx: &Context<'_>,
+        input: ReparseStatementInput,
+    ) -> ApiResult<ReparseStatementPayload> {
+        let st = load_statement(ctx, &input.statement_id, Permission::WriteStatements).await?;
+        let requeued = ingest::reparse(&ctx.state().job_context(), st.id)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(match requeued {
+            Some(st) => ReparseStatementPayload {
+                statement: guard::admit(ctx, st).await?.map(Statement),
+                user_errors: Vec::new(),
+            },
+            None => ReparseStatementPayload {
+                user_errors: vec![UserError::invalid(
+                    "statementId",
+                    format!(
+                        "only a failed statement can be parsed again; this one is {}",
+                        st.status
+                    ),
+                )],
+                ..Default::default()
+            },
+        })
+    }
+
     /// Assigns an identifier the statement carries to a track, and remembers it: every
     /// unmatched line with it, in this statement and any later one, matches that track.
     async fn match_statement_lines(
@@ -443,7 +486,6 @@ impl StatementsMutation {
         input: MatchStatementLinesInput,
     ) -> ApiResult<MatchStatementLinesPayload> {
         let st = load_statement(ctx, &input.statement_id, Permission::WriteStatements).await?;
-        ctx.authorize(st.organization_id, Permission::WriteStatements)?;
         let db = ctx.db();
         let identifier: String = input
             .identifier

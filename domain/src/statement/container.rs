@@ -18,6 +18,7 @@ use std::io::{Read, Seek, SeekFrom};
 use flate2::read::MultiGzDecoder;
 
 use super::ParseError;
+use super::records::LimitExceeded;
 
 /// Entries of a zip that are statements: by extension, skipping folders and macOS metadata.
 const STATEMENT_EXTENSIONS: [&str; 4] = [".csv", ".tsv", ".txt", ".tab"];
@@ -26,6 +27,8 @@ const STATEMENT_EXTENSIONS: [&str; 4] = [".csv", ".tsv", ".txt", ".tab"];
 #[derive(Debug)]
 pub struct Container<R: Read + Seek> {
     kind: Kind<R>,
+    /// Most bytes one entry may yield (see [`super::Limits::max_decompressed_bytes`]).
+    max_entry_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -54,13 +57,28 @@ impl std::fmt::Debug for ContainerEntry<'_> {
     }
 }
 
-/// Opens an upload by its magic bytes: gzip (`1f 8b`), zip (`PK\x03\x04`) or plain.
+/// Opens an upload by its magic bytes: gzip (`1f 8b`), zip (`PK\x03\x04`) or plain, each
+/// entry limited to [`super::Limits::DEFAULT_MAX_DECOMPRESSED_BYTES`].
 ///
 /// # Errors
 ///
 /// [`ParseError::Io`] when the file cannot be read, [`ParseError::Container`] when a zip is
 /// corrupt or holds no CSV/TSV/TXT entry.
-pub fn open_container<R: Read + Seek>(mut reader: R) -> Result<Container<R>, ParseError> {
+pub fn open_container<R: Read + Seek>(reader: R) -> Result<Container<R>, ParseError> {
+    open_container_with(reader, super::Limits::DEFAULT_MAX_DECOMPRESSED_BYTES)
+}
+
+/// [`open_container`] with the most bytes an entry may yield: reading past it is an error
+/// ([`ParseError::DecompressedTooLarge`] once it reaches the parser), so a small archive that
+/// expands without end is refused at the limit, in bounded time and memory.
+///
+/// # Errors
+///
+/// As [`open_container`].
+pub fn open_container_with<R: Read + Seek>(
+    mut reader: R,
+    max_entry_bytes: u64,
+) -> Result<Container<R>, ParseError> {
     let mut magic = [0_u8; 4];
     let mut read = 0;
     while read < magic.len() {
@@ -99,7 +117,37 @@ pub fn open_container<R: Read + Seek>(mut reader: R) -> Result<Container<R>, Par
     } else {
         Kind::Plain(reader)
     };
-    Ok(Container { kind })
+    Ok(Container {
+        kind,
+        max_entry_bytes,
+    })
+}
+
+/// A reader that fails once more than `limit` bytes came through it.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Ask for one byte more than is left, to tell "exactly at the limit" from "past it".
+        let most = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX);
+        let want = buf.len().min(most);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(LimitExceeded::Decompressed {
+                limit_bytes: self.limit,
+            }
+            .into());
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 impl<R: Read + Seek> Container<R> {
@@ -133,6 +181,14 @@ impl<R: Read + Seek> Container<R> {
     ///
     /// [`ParseError::Container`] for an index out of range or a corrupt entry, [`ParseError::Io`].
     pub fn entry(&mut self, index: usize) -> Result<ContainerEntry<'_>, ParseError> {
+        let limit = self.max_entry_bytes;
+        fn limited<'a>(inner: Box<dyn Read + 'a>, limit: u64) -> Box<dyn Read + 'a> {
+            Box::new(Limited {
+                inner,
+                left: limit,
+                limit,
+            })
+        }
         match &mut self.kind {
             Kind::Plain(r) | Kind::Gzip(r) if index > 0 => {
                 let _ = r;
@@ -142,14 +198,14 @@ impl<R: Read + Seek> Container<R> {
                 r.seek(SeekFrom::Start(0))?;
                 Ok(ContainerEntry {
                     name: String::new(),
-                    reader: Box::new(r),
+                    reader: limited(Box::new(r), limit),
                 })
             }
             Kind::Gzip(r) => {
                 r.seek(SeekFrom::Start(0))?;
                 Ok(ContainerEntry {
                     name: String::new(),
-                    reader: Box::new(MultiGzDecoder::new(r)),
+                    reader: limited(Box::new(MultiGzDecoder::new(r)), limit),
                 })
             }
             Kind::Zip { archive, entries } => {
@@ -162,7 +218,7 @@ impl<R: Read + Seek> Container<R> {
                     .map_err(|e| ParseError::Container(e.to_string()))?;
                 Ok(ContainerEntry {
                     name,
-                    reader: Box::new(file),
+                    reader: limited(Box::new(file), limit),
                 })
             }
         }

@@ -25,9 +25,9 @@ use rust_decimal::Decimal;
 use super::decode::{TextEncoding, TextStream, decode_cell};
 use super::detect::header_key;
 use super::numbers::parse_amount;
-use super::records::Records;
+use super::records::{LimitExceeded, Records};
 use super::{
-    AMOUNT_SCALE, DateOrder, Format, Item, LineError, LineFlag, Period, Reconciliation,
+    AMOUNT_SCALE, DateOrder, Format, Item, Limits, LineError, LineFlag, Period, Reconciliation,
     StatementLine, parse_period,
 };
 
@@ -259,7 +259,11 @@ pub(crate) struct Dsr<R: Read> {
     blocks_seen: u64,
     lines_in_file: u64,
     foot: Option<Vec<Option<u64>>>,
+    /// `HEAD` `NumberOfFiles`: the report counts of `FOOT` cover this file alone only when 1.
+    files_in_report: Option<u64>,
     warnings: Vec<String>,
+    /// The limit that stopped the reading, if one did.
+    fatal: Option<LimitExceeded>,
 }
 
 impl<R: Read> std::fmt::Debug for Dsr<R> {
@@ -297,15 +301,16 @@ fn div_round_half_even(numerator: i128, denominator: i128) -> i128 {
 /// Splits `total` nano-units in proportion to `weights` (all ≥ 0, sum > 0): each part gets its
 /// floor, and the nano-units left over go one each to the largest remainders (ties: earlier
 /// first). The parts always sum to `total`.
-fn largest_remainder(total: i128, weights: &[i128]) -> Vec<i128> {
-    let sum: i128 = weights.iter().sum();
+/// `None` when a product is out of the `i128` range.
+fn largest_remainder(total: i128, weights: &[i128]) -> Option<Vec<i128>> {
+    let sum: i128 = weights.iter().try_fold(0_i128, |a, w| a.checked_add(*w))?;
     if sum <= 0 {
-        return vec![0; weights.len()];
+        return Some(vec![0; weights.len()]);
     }
     let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
     let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
     for (i, w) in weights.iter().enumerate() {
-        let product = total * w;
+        let product = total.checked_mul(*w)?;
         parts.push(product.div_euclid(sum));
         remainders.push((product.rem_euclid(sum), i));
     }
@@ -317,13 +322,18 @@ fn largest_remainder(total: i128, weights: &[i128]) -> Vec<i128> {
     {
         parts[*i] += 1;
     }
-    parts
+    Some(parts)
 }
 
 impl<R: Read> Dsr<R> {
-    pub(crate) fn new(stream: TextStream<R>, encoding: TextEncoding, format: Format) -> Self {
+    pub(crate) fn new(
+        stream: TextStream<R>,
+        encoding: TextEncoding,
+        format: Format,
+        limits: Limits,
+    ) -> Self {
         // DSR has no quoting: a `"` is an ordinary character.
-        let records = Records::new(BufReader::new(stream), b'\t', false);
+        let records = Records::new(BufReader::new(stream), b'\t', false, limits);
         Self {
             records,
             encoding,
@@ -342,7 +352,9 @@ impl<R: Read> Dsr<R> {
             blocks_seen: 0,
             lines_in_file: 0,
             foot: None,
+            files_in_report: None,
             warnings: Vec::new(),
+            fatal: None,
         }
     }
 
@@ -397,12 +409,15 @@ impl<R: Read> Dsr<R> {
                     end: end.map_or(s.end, |e| e.end),
                 });
                 self.sender = rec.get("SenderName").map(str::to_owned);
+                self.files_in_report = rec
+                    .get("NumberOfFiles")
+                    .and_then(|v| v.trim().parse::<u64>().ok());
             }
             "FOOT" => {
                 self.finish_block();
                 let values = default_layout("FOOT")
                     .iter()
-                    .map(|n| rec.get(n).and_then(|v| v.parse::<u64>().ok()))
+                    .map(|n| rec.get(n).and_then(|v| v.trim().parse::<u64>().ok()))
                     .collect();
                 self.foot = Some(values);
             }
@@ -436,10 +451,19 @@ impl<R: Read> Dsr<R> {
                 return;
             }
         };
+        if i64::try_from(nanos(revenue)).is_err() {
+            self.queue.push_back(Item::Error(LineError::new(
+                line,
+                format!("NetRevenue {revenue} is out of range: at most ±9223372036.854775807"),
+                raw,
+            )));
+            return;
+        }
         if self.ugc
             && let (Some(rc), Some(v)) =
                 (rec.get("RightsController"), rec.get("AllocatedNetRevenue"))
             && let Ok(v) = parse_amount(v, false)
+            && i64::try_from(nanos(v)).is_ok()
         {
             *self
                 .ugc_declared
@@ -452,7 +476,8 @@ impl<R: Read> Dsr<R> {
             .to_ascii_uppercase();
         let declared_usages = rec
             .first(&["Usages", "TotalUsages"])
-            .and_then(|u| u.parse::<i128>().ok());
+            .and_then(|u| u.trim().parse::<i64>().ok())
+            .map(i128::from);
         let store = rec
             .get("DistributionChannel")
             .or(self.sender.as_deref())
@@ -555,6 +580,18 @@ impl<R: Read> Dsr<R> {
                 return;
             }
         };
+        let usages = match i64::try_from(usages) {
+            Ok(u) => i128::from(u),
+            Err(_) => {
+                let e = format!("{usages} is out of range");
+                self.queue.push_back(Item::Error(LineError::new(
+                    line,
+                    format!("usages: {e}"),
+                    raw,
+                )));
+                return;
+            }
+        };
         let validity = rec
             .get("ValidityPeriodStart")
             .and_then(|s| parse_period(s, DateOrder::MonthFirst))
@@ -598,7 +635,18 @@ impl<R: Read> Dsr<R> {
             .map(|v| parse_amount(v, false))
             .transpose()
         {
-            Ok(v) => v.unwrap_or_default(),
+            Ok(v) if i64::try_from(nanos(v.unwrap_or_default())).is_ok() => v.unwrap_or_default(),
+            Ok(v) => {
+                self.queue.push_back(Item::Error(LineError::new(
+                    line,
+                    format!(
+                        "AllocatedAmount {} is out of range: at most ±9223372036.854775807",
+                        v.unwrap_or_default()
+                    ),
+                    raw,
+                )));
+                return;
+            }
             Err(e) => {
                 self.queue.push_back(Item::Error(LineError::new(
                     line,
@@ -717,6 +765,8 @@ impl<R: Read> Dsr<R> {
             }
         }
         let mut amounts: Vec<Option<i128>> = vec![None; usages.len()];
+        // Usages whose share cannot be computed in range (absurd usage counts): line errors.
+        let mut unprorated: Vec<bool> = vec![false; usages.len()];
         for (summary_id, members) in &groups {
             let Some(summary) = self.summaries.get_mut(summary_id) else {
                 continue;
@@ -725,17 +775,46 @@ impl<R: Read> Dsr<R> {
                 continue;
             };
             let group_usages: i128 = members.iter().map(|i| usages[*i].usages).sum();
-            summary.usages_seen += group_usages;
-            let share_so_far =
-                div_round_half_even(summary.net_revenue_nanos * summary.usages_seen, declared);
-            let block_part = share_so_far - summary.allocated_nanos;
-            summary.allocated_nanos = share_so_far;
             let weights: Vec<i128> = members.iter().map(|i| usages[*i].usages).collect();
-            for (i, part) in members.iter().zip(largest_remainder(block_part, &weights)) {
-                amounts[*i] = Some(part);
+            // Every factor is within i64, the products within i128, except for usage counts
+            // far beyond what the summary declares: those lines are refused, not wrapped.
+            let seen = summary.usages_seen.saturating_add(group_usages);
+            let parts = summary
+                .net_revenue_nanos
+                .checked_mul(seen)
+                .map(|product| div_round_half_even(product, declared))
+                .and_then(|share| {
+                    let block_part = share.checked_sub(summary.allocated_nanos)?;
+                    let parts = largest_remainder(block_part, &weights)?;
+                    Some((share, parts))
+                });
+            match parts {
+                Some((share, parts)) => {
+                    summary.usages_seen = seen;
+                    summary.allocated_nanos = share;
+                    for (i, part) in members.iter().zip(parts) {
+                        amounts[*i] = Some(part);
+                    }
+                }
+                None => {
+                    for i in members {
+                        unprorated[*i] = true;
+                    }
+                }
             }
         }
-        for (usage, amount) in usages.iter().zip(amounts) {
+        for ((usage, amount), unprorated) in usages.iter().zip(amounts).zip(unprorated) {
+            if unprorated || amount.is_some_and(|n| i64::try_from(n).is_err()) {
+                self.queue.push_back(Item::Error(LineError::new(
+                    usage.line,
+                    format!(
+                        "{} usages against summary record {}: its share of the revenue is out of range",
+                        usage.usages, usage.summary_id
+                    ),
+                    "",
+                )));
+                continue;
+            }
             let summary = self.summaries.get(&usage.summary_id);
             let resource = self.resource(usage.resource.as_deref());
             let mut line = self.base_line(usage.line, summary, resource);
@@ -757,17 +836,24 @@ impl<R: Read> Dsr<R> {
                         && *cur != s.currency
                         && !rate.is_zero()
                     {
-                        let original = (line.amount / rate).round_dp_with_strategy(
-                            AMOUNT_SCALE,
-                            rust_decimal::RoundingStrategy::MidpointNearestEven,
-                        );
-                        line.original_amount = Some((original.normalize(), cur.clone()));
+                        // An absurd rate (overflowing the division) gives no original amount.
+                        if let Some(original) = line.amount.checked_div(rate) {
+                            let original = original.round_dp_with_strategy(
+                                AMOUNT_SCALE,
+                                rust_decimal::RoundingStrategy::MidpointNearestEven,
+                            );
+                            line.original_amount = Some((original.normalize(), cur.clone()));
+                        }
                     }
                 }
                 None => line.flag(LineFlag::AmountMissing),
             }
             self.queue.push_back(Item::Line(line));
         }
+    }
+
+    pub(crate) fn fatal(&self) -> Option<LimitExceeded> {
+        self.fatal
     }
 
     pub(crate) fn reconciliation(&self) -> Reconciliation {
@@ -862,6 +948,19 @@ impl<R: Read> Dsr<R> {
                         self.blocks_seen,
                     ),
                 ];
+                // The report counts cover every file of a report: this file's own only when the
+                // report is one file (HEAD `NumberOfFiles`, 1 when it does not say).
+                let single_file = self.files_in_report.unwrap_or(1) == 1;
+                // A report count equal to the file's is the same claim: warned about once.
+                let value = |i: usize| values.get(i).copied().flatten();
+                let report_checks = [
+                    ("lines in report", value(1), value(0), self.lines_in_file),
+                    ("blocks in report", value(4), value(3), self.blocks_seen),
+                ]
+                .into_iter()
+                .filter(move |(_, declared, in_file, _)| single_file && declared != in_file)
+                .map(|(what, declared, _, counted)| (what, declared, counted));
+                let checks = checks.into_iter().chain(report_checks);
                 for (what, declared, counted) in checks {
                     if let Some(declared) = declared
                         && declared != counted
@@ -895,6 +994,12 @@ impl<R: Read> Iterator for Dsr<R> {
                 }
                 Err(e) => {
                     self.finished = true;
+                    if let Some(limit) = LimitExceeded::find(&e) {
+                        // A limit fails the whole statement: see `StatementReader::finish`.
+                        self.fatal = Some(limit);
+                        self.queue.clear();
+                        return None;
+                    }
                     self.finish_block();
                     self.queue.push_back(Item::Error(LineError::new(
                         0,

@@ -41,7 +41,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use container::{Container, ContainerEntry, open_container};
+pub use container::{Container, ContainerEntry, open_container, open_container_with};
 pub use dates::parse_period;
 pub use decode::TextEncoding;
 pub use detect::{Detected, detect, detect_with};
@@ -190,6 +190,9 @@ pub enum LineFlag {
     Prorated,
     /// A line cell could not be decoded as UTF-8 and was read as Windows-1252.
     EncodingFallback,
+    /// A date cell holds text that is not a date Imprint reads: the period it gives is left
+    /// empty (the line's month then comes from its statement).
+    DateUnreadable,
 }
 
 /// One sale or usage read from a statement.
@@ -390,10 +393,71 @@ pub enum Item {
 pub struct Reconciliation {
     /// A total the file states (DSR summaries), in its currency.
     pub declared_total: Option<(Decimal, String)>,
-    /// A line count the file states (DSR `FOOT`).
+    /// The record count the file states (DSR `FOOT` `NumberOfLinesInFile`: every record,
+    /// `HEAD`, `FOOT` and comments included, not statement lines). The parser compares it
+    /// with the records it read, and the block counts with the blocks, and warns on a
+    /// difference.
     pub declared_line_count: Option<u64>,
     /// Disagreements, one sentence each. Never fatal.
     pub warnings: Vec<String>,
+}
+
+/// The largest amount a line may carry, in nano-units: what a signed 64-bit integer holds
+/// (±9,223,372,036.854775807 in the currency). Money is stored so; a line beyond it is a line
+/// error, never a failed statement.
+pub const MAX_LINE_AMOUNT_NANOS: i64 = i64::MAX;
+
+/// Why a line's amounts cannot be stored, if they cannot: an amount (or the amount before an
+/// exchange rate) beyond [`MAX_LINE_AMOUNT_NANOS`]. The one check every parser applies.
+#[must_use]
+pub fn amount_out_of_range(line: &StatementLine) -> Option<String> {
+    let fits = |d: &Decimal| crate::money::nanos_from_decimal(*d).is_ok();
+    if !fits(&line.amount) {
+        return Some(format!(
+            "amount {} {} is out of range: a line may carry at most ±9223372036.854775807",
+            line.amount, line.currency
+        ));
+    }
+    if let Some((original, currency)) = &line.original_amount
+        && !fits(original)
+    {
+        return Some(format!(
+            "amount before exchange {original} {currency} is out of range: a line may carry at most ±9223372036.854775807"
+        ));
+    }
+    None
+}
+
+/// What one file may make the parser hold, so that a hostile or broken file fails at once,
+/// with its reason, in bounded memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Longest line (a quoted record spanning lines counts whole), without its terminator.
+    pub max_line_bytes: usize,
+    /// Longest cell.
+    pub max_cell_bytes: usize,
+    /// Most bytes one file (or zip entry) may decompress to.
+    pub max_decompressed_bytes: u64,
+}
+
+impl Limits {
+    /// 1 MiB lines: the longest real statement row is a few kilobytes.
+    pub const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
+    /// 64 KiB cells.
+    pub const DEFAULT_MAX_CELL_BYTES: usize = 64 * 1024;
+    /// 4 GiB decompressed (the worker sets a multiple of the upload limit).
+    pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: Self::DEFAULT_MAX_LINE_BYTES,
+            max_cell_bytes: Self::DEFAULT_MAX_CELL_BYTES,
+            max_decompressed_bytes: Self::DEFAULT_MAX_DECOMPRESSED_BYTES,
+        }
+    }
 }
 
 /// A file that cannot be read at all.
@@ -403,8 +467,26 @@ pub enum ParseError {
     Empty,
     #[error("the file looks binary, not a text statement")]
     Binary,
-    #[error("unknown statement layout: no known header row found in the first {SNIFF_LEN} bytes")]
+    #[error(
+        "unknown statement layout: no known header row found in the first {SNIFF_LEN} bytes; \
+         save an import template for this layout (createImportTemplate) and parse the statement \
+         again (reparseStatement)"
+    )]
     UnknownFormat,
+    #[error(
+        "line {line_number} is longer than {limit_bytes} bytes: not a statement (a file without line breaks?)"
+    )]
+    LineTooLong {
+        line_number: u64,
+        limit_bytes: usize,
+    },
+    #[error("line {line_number} has a cell longer than {limit_bytes} bytes")]
+    CellTooLong {
+        line_number: u64,
+        limit_bytes: usize,
+    },
+    #[error("the file decompresses to more than {limit_bytes} bytes (a compression bomb?)")]
+    DecompressedTooLarge { limit_bytes: u64 },
     #[error("{format} statement is missing the required column `{column}`")]
     MissingColumn { format: Format, column: String },
     #[error("the template needs a column mapping for `{field}`")]
@@ -412,7 +494,41 @@ pub enum ParseError {
     #[error("unreadable container: {0}")]
     Container(String),
     #[error("read error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<records::LimitExceeded> for ParseError {
+    fn from(limit: records::LimitExceeded) -> Self {
+        match limit {
+            records::LimitExceeded::Line {
+                line_number,
+                limit_bytes,
+            } => Self::LineTooLong {
+                line_number,
+                limit_bytes,
+            },
+            records::LimitExceeded::Cell {
+                line_number,
+                limit_bytes,
+            } => Self::CellTooLong {
+                line_number,
+                limit_bytes,
+            },
+            records::LimitExceeded::Decompressed { limit_bytes } => {
+                Self::DecompressedTooLarge { limit_bytes }
+            }
+        }
+    }
+}
+
+impl From<std::io::Error> for ParseError {
+    /// A limit met while reading is reported as itself, not as an I/O failure.
+    fn from(error: std::io::Error) -> Self {
+        match records::LimitExceeded::find(&error) {
+            Some(limit) => limit.into(),
+            None => Self::Io(error),
+        }
+    }
 }
 
 /// Options for [`StatementReader::open`].
@@ -422,6 +538,9 @@ pub struct ParseOptions {
     pub template: Option<ColumnMapping>,
     /// Currency for formats whose files do not say it (YouTube, templates). USD otherwise.
     pub default_currency: Option<String>,
+    /// Line, cell and decompressed-size limits.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 /// How dates are written in a template's columns.

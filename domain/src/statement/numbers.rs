@@ -12,10 +12,20 @@ use super::AMOUNT_SCALE;
 /// `decimal_comma`), `100,00%`, `0E-18`, `7.3E+016`, a leading currency symbol. Rounded
 /// half-even to 9 decimal places.
 ///
+/// A thousands separator that could as well be a decimal one is refused rather than guessed:
+/// `0,123` (no number is written with a thousands group after a leading zero) and a single
+/// group without decimals, `1,234` (1234, or 1.234 from a decimal-comma export?).
+///
 /// # Errors
 ///
-/// A human-readable reason when the text is not a number.
+/// A human-readable reason when the text is not a number, or is ambiguous.
 pub fn parse_amount(raw: &str, decimal_comma: bool) -> Result<Decimal, String> {
+    parse_number(raw, decimal_comma, true)
+}
+
+/// [`parse_amount`], with `strict` refusing `1,234` too (amounts); quantities are whole
+/// numbers, for which `1,234` can only be a thousand and more.
+fn parse_number(raw: &str, decimal_comma: bool, strict: bool) -> Result<Decimal, String> {
     if let Some(plain) = parse_plain(raw, decimal_comma) {
         return plain;
     }
@@ -52,7 +62,7 @@ pub fn parse_amount(raw: &str, decimal_comma: bool) -> Result<Decimal, String> {
         s = rest.to_owned();
     }
     let (mantissa, exponent) = split_exponent(&s)?;
-    let (int_part, frac_part) = split_separators(mantissa, decimal_comma)?;
+    let (int_part, frac_part) = split_separators(mantissa, decimal_comma, strict)?;
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(format!("not a number: {raw:?}"));
     }
@@ -98,7 +108,7 @@ fn parse_plain(raw: &str, decimal_comma: bool) -> Option<Result<Decimal, String>
 ///
 /// A human-readable reason when the text is not a number or does not fit an `i64`.
 pub(crate) fn parse_quantity(raw: &str, decimal_comma: bool) -> Result<(i64, bool), String> {
-    let value = parse_amount(raw, decimal_comma)?;
+    let value = parse_number(raw, decimal_comma, false)?;
     let rounded =
         value.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
     let fractional = rounded != value;
@@ -122,8 +132,13 @@ fn split_exponent(s: &str) -> Result<(&str, i32), String> {
     }
 }
 
-/// Splits into integer and fraction digit strings, removing thousands separators.
-fn split_separators(s: &str, decimal_comma: bool) -> Result<(String, String), String> {
+/// Splits into integer and fraction digit strings, removing thousands separators (see
+/// [`parse_amount`] for those refused as ambiguous).
+fn split_separators(
+    s: &str,
+    decimal_comma: bool,
+    strict: bool,
+) -> Result<(String, String), String> {
     let (decimal, thousands) = if decimal_comma {
         (',', '.')
     } else {
@@ -148,6 +163,16 @@ fn split_separators(s: &str, decimal_comma: bool) -> Result<(String, String), St
             && groups[1..].iter().all(|g| g.len() == 3);
         if !ok {
             return Err(format!("misplaced {thousands:?} in {s:?}"));
+        }
+        if groups[0].starts_with('0') {
+            return Err(format!(
+                "ambiguous number {s:?}: {thousands:?} after a leading zero is not a thousands separator; is it a decimal one?"
+            ));
+        }
+        if strict && groups.len() == 2 && !s.contains(decimal) {
+            return Err(format!(
+                "ambiguous number {s:?}: {thousands:?} may separate thousands or decimals; write it with a decimal part"
+            ));
         }
     }
     Ok((groups.concat(), frac))

@@ -5,10 +5,18 @@ use std::io::Read;
 use super::decode::TextStream;
 use super::detect::{Detected, detect_with};
 use super::dsr::Dsr;
+use super::records::LimitExceeded;
 use super::tabular::Tabular;
-use super::{Format, Item, ParseError, ParseOptions, Reconciliation, SNIFF_LEN};
+use super::{
+    Format, Item, LineError, ParseError, ParseOptions, Reconciliation, SNIFF_LEN,
+    amount_out_of_range,
+};
 
 /// Streams the [`Item`]s of one statement file. Memory stays bounded whatever the file size.
+///
+/// Iteration ends early when the file breaks a [`super::Limits`] limit (a line or cell too
+/// long, too much decompressed data); [`StatementReader::finish`] then returns that error, and
+/// the statement is to be failed rather than kept half read.
 ///
 /// ```no_run
 /// # use domain::statement::{StatementReader, ParseOptions, Item};
@@ -21,7 +29,7 @@ use super::{Format, Item, ParseError, ParseOptions, Reconciliation, SNIFF_LEN};
 ///         Item::Skipped { .. } => {}
 ///     }
 /// }
-/// let reconciliation = reader.finish();
+/// let reconciliation = reader.finish()?;
 /// # let _ = reconciliation; Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -42,7 +50,8 @@ impl<R: Read> StatementReader<R> {
     /// # Errors
     ///
     /// A [`ParseError`] when the file cannot be read at all: empty, binary, compressed (see
-    /// [`super::open_container`]), an unknown layout, a required column missing, or I/O.
+    /// [`super::open_container`]), an unknown layout, a required column missing, a limit
+    /// broken within the first bytes, or I/O.
     pub fn open(mut reader: R, options: ParseOptions) -> Result<Self, ParseError> {
         let mut sample = Vec::with_capacity(SNIFF_LEN);
         (&mut reader)
@@ -55,12 +64,14 @@ impl<R: Read> StatementReader<R> {
                 stream,
                 detected.encoding,
                 detected.format,
+                options.limits,
             ))),
             _ => Parser::Tabular(Box::new(Tabular::new(
                 stream,
                 &detected,
                 options.template,
                 options.default_currency,
+                options.limits,
             ))),
         };
         Ok(Self { detected, parser })
@@ -79,12 +90,24 @@ impl<R: Read> StatementReader<R> {
     }
 
     /// What the file declares against what was read. Call after iterating to the end.
-    #[must_use]
-    pub fn finish(self) -> Reconciliation {
-        match &self.parser {
+    ///
+    /// # Errors
+    ///
+    /// The limit the file broke ([`ParseError::LineTooLong`], [`ParseError::CellTooLong`],
+    /// [`ParseError::DecompressedTooLarge`]), when iteration stopped for one: what was read
+    /// before it is not the whole statement.
+    pub fn finish(self) -> Result<Reconciliation, ParseError> {
+        let fatal: Option<LimitExceeded> = match &self.parser {
+            Parser::Tabular(t) => t.fatal(),
+            Parser::Dsr(d) => d.fatal(),
+        };
+        if let Some(limit) = fatal {
+            return Err(limit.into());
+        }
+        Ok(match &self.parser {
             Parser::Tabular(t) => t.reconciliation(),
             Parser::Dsr(d) => d.reconciliation(),
-        }
+        })
     }
 }
 
@@ -93,8 +116,15 @@ impl<R: Read> Iterator for StatementReader<R> {
 
     fn next(&mut self) -> Option<Item> {
         match &mut self.parser {
+            // The tabular reader checks amounts itself, where it has the row to quote.
             Parser::Tabular(t) => t.next(),
-            Parser::Dsr(d) => d.next(),
+            Parser::Dsr(d) => match d.next()? {
+                Item::Line(line) => Some(match amount_out_of_range(&line) {
+                    Some(reason) => Item::Error(LineError::new(line.line_number, reason, "")),
+                    None => Item::Line(line),
+                }),
+                other => Some(other),
+            },
         }
     }
 }

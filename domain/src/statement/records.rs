@@ -8,8 +8,45 @@
 
 use std::io::{self, BufRead};
 
+use super::Limits;
+
 /// Longest run of physical lines one quoted record may span before it is cut off.
 const MAX_LINES_PER_RECORD: usize = 1000;
+
+/// A limit a hostile file ran into: carried inside an [`io::Error`] so that it travels through
+/// the decoders and buffers between the file and the record reader, and turned into a
+/// [`super::ParseError`] at the top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum LimitExceeded {
+    #[error("line {line_number} is longer than {limit_bytes} bytes")]
+    Line {
+        line_number: u64,
+        limit_bytes: usize,
+    },
+    #[error("line {line_number} has a cell longer than {limit_bytes} bytes")]
+    Cell {
+        line_number: u64,
+        limit_bytes: usize,
+    },
+    #[error("the file decompresses to more than {limit_bytes} bytes")]
+    Decompressed { limit_bytes: u64 },
+}
+
+impl LimitExceeded {
+    /// The limit inside a read error, if that is what the error is.
+    pub(crate) fn find(error: &io::Error) -> Option<Self> {
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Self>())
+            .copied()
+    }
+}
+
+impl From<LimitExceeded> for io::Error {
+    fn from(limit: LimitExceeded) -> Self {
+        Self::other(limit)
+    }
+}
 
 /// A record: its first physical line number and its cells (raw bytes).
 #[derive(Debug)]
@@ -27,27 +64,60 @@ pub(crate) struct Records<R: BufRead> {
     quoting: bool,
     line_number: u64,
     buf: Vec<u8>,
+    limits: Limits,
 }
 
 impl<R: BufRead> Records<R> {
-    pub(crate) fn new(reader: R, delimiter: u8, quoting: bool) -> Self {
+    pub(crate) fn new(reader: R, delimiter: u8, quoting: bool, limits: Limits) -> Self {
         Self {
             reader,
             delimiter,
             quoting,
             line_number: 0,
             buf: Vec::new(),
+            limits,
         }
     }
 
     /// Appends one physical line, without its terminator, to `buf`; `false` at the end.
     ///
     /// One buffer serves every record, so reading a line allocates nothing once the buffer
-    /// has grown to the longest line.
+    /// has grown to the longest line. The buffer never grows past the line limit (a record
+    /// spanning lines counts whole): a file without line breaks is refused at the limit
+    /// rather than read into memory.
     fn physical_line(&mut self) -> io::Result<bool> {
         let start = self.buf.len();
-        let n = self.reader.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
+        // The terminator (`\r\n`) is not counted against the limit.
+        let most = self.limits.max_line_bytes.saturating_add(2);
+        let mut read_any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (take, done) = match available.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            if self.buf.len() + take > most {
+                return Err(LimitExceeded::Line {
+                    line_number: self.line_number + 1,
+                    limit_bytes: self.limits.max_line_bytes,
+                }
+                .into());
+            }
+            self.buf.extend_from_slice(&available[..take]);
+            self.reader.consume(take);
+            if done {
+                break;
+            }
+        }
+        if !read_any {
             return Ok(false);
         }
         self.line_number += 1;
@@ -75,6 +145,13 @@ impl<R: BufRead> Records<R> {
             let mut spanned = 1;
             loop {
                 let (cells, open) = split_record(&self.buf, self.delimiter, self.quoting);
+                if cells.iter().any(|c| c.len() > self.limits.max_cell_bytes) {
+                    return Err(LimitExceeded::Cell {
+                        line_number,
+                        limit_bytes: self.limits.max_cell_bytes,
+                    }
+                    .into());
+                }
                 if !open {
                     return Ok(Some(Record {
                         line_number,
@@ -234,7 +311,7 @@ mod tests {
     #[test]
     fn a_quoted_cell_open_at_the_end_of_the_file() {
         let data = b"a,\"b\r\n\r\nc";
-        let mut r = Records::new(&data[..], b',', true);
+        let mut r = Records::new(&data[..], b',', true, Limits::default());
         let rec = r.next_record().expect("read").expect("record");
         assert_eq!(rec.line_number, 1);
         assert!(rec.unterminated);
@@ -245,7 +322,7 @@ mod tests {
     #[test]
     fn quotes_and_lines() {
         let data = b"h1,h2\r\n\"a,1\",\"say \"\"hi\"\"\"\r\n\r\nc,\"multi\nline\"\n12\" vinyl,x";
-        let mut r = Records::new(&data[..], b',', true);
+        let mut r = Records::new(&data[..], b',', true, Limits::default());
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().expect("read") {
             out.push((rec.line_number, rec.cells));

@@ -4,7 +4,7 @@
 //! per format is the one FORMATS.md names, taken as is (a share the sender applied is not
 //! applied again).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
@@ -14,11 +14,11 @@ use super::dates::month_period;
 use super::decode::{TextEncoding, TextStream, decode_cell};
 use super::detect::{Detected, column_index, header_key};
 use super::numbers::{parse_amount, parse_quantity};
-use super::records::Records;
+use super::records::{LimitExceeded, Records};
 use super::territory::TerritoryMemo;
 use super::{
-    ColumnMapping, DateOrder, Format, Item, LineError, LineFlag, Period, Reconciliation,
-    StatementLine, parse_period,
+    ColumnMapping, DateOrder, Format, Item, Limits, LineError, LineFlag, Period, Reconciliation,
+    StatementLine, amount_out_of_range, parse_period,
 };
 
 /// At most this many line numbers are listed in one reconciliation warning.
@@ -40,6 +40,12 @@ pub(crate) struct Tabular<R: Read> {
     preamble: HashMap<String, String>,
     mapping: Option<ColumnMapping>,
     finished: bool,
+    /// The limit that stopped the reading, if one did.
+    fatal: Option<LimitExceeded>,
+    /// Cells in the header row: a row with more (non-empty) cells has its columns shifted.
+    header_cells: usize,
+    /// Set when a date cell of the row being mapped held text that is not a date.
+    date_unreadable: Cell<bool>,
     /// TuneCore lines where Net Sales × Exchange Rate ≠ Total Earned.
     rate_mismatches: Vec<u64>,
     rate_mismatch_count: u64,
@@ -134,8 +140,9 @@ impl<R: Read> Tabular<R> {
         detected: &Detected,
         mapping: Option<ColumnMapping>,
         default_currency: Option<String>,
+        limits: Limits,
     ) -> Self {
-        let records = Records::new(BufReader::new(stream), detected.delimiter, true);
+        let records = Records::new(BufReader::new(stream), detected.delimiter, true, limits);
         // A `;` file is a European export: `1.234,56`. A template says so explicitly.
         let decimal_comma = mapping
             .as_ref()
@@ -159,9 +166,16 @@ impl<R: Read> Tabular<R> {
             preamble: detected.preamble.iter().cloned().collect(),
             mapping,
             finished: false,
+            fatal: None,
+            header_cells: detected.header.len(),
+            date_unreadable: Cell::new(false),
             rate_mismatches: Vec::new(),
             rate_mismatch_count: 0,
         }
+    }
+
+    pub(crate) fn fatal(&self) -> Option<LimitExceeded> {
+        self.fatal
     }
 
     pub(crate) fn reconciliation(&self) -> Reconciliation {
@@ -182,8 +196,15 @@ impl<R: Read> Tabular<R> {
         rec
     }
 
+    /// A date cell read as a period; text that is not a date marks the row
+    /// ([`LineFlag::DateUnreadable`]) rather than passing for an empty cell.
     fn period(&self, raw: Option<&str>) -> Option<Period> {
-        raw.and_then(|r| parse_period(r, self.date_order))
+        let raw = raw?;
+        let period = parse_period(raw, self.date_order);
+        if period.is_none() && !raw.trim().is_empty() {
+            self.date_unreadable.set(true);
+        }
+        period
     }
 
     /// A period that names a month (`Sale Month`, `Sales Period`) even when written as a date.
@@ -421,7 +442,12 @@ impl<R: Read> Tabular<R> {
     fn check_rate(&mut self, net: Decimal, rate: Decimal, total: Decimal, line_number: u64) {
         // Allow one unit in the last place Total Earned is written with.
         let tolerance = Decimal::new(1, total.scale());
-        if (net * rate - total).abs() > tolerance {
+        // Checked: a product out of range is a mismatch too, not a panic.
+        let differs = net
+            .checked_mul(rate)
+            .and_then(|product| product.checked_sub(total))
+            .is_none_or(|difference| difference.abs() > tolerance);
+        if differs {
             self.rate_mismatch_count += 1;
             if self.rate_mismatches.len() < WARN_LIST_MAX {
                 self.rate_mismatches.push(line_number);
@@ -506,7 +532,7 @@ fn make_negative(line: &mut StatementLine) {
         line.amount = -line.amount;
     }
     if line.quantity > 0 {
-        line.quantity = -line.quantity;
+        line.quantity = line.quantity.saturating_neg();
     }
 }
 
@@ -545,8 +571,13 @@ impl<R: Read> Iterator for Tabular<R> {
                     break;
                 }
                 Err(e) => {
-                    // A read error (or invalid UTF-16) ends the file: report where it stopped.
                     self.finished = true;
+                    if let Some(limit) = LimitExceeded::find(&e) {
+                        // A limit fails the whole statement: see `StatementReader::finish`.
+                        self.fatal = Some(limit);
+                        return None;
+                    }
+                    // A read error (or invalid UTF-16) ends the file: report where it stopped.
                     return Some(Item::Error(LineError::new(
                         0,
                         format!("read error, file cut short: {e}"),
@@ -587,19 +618,48 @@ impl<R: Read> Iterator for Tabular<R> {
                     reason: "totals row".to_owned(),
                 });
             }
+            // Extra empty trailing cells are harmless (ragged exports); extra text means a cell
+            // held an unquoted delimiter and every column after it is shifted.
+            if cells.len() > self.header_cells
+                && cells[self.header_cells..]
+                    .iter()
+                    .any(|c| !c.trim().is_empty())
+            {
+                let reason = format!(
+                    "the row has {} cells but the header has {}: its columns are shifted (a delimiter inside an unquoted cell?)",
+                    cells.len(),
+                    self.header_cells
+                );
+                return Some(Item::Error(LineError::new(
+                    line_number,
+                    reason,
+                    &raw(&cells),
+                )));
+            }
             let columns = std::mem::take(&mut self.columns);
             let row = Row {
                 cells,
                 columns: &columns,
                 decimal_comma: self.decimal_comma,
             };
+            self.date_unreadable.set(false);
             let result = self.map_row(&row, line_number);
             let cells = row.cells;
             self.columns = columns;
             return Some(match result {
                 Ok(Item::Line(mut line)) => {
+                    if let Some(reason) = amount_out_of_range(&line) {
+                        return Some(Item::Error(LineError::new(
+                            line_number,
+                            reason,
+                            &raw(&cells),
+                        )));
+                    }
                     if fallback {
                         line.flag(LineFlag::EncodingFallback);
+                    }
+                    if self.date_unreadable.get() {
+                        line.flag(LineFlag::DateUnreadable);
                     }
                     Item::Line(line)
                 }

@@ -27,12 +27,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use domain::statement::{
     ColumnMapping, Format, Item, LineError, LineFlag, ParseError, ParseOptions, Reconciliation,
-    StatementLine, StatementReader, open_container,
+    StatementLine, StatementReader, open_container_with,
 };
 use entity::{organization, statement, statement_error};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    Statement, TransactionTrait,
+    Statement,
 };
 use tokio::sync::mpsc;
 
@@ -85,9 +85,52 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Marks a statement `failed` with `reason` (unless it was parsed meanwhile) and removes the
+/// lines an attempt stored: a failed statement counts nowhere, and `reparseStatement` starts
+/// it afresh.
+///
 /// # Errors
-/// Storage or database failures (the queue retries the job). A file that cannot be parsed is
-/// not an error of the job: the statement is marked `failed` with the reason.
+/// Database failures.
+pub async fn fail(ctx: &JobContext, statement_id: i64, reason: &str) -> anyhow::Result<()> {
+    let db = &ctx.db;
+    let txn = entity::db::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let changed = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE statements SET status = $1, failure_reason = $2, updated_at = $3 \
+             WHERE id = $4 AND status <> $5",
+            [
+                STATUS_FAILED.into(),
+                reason.into(),
+                Utc::now().into(),
+                statement_id.into(),
+                STATUS_PARSED.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if changed == 1 {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM statement_lines WHERE statement_id = $1",
+            [statement_id.into()],
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    if changed == 1
+        && let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await?
+    {
+        publish(ctx, &st).await;
+    }
+    Ok(())
+}
+
+/// # Errors
+/// Storage or database failures (the queue retries the job); [`crate::Permanent`] for what a
+/// retry cannot fix (the stored file is gone). A file that cannot be parsed is not an error of
+/// the job: the statement is marked `failed` with the reason, at once.
 pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let db = &ctx.db;
     let job_started = std::time::Instant::now();
@@ -108,11 +151,32 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let org = organization::Entity::find_by_id(st.organization_id)
         .one(db)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("statement {statement_id}: organization missing"))?;
-    let mut active: statement::ActiveModel = st.clone().into();
-    active.status = Set(STATUS_PARSING.to_owned());
-    active.updated_at = Set(Utc::now());
-    let st = active.update(db).await?;
+        .ok_or_else(|| {
+            crate::Permanent(format!("statement {statement_id}: organization missing"))
+        })?;
+    // Conditional: a copy of this job that finished meanwhile (`imprint import` parses at once
+    // what it also queues) is not turned back to `parsing`.
+    let claimed = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE statements SET status = $1, updated_at = $2 \
+             WHERE id = $3 AND status NOT IN ($4, $5)",
+            [
+                STATUS_PARSING.into(),
+                Utc::now().into(),
+                st.id.into(),
+                STATUS_PARSED.into(),
+                STATUS_FAILED.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    let Some(st) = statement::Entity::find_by_id(statement_id).one(db).await? else {
+        return Ok(());
+    };
+    if claimed == 0 {
+        return Ok(());
+    }
     publish(ctx, &st).await;
     // A retried job starts the error list afresh; lines are kept and skipped by fingerprint.
     statement_error::Entity::delete_many()
@@ -126,7 +190,18 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let catalogue = crate::matching::CatalogueIndex::load(db, st.organization_id).await?;
     let earlier_lines = earlier_lines_upto(db, st.id).await?;
 
-    let copy = ctx.files.fetch_to_temp(&st.storage_key).await?;
+    let copy = match ctx.files.fetch_to_temp(&st.storage_key).await {
+        Ok(copy) => copy,
+        Err(crate::files::FileStoreError::Store(object_store::Error::NotFound { .. })) => {
+            return Err(crate::Permanent(format!(
+                "the stored file {} is missing: upload the statement again",
+                st.storage_key
+            ))
+            .into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let limits = ctx.statement_limits;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = mpsc::channel::<Message>(4);
     let path = copy.path.clone();
@@ -140,7 +215,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             read: counter,
         };
         // A .gz is one statement, a .zip may hold several; a plain file is one entry.
-        let mut container = open_container(counting).map_err(|e| e.to_string())?;
+        let mut container = open_container_with(counting, limits.max_decompressed_bytes)
+            .map_err(|e| e.to_string())?;
         let mut reconciliation = Reconciliation::default();
         let mut fingerprints = domain::statement::Fingerprinter::new();
         let entries = container.names();
@@ -156,6 +232,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             let mut options = ParseOptions {
                 template: None,
                 default_currency: default_currency.clone(),
+                limits,
             };
             let mut opened = {
                 let entry = container
@@ -213,7 +290,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             if !batch.is_empty() && tx.blocking_send(Message::Batch(batch)).is_err() {
                 return Err("ingestion stopped".into());
             }
-            let found = items.finish();
+            // A limit the file broke fails the statement: what was read is not all of it.
+            let found = items.finish().map_err(|e| in_entry(e.to_string()))?;
             reconciliation
                 .warnings
                 .extend(found.warnings.into_iter().map(in_entry));
@@ -263,12 +341,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let reconciliation = match outcome {
         Ok(r) => r,
         Err(reason) => {
-            let mut failed: statement::ActiveModel = st.clone().into();
-            failed.status = Set(STATUS_FAILED.to_owned());
-            failed.failure_reason = Set(Some(reason));
-            failed.updated_at = Set(Utc::now());
-            let failed = failed.update(db).await?;
-            publish(ctx, &failed).await;
+            fail(ctx, st.id, &reason).await?;
             return Ok(());
         }
     };
@@ -280,7 +353,9 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         writing_ms = writing.as_millis() as u64,
         "statement lines written"
     );
-    let txn = db.begin().await?;
+    // Takes SQLite's write lock at once: a deferred transaction that reads first fails with
+    // "database is locked" when another process (`imprint import` beside a server) wrote since.
+    let txn = entity::db::begin_write(db).await?;
     if crate::matching::CatalogueIndex::load(&txn, st.organization_id).await? != writer.catalogue {
         // The catalogue changed while the file was read (a track added, an alias assigned):
         // lines written before the change may now match. SQL over the statement's unmatched
@@ -296,6 +371,11 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     );
     let summary = summarise(&txn, st.id).await?;
     let mut warnings = reconciliation.warnings.clone();
+    for currency in &summary.saturated {
+        warnings.push(format!(
+            "the lines in {currency} sum beyond ±9223372036.854775807, the most Imprint stores: the total shown is cut to it"
+        ));
+    }
     if let Some((declared, currency)) = &reconciliation.declared_total
         && let Some(total) = summary.totals.iter().find(|t| &t.currency == currency)
     {
@@ -306,14 +386,8 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
             ));
         }
     }
-    if let Some(declared) = reconciliation.declared_line_count
-        && declared != writer.lines_seen as u64
-    {
-        warnings.push(format!(
-            "the file declares {declared} lines; {} were read",
-            writer.lines_seen
-        ));
-    }
+    // A declared line count (DSR `FOOT`) counts records of every kind and is checked against
+    // the records read by the parser itself; statement lines are another count.
     let duplicates = writer.lines_seen - summary.line_count;
     if duplicates > 0 {
         warnings.push(format!(
@@ -465,6 +539,10 @@ struct Writer {
     lines: LineWriter,
     /// Per kind of line flag: how many lines, and the first line number.
     flags: std::collections::BTreeMap<&'static str, (i64, u64)>,
+    /// Per currency, the sum of the amounts of the lines read so far (exact, in `i128`): a line
+    /// that would take it past what an `i64` of nano-units holds is a line error, so that the
+    /// statement's totals, and the sums made of its lines later, stay in range.
+    running_nanos: std::collections::BTreeMap<String, i128>,
 }
 
 /// What a flagged line means to the person reading the statement's warnings.
@@ -480,6 +558,9 @@ fn flag_note(flag: LineFlag) -> Option<&'static str> {
         LineFlag::QuantityFractional => "have a fractional quantity, rounded to a whole number",
         LineFlag::CurrencyUnknown => "have a currency that is not an ISO code",
         LineFlag::EncodingFallback => "were not valid UTF-8 and were read as Windows-1252",
+        LineFlag::DateUnreadable => {
+            "have a date that could not be read (their period is taken from the statement)"
+        }
         LineFlag::Prorated => return None,
     })
 }
@@ -503,6 +584,44 @@ impl Writer {
             catalogue,
             lines,
             flags: Default::default(),
+            running_nanos: Default::default(),
+        }
+    }
+
+    /// The line's amount in nano-units, once it is known to keep the statement's total in
+    /// its currency in range (the sum is then counted); else why the line is refused.
+    fn admit(&mut self, line: &StatementLine) -> Result<i64, String> {
+        let nanos = domain::money::nanos_from_decimal(line.amount)
+            .map_err(|_| format!("amount {} is out of range", line.amount))?;
+        let running = self.running_nanos.entry(line.currency.clone()).or_default();
+        let after = *running + i128::from(nanos);
+        if i64::try_from(after).is_err() {
+            return Err(format!(
+                "amount {} {} would take the statement's total in {} past ±9223372036.854775807, the most Imprint stores",
+                line.amount, line.currency, line.currency
+            ));
+        }
+        *running = after;
+        Ok(nanos)
+    }
+
+    fn push_error(
+        &mut self,
+        errors: &mut Vec<statement_error::ActiveModel>,
+        line_number: u64,
+        reason: String,
+        raw: String,
+    ) {
+        if self.errors_stored < MAX_STORED_ERRORS {
+            self.errors_stored += 1;
+            errors.push(statement_error::ActiveModel {
+                organization_id: Set(self.organization_id),
+                statement_id: Set(self.statement_id),
+                line_number: Set(i64::try_from(line_number).unwrap_or(i64::MAX)),
+                reason: Set(reason),
+                raw: Set(Some(raw)),
+                ..Default::default()
+            });
         }
     }
 
@@ -525,13 +644,19 @@ impl Writer {
         for item in items {
             match item {
                 Parsed::Line(line, fingerprint) => {
+                    let amount_nanos = match self.admit(&line) {
+                        Ok(nanos) => nanos,
+                        Err(reason) => {
+                            self.push_error(&mut errors, line.line_number, reason, String::new());
+                            continue;
+                        }
+                    };
                     self.lines_seen += 1;
                     for flag in &line.flags {
                         if let Some(note) = flag_note(*flag) {
                             self.flags.entry(note).or_insert((0, line.line_number)).0 += 1;
                         }
                     }
-                    let amount_nanos = domain::money::nanos_from_decimal(line.amount)?;
                     let base_amount_nanos = self.base_amount(amount_nanos, &line.currency);
                     let matched = self.catalogue.match_line(
                         line.isrc.as_deref(),
@@ -566,17 +691,7 @@ impl Writer {
                     });
                 }
                 Parsed::Error(error) => {
-                    if self.errors_stored < MAX_STORED_ERRORS {
-                        self.errors_stored += 1;
-                        errors.push(statement_error::ActiveModel {
-                            organization_id: Set(self.organization_id),
-                            statement_id: Set(self.statement_id),
-                            line_number: Set(i64::try_from(error.line_number).unwrap_or(i64::MAX)),
-                            reason: Set(error.reason),
-                            raw: Set(Some(error.raw)),
-                            ..Default::default()
-                        });
-                    }
+                    self.push_error(&mut errors, error.line_number, error.reason, error.raw);
                 }
                 Parsed::Skipped => self.skipped += 1,
             }
@@ -605,6 +720,8 @@ pub struct CurrencyTotal {
 }
 
 struct Summary {
+    /// Currencies whose lines sum beyond an `i64` of nano-units (their total is saturated).
+    saturated: Vec<String>,
     line_count: i64,
     error_count: i64,
     matched_count: i64,
@@ -618,11 +735,14 @@ async fn summarise(
     statement_id: i64,
 ) -> Result<Summary, sea_orm::DbErr> {
     let backend = db.get_database_backend();
-    // SUM over BIGINT is NUMERIC on PostgreSQL: cast back, exact, to the 64-bit nano-units.
+    // The sum in two parts that cannot overflow (whole units, and the nano-units below one),
+    // put together exactly in `i128`: SQLite's SUM fails on an `i64` overflow, and a NUMERIC
+    // sum cast back to BIGINT on PostgreSQL fails the same way.
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT currency, CAST(SUM(amount_nanos) AS BIGINT) AS total, COUNT(*) AS lines, \
+            "SELECT currency, CAST(SUM(amount_nanos / 1000000000) AS BIGINT) AS total_units, \
+               CAST(SUM(amount_nanos % 1000000000) AS BIGINT) AS total_rest, COUNT(*) AS lines, \
                COUNT(track_id) + COUNT(CASE WHEN track_id IS NULL THEN release_id END) AS matched, \
                MIN(sale_period_start) AS period_start, MAX(sale_period_end) AS period_end \
              FROM statement_lines WHERE statement_id = $1 GROUP BY currency ORDER BY COUNT(*) DESC, currency",
@@ -630,6 +750,7 @@ async fn summarise(
         ))
         .await?;
     let mut summary = Summary {
+        saturated: Vec::new(),
         line_count: 0,
         error_count: 0,
         matched_count: 0,
@@ -639,7 +760,13 @@ async fn summarise(
     };
     for row in rows {
         let currency: String = row.try_get("", "currency")?;
-        let amount_nanos: i64 = row.try_get("", "total")?;
+        let units: i64 = row.try_get("", "total_units")?;
+        let rest: i64 = row.try_get("", "total_rest")?;
+        let exact = i128::from(units) * 1_000_000_000 + i128::from(rest);
+        let amount_nanos = i64::try_from(exact).unwrap_or_else(|_| {
+            summary.saturated.push(currency.clone());
+            if exact > 0 { i64::MAX } else { i64::MIN }
+        });
         let lines: i64 = row.try_get("", "lines")?;
         summary.line_count += lines;
         summary.matched_count += row.try_get::<i64>("", "matched")?;

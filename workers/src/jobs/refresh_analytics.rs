@@ -8,7 +8,7 @@
 //! before: a retried job, an overlapping statement, lines re-matched to another track.
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use crate::JobContext;
 
@@ -21,6 +21,26 @@ fn month_expression(backend: DbBackend) -> &'static str {
         }
         _ => "date(COALESCE(l.sale_period_start, s.period_start, s.created_at), 'start of month')",
     }
+}
+
+/// The advisory-lock namespace for analytics refreshes on PostgreSQL.
+const REFRESH_LOCK: i32 = 7_002;
+
+/// `SUM(column)` that cannot fail on an `i64` overflow, on either backend, saturating at the
+/// `i64` bounds instead: the sum of the whole units and the sum of the nano-units below one
+/// each stay far inside `i64` (a billion lines of the largest amount), and are put together
+/// only when the result fits. (SQLite's SUM raises "integer overflow"; PostgreSQL's NUMERIC
+/// sum fails its cast back to BIGINT.) The saturated region starts about one unit short of
+/// the bound, where no real total ever is.
+fn checked_sum(column: &str) -> String {
+    let units = format!("CAST(SUM({column} / 1000000000) AS BIGINT)");
+    let rest = format!("CAST(SUM({column} % 1000000000) AS BIGINT)");
+    let whole = format!("({units} + {rest} / 1000000000)");
+    format!(
+        "CASE WHEN {whole} > 9223372035 THEN 9223372036854775807 \
+              WHEN {whole} < -9223372035 THEN -9223372036854775807 \
+              ELSE {whole} * 1000000000 + {rest} % 1000000000 END"
+    )
 }
 
 /// Roll-up rows a refresh writes past which PostgreSQL is asked to analyse the table (a
@@ -38,7 +58,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let backend = ctx.db.get_database_backend();
     let month = month_expression(backend);
-    let txn = ctx.db.begin().await?;
+    // Refreshes of one organisation run one at a time: two at once would each delete the
+    // months and insert them again, and the second insert would meet the first's rows on the
+    // roll-up's unique key. SQLite: `BEGIN IMMEDIATE` holds the write lock from the start;
+    // PostgreSQL: an advisory lock per organisation, until the commit.
+    let txn = entity::db::begin_write(&ctx.db).await?;
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1, hashint8($2))",
+            [REFRESH_LOCK.into(), organization_id.into()],
+        ))
+        .await?;
+    }
     let months: Option<Vec<NaiveDate>> = match statement_id {
         None => None,
         Some(id) => {
@@ -89,13 +121,16 @@ pub async fn run(
            quantity, earnings_base_nanos, earnings_nanos, line_count) \
          SELECT l.organization_id, COALESCE(r.artist_id, 0), COALESCE(l.release_id, 0), COALESCE(l.track_id, 0), \
            COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency, \
-           CAST(SUM(l.quantity) AS BIGINT), CAST(SUM(l.base_amount_nanos) AS BIGINT), CAST(SUM(l.amount_nanos) AS BIGINT), COUNT(*) \
+           {quantity}, {base}, {amount}, COUNT(*) \
          FROM statement_lines l \
            JOIN statements s ON s.id = l.statement_id \
            LEFT JOIN releases r ON r.id = l.release_id \
          WHERE l.organization_id = $1{month_filter_lines} \
          GROUP BY l.organization_id, COALESCE(r.artist_id, 0), COALESCE(l.release_id, 0), COALESCE(l.track_id, 0), \
-           COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency"
+           COALESCE(l.store, ''), COALESCE(l.territory, ''), {month}, l.currency",
+        quantity = checked_sum("l.quantity"),
+        base = checked_sum("l.base_amount_nanos"),
+        amount = checked_sum("l.amount_nanos"),
     );
     let written = txn
         .execute_raw(Statement::from_sql_and_values(backend, insert, values))
