@@ -145,11 +145,16 @@ pub async fn register(ctx: &JobContext, new: NewStatement<'_>) -> Result<Registe
             None => return Err(err.into()),
         },
     };
-    ctx.queue
+    // The row is the job's outbox: a push lost here is pushed again by the sweeper.
+    if let Err(err) = ctx
+        .queue
         .push(Job::ParseStatement {
             statement_id: statement.id,
         })
-        .await?;
+        .await
+    {
+        tracing::warn!(statement_id = statement.id, error = %err, "parse not queued; the sweeper will queue it");
+    }
     Ok(Registered::New(statement))
 }
 
@@ -208,7 +213,9 @@ pub async fn reparse(
         .await?;
     }
     txn.commit().await?;
-    ctx.queue.push(Job::ParseStatement { statement_id }).await?;
+    if let Err(err) = ctx.queue.push(Job::ParseStatement { statement_id }).await {
+        tracing::warn!(statement_id, error = %err, "parse not queued; the sweeper will queue it");
+    }
     Ok(statement::Entity::find_by_id(statement_id)
         .one(&ctx.db)
         .await?)

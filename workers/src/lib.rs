@@ -19,6 +19,7 @@ pub mod matching;
 pub mod payee_statement;
 pub mod payouts;
 pub mod queue;
+pub mod sweeper;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -181,10 +182,12 @@ where
         }};
     }
     tracing::info!(queue = ?ctx.queue, concurrency, "workers starting");
+    let sweeper = tokio::spawn(sweeper::run(ctx.clone()));
     let result = match &ctx.queue {
         JobQueue::Sqlite(storage) => worker!(storage, ctx),
         JobQueue::Redis(storage) => worker!(storage, ctx),
     };
+    sweeper.abort();
     result.map_err(|e| anyhow::anyhow!("workers stopped: {e}"))
 }
 

@@ -275,3 +275,52 @@ async fn workers_killed_at_random_points_lose_and_double_nothing_sqlite() {
 async fn workers_killed_at_random_points_lose_and_double_nothing_postgres() {
     chaos(Backend::Postgres).await;
 }
+
+/// A job whose push was lost is owed by its row: the sweeper pushes it again, and running it
+/// twice (the push was not lost after all) parses the statement once.
+async fn a_lost_push_is_swept(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, false).await else {
+        return;
+    };
+    let l = label(&app).await;
+    let mut rng = Rng(7);
+    let (bytes, total) = statement(&mut rng, &l.isrcs);
+    let upload = app
+        .upload_statement(&l.token, &l.org, "lost.tsv", bytes)
+        .await;
+    let id = upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{upload}"))
+        .to_owned();
+    let ctx = app.state.job_context();
+    // Not yet overdue: nothing to sweep.
+    let swept = workers::sweeper::sweep(&ctx, workers::sweeper::OVERDUE)
+        .await
+        .expect("sweep");
+    assert_eq!(swept, 0);
+    // Overdue (as after a lost push): the parse is pushed again.
+    let swept = workers::sweeper::sweep(&ctx, Duration::ZERO)
+        .await
+        .expect("sweep");
+    assert!(swept >= 1, "the uploaded statement is owed its parse");
+    let row = api::graphql::ids::decode(api::graphql::ids::Kind::Statement, &id.clone().into())
+        .expect("statement id");
+    for _ in 0..2 {
+        workers::perform(&ctx, &workers::Job::ParseStatement { statement_id: row })
+            .await
+            .expect("parse");
+    }
+    let st = app.wait_for_statement(&l.token, &id).await;
+    assert_eq!(st["lineCount"], LINES_PER_STATEMENT, "{st}");
+    assert_eq!(nanos(&st["totals"][0]["amount"]["amount"]), total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_push_is_swept_sqlite() {
+    a_lost_push_is_swept(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_push_is_swept_postgres() {
+    a_lost_push_is_swept(Backend::Postgres).await;
+}
