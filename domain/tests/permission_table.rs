@@ -20,10 +20,7 @@ fn expected() -> String {
     out.push('\n');
     let mark = |yes: bool| if yes { " ✓ |" } else { "   |" };
     for permission in Permission::ALL {
-        out.push_str(&format!(
-            "| `{permission}` | {} |",
-            permission.describe()
-        ));
+        out.push_str(&format!("| `{permission}` | {} |", permission.describe()));
         for role in Role::ALL {
             out.push_str(mark(role.grants(*permission)));
         }

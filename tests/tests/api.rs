@@ -10,6 +10,7 @@ mod api {
     pub mod members;
     pub mod money;
     pub mod payee_statements;
+    pub mod payout_races;
     pub mod platform;
     pub mod principal_cache;
     pub mod recoupables;

@@ -225,10 +225,7 @@ async fn an_analytics_key_reads_figures_not_contracts(app: TestApp) {
         &[SECRET_DOC, SECRET_EMAIL, SECRET_METHOD],
         "read:analytics",
     );
-    assert!(
-        response["data"]["rosterOverview"].is_object(),
-        "{response}"
-    );
+    assert!(response["data"]["rosterOverview"].is_object(), "{response}");
     let payees = &response["data"]["organization"]["payees"];
     assert!(payees.is_null(), "{response}");
 }
@@ -293,7 +290,11 @@ async fn foreign_ids_are_ids_of_nothing(app: TestApp) {
     let nothing_org =
         api::graphql::ids::encode(api::graphql::ids::Kind::Organization, 987_654).to_string();
     let cases = [
-        ("query($id: ID!) { node(id: $id) { id } }", &l.release, &nothing),
+        (
+            "query($id: ID!) { node(id: $id) { id } }",
+            &l.release,
+            &nothing,
+        ),
         (
             "query($id: ID!) { organization(id: $id) { name } }",
             &l.org,
@@ -316,7 +317,9 @@ async fn foreign_ids_are_ids_of_nothing(app: TestApp) {
         ),
     ];
     for (query, real, missing) in cases {
-        let foreign = app.graphql(Some(&stranger), query, json!({"id": real})).await;
+        let foreign = app
+            .graphql(Some(&stranger), query, json!({"id": real}))
+            .await;
         let absent = app
             .graphql(Some(&stranger), query, json!({"id": missing}))
             .await;

@@ -145,7 +145,7 @@ pub(crate) async fn wait_allocated(app: &TestApp, token: &str, statement_id: &st
     .await
 }
 
-async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
+pub(crate) async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
     wait_for_run(app, token, RUN, run_id, status).await
 }
 
@@ -190,13 +190,13 @@ pub(crate) fn payouts_by_payee(run: &Value) -> std::collections::BTreeMap<String
         .collect()
 }
 
-fn amount(v: &Value) -> &str {
+pub(crate) fn amount(v: &Value) -> &str {
     v["amount"]
         .as_str()
         .unwrap_or_else(|| panic!("no amount in {v}"))
 }
 
-async fn summary(app: &TestApp, l: &Label) -> Value {
+pub(crate) async fn summary(app: &TestApp, l: &Label) -> Value {
     let data = app.ok(Some(&l.token), SUMMARY, json!({"id": l.org})).await;
     let rows = data["organization"]["moneySummary"]
         .as_array()
@@ -208,7 +208,7 @@ async fn summary(app: &TestApp, l: &Label) -> Value {
 
 /// Independently of the API: Σ allocated = Σ paid + carried forward + reserved + recouped +
 /// pending, from the tables directly.
-async fn assert_conserved(app: &TestApp, organization_id: i64) {
+pub(crate) async fn assert_conserved(app: &TestApp, organization_id: i64) {
     use sea_orm::{ConnectionTrait, Statement};
     let db = &app.state.db;
     let one = |sql: &str| {
@@ -450,7 +450,10 @@ async fn three_payees_with_an_advance(app: TestApp) {
         )
         .await;
     assert!(forbidden["errors"].is_null(), "{forbidden}");
-    assert!(forbidden["data"]["node"].is_null(), "another payee's payout: {forbidden}");
+    assert!(
+        forbidden["data"]["node"].is_null(),
+        "another payee's payout: {forbidden}"
+    );
     let balances = app.ok(Some(&ada_token), "query($id: ID!) { node(id: $id) { ... on Payee { balances { earned { amount } recouped { amount } paid { amount } unpaid { amount } } } } }", json!({"id": l.ada_payee})).await;
     let b = &balances["node"]["balances"][0];
     assert_eq!(amount(&b["earned"]), "33.3333333");

@@ -973,10 +973,7 @@ async fn only_those_who_manage_webhooks_see_them(app: TestApp) {
                 }
                 None => panic!("{who}: {query} was allowed: {response}"),
             };
-            assert!(
-                expected.contains(&refusal),
-                "{who}: {query} → {response}"
-            );
+            assert!(expected.contains(&refusal), "{who}: {query} → {response}");
             let data = &response["data"];
             assert!(
                 !data.to_string().contains(&partner.url),
