@@ -9,6 +9,7 @@ mod api {
     pub mod live_payouts;
     pub mod members;
     pub mod money;
+    pub mod money_rules;
     pub mod payee_history;
     pub mod payee_statements;
     pub mod payout_races;
