@@ -875,7 +875,7 @@ async fn move_run(
         .col_expr(payout_run::Column::Status, to.as_str().into())
         .col_expr(payout_run::Column::UpdatedAt, now.into());
     for (column, value) in also {
-        update = update.col_expr(column, sea_orm::sea_query::Expr::val(value).into());
+        update = update.col_expr(column, sea_orm::sea_query::Expr::val(value));
     }
     let changed = update
         .filter(payout_run::Column::Id.eq(id))
