@@ -8,8 +8,10 @@
 //! and cancelled runs are outside the index, so an organisation keeps any number of them.
 //!
 //! Runs carry no currency (one run pays every currency), so the index is per organisation.
-//! The same SQL runs on SQLite and PostgreSQL. Going up fails if an organisation already has
-//! two open runs; cancel the extra ones first.
+//! The same SQL runs on SQLite and PostgreSQL. Going up refuses, naming them, while an
+//! organisation already has two open runs (the race could have made them): which one to keep,
+//! and whether any of their payouts were paid, is a person's decision, so cancel the extra
+//! ones (`cancelPayoutRun`) and run the migration again. Nothing is changed meanwhile.
 
 use sea_orm_migration::prelude::*;
 
@@ -22,13 +24,33 @@ const OPEN_STATUSES_SQL: &str = "'draft', 'computing', 'ready', 'approved'";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
-                "CREATE UNIQUE INDEX uq_payout_runs_open ON payout_runs (organization_id) \
-                 WHERE status IN ({OPEN_STATUSES_SQL})"
+        let db = manager.get_connection();
+        let doubled = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT organization_id, COUNT(*) FROM payout_runs \
+                     WHERE status IN ({OPEN_STATUSES_SQL}) GROUP BY organization_id HAVING COUNT(*) > 1"
+                ),
             ))
             .await?;
+        if !doubled.is_empty() {
+            let mut organisations = Vec::with_capacity(doubled.len());
+            for row in &doubled {
+                let id: i64 = row.try_get_by_index(0)?;
+                let runs: i64 = row.try_get_by_index(1)?;
+                organisations.push(format!("organisation {id} ({runs} open runs)"));
+            }
+            return Err(DbErr::Migration(format!(
+                "several open payout runs: {}; cancel all but one of each, then migrate again",
+                organisations.join(", ")
+            )));
+        }
+        db.execute_unprepared(&format!(
+            "CREATE UNIQUE INDEX uq_payout_runs_open ON payout_runs (organization_id) \
+                 WHERE status IN ({OPEN_STATUSES_SQL})"
+        ))
+        .await?;
         Ok(())
     }
 
