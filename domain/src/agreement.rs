@@ -229,6 +229,55 @@ impl AgreementTerms {
     }
 }
 
+/// When an agreement applies: its id (the tie-break) and its term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgreementTerm {
+    /// The stored agreement's id: between agreements starting the same day, the higher id (the
+    /// one entered later) wins.
+    pub id: i64,
+    /// First day of the term.
+    pub starts_on: NaiveDate,
+    /// Last day of the term; `None` = open-ended. Not read by [`agreement_in_force`]: see there.
+    pub ends_on: Option<NaiveDate>,
+}
+
+/// Which of an artist's agreements governs a sale made, or a decision taken, on `day`: the
+/// latest one started on or before `day` (greatest `starts_on`, then greatest id), **whether
+/// or not its term has ended**; for a day before every start, the first one. `None` only when
+/// there is no agreement at all. The order of `agreements` does not matter.
+///
+/// # What an ended agreement means for later sales
+///
+/// The end of an agreement closes the term in which recordings are made and delivered, not the
+/// life of the recordings made under it: sales of them after `endsOn` are still paid under its
+/// revenue split, deal basis and recoupment. What changes after an artist's exit is said by the
+/// agreement's exit terms, not by its end date: the masters revert
+/// [`masters_revert_after_months`](AgreementTerms::masters_revert_after_months) after the artist
+/// leaves ([`crate::allocation::masters_reverted`]: the label then takes nothing from those
+/// sales), and [`exit_release_policy`](AgreementTerms::exit_release_policy) says whether the
+/// releases stay up. Only a newer agreement (a renewal, a new deal) replaces an ended one, from
+/// its own start. A sale dated before the first agreement (a catalogue signed with its back
+/// sales) is governed by the first.
+///
+/// The API (`Artist.currentAgreement`, an artist's right to take down a release, the exit
+/// terms applied on leaving) and the allocation job all ask this function.
+#[must_use]
+pub fn agreement_in_force<A>(
+    agreements: &[A],
+    day: NaiveDate,
+    term: impl Fn(&A) -> AgreementTerm,
+) -> Option<&A> {
+    let order = |a: &&A| {
+        let t = term(a);
+        (t.starts_on, t.id)
+    };
+    agreements
+        .iter()
+        .filter(|a| term(a).starts_on <= day)
+        .max_by_key(order)
+        .or_else(|| agreements.iter().min_by_key(order))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,14 +85,28 @@ pub enum AllocationError {
 /// One version of a release's or a track's split.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitVersion {
+    /// The stored split's id: between two versions effective the same day, the higher id
+    /// (the one set later) wins.
+    pub id: i64,
     /// The first sale date it applies to.
     pub effective_from: NaiveDate,
     /// `(payee_id, share)`, summing to 100 %.
     pub shares: Vec<(i64, Share)>,
 }
 
+/// When a split version applies: its `effective_from`, and its id for the tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VersionKey {
+    /// The first sale date the version applies to.
+    pub effective_from: NaiveDate,
+    /// The version's id: the higher wins between versions effective the same day.
+    pub id: i64,
+}
+
 /// The split in effect on `sale_date`: the track's latest version effective by then, else the
-/// release's; `None` when neither has one (the line cannot be allocated yet).
+/// release's; `None` when neither has one (the line cannot be allocated yet). "Latest" is the
+/// greatest `effective_from`, and between versions effective the same day the greatest id, so
+/// the answer does not depend on the order the versions are given in.
 ///
 /// A track override that starts later than the sale does not hide the release split that was in
 /// effect at the time of the sale.
@@ -102,11 +116,28 @@ pub fn split_in_effect<'a>(
     release_versions: &'a [SplitVersion],
     sale_date: NaiveDate,
 ) -> Option<&'a SplitVersion> {
-    let latest = |versions: &'a [SplitVersion]| {
+    split_in_effect_by(track_versions, release_versions, sale_date, |v| {
+        VersionKey {
+            effective_from: v.effective_from,
+            id: v.id,
+        }
+    })
+}
+
+/// [`split_in_effect`] over any representation of split versions (the API's stored rows, say),
+/// `key` telling when each applies. The one rule, for whoever holds the versions.
+#[must_use]
+pub fn split_in_effect_by<'a, V>(
+    track_versions: &'a [V],
+    release_versions: &'a [V],
+    sale_date: NaiveDate,
+    key: impl Fn(&V) -> VersionKey,
+) -> Option<&'a V> {
+    let latest = |versions: &'a [V]| {
         versions
             .iter()
-            .filter(|v| v.effective_from <= sale_date)
-            .max_by_key(|v| v.effective_from)
+            .filter(|v| key(v).effective_from <= sale_date)
+            .max_by_key(|v| key(v))
     };
     latest(track_versions).or_else(|| latest(release_versions))
 }

@@ -47,6 +47,91 @@ impl ReleaseStatus {
     }
 }
 
+impl ReleaseStatus {
+    /// Whether moving a release to this status delivers it to the stores (scheduled or live),
+    /// so that it must first be ready for delivery ([`delivery_gaps`]).
+    #[must_use]
+    pub const fn delivers(self) -> bool {
+        matches!(self, ReleaseStatus::Scheduled | ReleaseStatus::Live)
+    }
+}
+
+/// What the stores need of a release before it is delivered, as the catalogue holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryFacts {
+    /// Whether the release has its UPC.
+    pub has_upc: bool,
+    /// Whether it has a release date.
+    pub has_release_date: bool,
+    /// How many tracks it has.
+    pub track_count: usize,
+    /// How many of them have no ISRC.
+    pub tracks_without_isrc: usize,
+}
+
+/// One reason a release is not ready for delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryGap {
+    /// No UPC: stores identify the product by it.
+    NoUpc,
+    /// No track at all.
+    NoTracks,
+    /// A track without an ISRC: sales could not be matched back to it.
+    TrackWithoutIsrc,
+    /// No release date.
+    NoReleaseDate,
+}
+
+impl DeliveryGap {
+    /// The input field the gap is reported against.
+    #[must_use]
+    pub const fn field(self) -> &'static str {
+        match self {
+            DeliveryGap::NoUpc => "upc",
+            DeliveryGap::NoTracks | DeliveryGap::TrackWithoutIsrc => "status",
+            DeliveryGap::NoReleaseDate => "releaseDate",
+        }
+    }
+
+    /// What to tell the person delivering.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            DeliveryGap::NoUpc => "a release needs a UPC before it is delivered",
+            DeliveryGap::NoTracks => "a release needs at least one track",
+            DeliveryGap::TrackWithoutIsrc => "every track needs an ISRC before delivery",
+            DeliveryGap::NoReleaseDate => "set a release date first",
+        }
+    }
+
+    /// Whether the gap is a missing value on the release itself (rather than in its tracks).
+    #[must_use]
+    pub const fn is_missing_value(self) -> bool {
+        matches!(self, DeliveryGap::NoUpc | DeliveryGap::NoReleaseDate)
+    }
+}
+
+/// Everything that keeps a release from delivery, in a fixed order; empty when it is ready.
+/// A release is ready for delivery when it has a UPC, a release date, at least one track and
+/// an ISRC on every track.
+#[must_use]
+pub fn delivery_gaps(facts: &DeliveryFacts) -> Vec<DeliveryGap> {
+    let mut gaps = Vec::new();
+    if !facts.has_upc {
+        gaps.push(DeliveryGap::NoUpc);
+    }
+    if facts.track_count == 0 {
+        gaps.push(DeliveryGap::NoTracks);
+    }
+    if facts.tracks_without_isrc > 0 {
+        gaps.push(DeliveryGap::TrackWithoutIsrc);
+    }
+    if !facts.has_release_date {
+        gaps.push(DeliveryGap::NoReleaseDate);
+    }
+    gaps
+}
+
 string_enum! {
     /// The product type of a release.
     pub enum ReleaseType: "release type" {

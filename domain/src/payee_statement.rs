@@ -27,42 +27,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use crate::enums::string_enum;
 use crate::money::{Currency, Money};
 
-string_enum! {
-    /// Where the payout run a statement belongs to is in its life.
-    pub enum RunStatus: "payout run status" {
-        /// Created, not computed yet.
-        Draft => "draft",
-        /// Being computed.
-        Computing => "computing",
-        /// Computed, waiting for approval.
-        Ready => "ready",
-        /// Approved, waiting for payment.
-        Approved => "approved",
-        /// Paid.
-        Paid => "paid",
-        /// Computing failed.
-        Failed => "failed",
-        /// Cancelled: nothing in it is paid.
-        Cancelled => "cancelled",
-    }
-}
-
-string_enum! {
-    /// What became of one payee's payout in a run.
-    pub enum PayoutStatus: "payout status" {
-        /// Waiting for the run to be paid.
-        Pending => "pending",
-        /// Nothing paid: the balance is carried forward.
-        CarriedForward => "carried_forward",
-        /// Paid.
-        Paid => "paid",
-        /// The run was cancelled.
-        Cancelled => "cancelled",
-    }
-}
+pub use crate::payout::{PayoutStatus, RunStatus};
 
 /// One payee's payout figures in a run, in nano-units of the statement's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::allocation::{Allocation, AllocationKind};
+use crate::enums::string_enum;
 use crate::money::{Currency, Money};
 use crate::share::Share;
 
@@ -230,6 +231,148 @@ pub fn compute_payout(input: &PayoutInput) -> Result<PayoutLine, PayoutError> {
     })
 }
 
+string_enum! {
+    /// Where a payout run is in its life; see [`RunStatus::can_transition_to`] for the moves.
+    pub enum RunStatus: "payout run status" {
+        /// Created, not computed yet.
+        Draft => "draft",
+        /// Being computed.
+        Computing => "computing",
+        /// Computed, waiting for approval.
+        Ready => "ready",
+        /// Approved, waiting for payment.
+        Approved => "approved",
+        /// Every payable payout is paid; the run's ledger entries are written.
+        Paid => "paid",
+        /// Computing failed.
+        Failed => "failed",
+        /// Cancelled: nothing in it is paid, and it takes up nothing.
+        Cancelled => "cancelled",
+    }
+}
+
+impl RunStatus {
+    /// The statuses of a run still under way. An organisation has at most one such run: the
+    /// database enforces it (`uq_payout_runs_open`, whose `WHERE` lists these words).
+    pub const OPEN: [RunStatus; 4] = [
+        RunStatus::Draft,
+        RunStatus::Computing,
+        RunStatus::Ready,
+        RunStatus::Approved,
+    ];
+
+    /// Whether the run is still under way (not paid, failed or cancelled).
+    #[must_use]
+    pub const fn is_open(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Draft | RunStatus::Computing | RunStatus::Ready | RunStatus::Approved
+        )
+    }
+
+    /// Whether a run may move from `self` to `next`.
+    ///
+    /// - `draft → computing`: the worker starts (it fixes the ledger watermark).
+    /// - `computing → ready | failed`: the worker finished, or the rules refused a figure.
+    /// - `ready → approved`: someone with `ApprovePayouts` checked the figures.
+    /// - `approved → paid`: every payable payout has its payment reference.
+    /// - any open status `→ cancelled`, as long as no payout of the run is paid (the caller
+    ///   checks that; a status alone cannot tell).
+    /// - `paid`, `failed` and `cancelled` are final.
+    ///
+    /// Staying in the same status is not a transition and returns `false`.
+    #[must_use]
+    pub const fn can_transition_to(self, next: RunStatus) -> bool {
+        use RunStatus::{Approved, Cancelled, Computing, Draft, Failed, Paid, Ready};
+        matches!(
+            (self, next),
+            (Draft, Computing)
+                | (Computing, Ready | Failed)
+                | (Ready, Approved)
+                | (Approved, Paid)
+                | (Draft | Computing | Ready | Approved, Cancelled)
+        )
+    }
+}
+
+string_enum! {
+    /// What became of one payee's payout in a run; see [`PayoutStatus::can_transition_to`].
+    pub enum PayoutStatus: "payout status" {
+        /// Payable, waiting for its payment reference.
+        Pending => "pending",
+        /// Nothing payable this run: the balance is carried forward.
+        CarriedForward => "carried_forward",
+        /// Paid, with its payment reference.
+        Paid => "paid",
+        /// The run was cancelled.
+        Cancelled => "cancelled",
+    }
+}
+
+impl PayoutStatus {
+    /// The status a freshly computed payout starts in: pending when something is payable,
+    /// carried forward otherwise.
+    #[must_use]
+    pub const fn computed(payable_nanos: i64) -> PayoutStatus {
+        if payable_nanos > 0 {
+            PayoutStatus::Pending
+        } else {
+            PayoutStatus::CarriedForward
+        }
+    }
+
+    /// Whether a payout may move from `self` to `next`: `pending → paid` (once, with its
+    /// reference), `pending | carried_forward → cancelled` (its run is cancelled). A paid payout
+    /// is final: money that left is never un-paid by a status change (a mistake is corrected by
+    /// new ledger entries).
+    #[must_use]
+    pub const fn can_transition_to(self, next: PayoutStatus) -> bool {
+        use PayoutStatus::{Cancelled, CarriedForward, Paid, Pending};
+        matches!(
+            (self, next),
+            (Pending, Paid) | (Pending | CarriedForward, Cancelled)
+        )
+    }
+
+    /// Whether settling its run writes ledger entries for this payout: a paid one (the money
+    /// that left, its reserve held or released) and a carried-forward one (its reserve moves
+    /// only: nothing was paid). Never a pending or cancelled one: no money moved for it.
+    #[must_use]
+    pub const fn is_settled_in_ledger(self) -> bool {
+        matches!(self, PayoutStatus::Paid | PayoutStatus::CarriedForward)
+    }
+}
+
+/// What recording a payment reference against a payout does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The payout is pending: record the payment.
+    Record,
+    /// The payout is already paid with this very reference: nothing to do (a retry).
+    AlreadyRecorded,
+    /// The payout is already paid with another reference: refuse.
+    PaidWithAnotherReference,
+    /// The payout has nothing to pay (carried forward) or was cancelled: refuse.
+    NotPayable,
+}
+
+/// Decides what a payment with `reference` does to a payout in `status`, paid with `stored`
+/// (if any). Paying is idempotent per payout: the same reference again is a no-op, another
+/// reference for a paid payout is refused.
+#[must_use]
+pub fn payment_outcome(
+    status: PayoutStatus,
+    stored: Option<&str>,
+    reference: &str,
+) -> PaymentOutcome {
+    match status {
+        PayoutStatus::Pending => PaymentOutcome::Record,
+        PayoutStatus::Paid if stored == Some(reference) => PaymentOutcome::AlreadyRecorded,
+        PayoutStatus::Paid => PaymentOutcome::PaidWithAnotherReference,
+        PayoutStatus::CarriedForward | PayoutStatus::Cancelled => PaymentOutcome::NotPayable,
+    }
+}
+
 /// Per-currency totals kept by [`ConservationLedger`], in nano-units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConservationTotals {
@@ -252,6 +395,13 @@ impl ConservationTotals {
     #[must_use]
     pub fn accounted_for(&self) -> i128 {
         self.paid + self.carried_forward + self.reserved + self.recouped + self.pending
+    }
+
+    /// Whether the books balance: every nano-unit allocated is paid, carried forward, held in
+    /// reserve, recouped or still pending. `Organization.moneySummary.balanced` is this.
+    #[must_use]
+    pub fn is_balanced(&self) -> bool {
+        self.allocated == self.accounted_for()
     }
 }
 
@@ -333,7 +483,7 @@ impl ConservationLedger {
     /// [`PayoutError::NotConserved`] for the first currency that does not balance.
     pub fn check(&self) -> Result<(), PayoutError> {
         for (currency, t) in &self.totals {
-            if t.allocated != t.accounted_for() {
+            if !t.is_balanced() {
                 return Err(PayoutError::NotConserved {
                     currency: *currency,
                     allocated: t.allocated,

@@ -340,6 +340,7 @@ fn allocation_rejects_bad_input() {
 #[test]
 fn the_split_in_effect_prefers_the_track_then_the_release() {
     let v = |y, shares: Vec<(i64, Share)>| SplitVersion {
+        id: i64::from(y),
         effective_from: date(y, 1, 1),
         shares,
     };
@@ -813,6 +814,7 @@ fn to_split(month: u32, weights: &[u64], label_weight: u64) -> SplitVersion {
         })
         .collect();
     SplitVersion {
+        id: i64::from(month),
         effective_from: base.checked_add_months(Months::new(month)).unwrap_or(base),
         shares,
     }

@@ -137,6 +137,73 @@ async fn exercise(db: &DatabaseConnection) {
     assert_auto_increment_ids(db).await;
     assert_line_keys_convert(db).await;
     assert_constraints(db).await;
+    assert_one_open_run(db).await;
+}
+
+/// A payout run of `org` in `status`.
+async fn payout_run(
+    db: &DatabaseConnection,
+    org: i64,
+    status: &str,
+) -> Result<i64, sea_orm::DbErr> {
+    insert(
+        db,
+        "payout_runs",
+        &[
+            ("organization_id", org.into()),
+            (
+                "period_end",
+                Expr::val(sea_orm::prelude::Date::from_ymd_opt(2025, 1, 31).expect("date")),
+            ),
+            ("status", status.into()),
+            ("created_at", Expr::current_timestamp()),
+            ("updated_at", Expr::current_timestamp()),
+        ],
+    )
+    .await
+}
+
+/// Migration `one_open_payout_run`: a second open run of an organisation is refused by the
+/// database, closed runs are not counted, and going up refuses while two are open.
+async fn assert_one_open_run(db: &DatabaseConnection) {
+    let org = organization(db, "Runs").await;
+    let other = organization(db, "Other runs").await;
+    let first = payout_run(db, org, "ready").await.expect("an open run");
+    assert!(
+        payout_run(db, org, "draft").await.is_err(),
+        "a second open run"
+    );
+    payout_run(db, org, "paid")
+        .await
+        .expect("closed runs are many");
+    payout_run(db, org, "cancelled")
+        .await
+        .expect("closed runs are many");
+    payout_run(db, other, "approved")
+        .await
+        .expect("another organisation's");
+
+    Migrator::down(db, Some(1)).await.expect("down: no index");
+    payout_run(db, org, "computing")
+        .await
+        .expect("two open runs without the index");
+    let refused = Migrator::up(db, None).await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e
+            .to_string()
+            .contains(&format!("organisation {org} (2 open runs)"))),
+        "up refuses while two runs are open: {refused:?}"
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE payout_runs SET status = 'cancelled' WHERE id = $1",
+        [first.into()],
+    ))
+    .await
+    .expect("cancel one");
+    Migrator::up(db, None)
+        .await
+        .expect("up once one is cancelled");
 }
 
 /// Migration `statement_line_keys` turns a stored `<sha-256 hex>:<occurrence>` into the 16
@@ -144,7 +211,8 @@ async fn exercise(db: &DatabaseConnection) {
 async fn assert_line_keys_convert(db: &DatabaseConnection) {
     let org = organization(db, "Keys").await;
     let statement_id = statement(db, org, "keys").await.expect("statement");
-    Migrator::down(db, Some(1))
+    // Down past `one_open_payout_run` to `statement_line_keys`.
+    Migrator::down(db, Some(2))
         .await
         .expect("down to text keys");
     let old = "00ff7f80a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c:300";
@@ -182,7 +250,7 @@ async fn assert_line_keys_convert(db: &DatabaseConnection) {
             0x2c
         ]
     );
-    Migrator::down(db, Some(1)).await.expect("down again");
+    Migrator::down(db, Some(2)).await.expect("down again");
     let text: String = read(db, 2).await.try_get("", "fingerprint").expect("text");
     assert_eq!(text, "00ff7f80a1b2c3d4e5f60718:300");
     Migrator::up(db, None).await.expect("up again");

@@ -13,7 +13,10 @@ mod api {
     pub mod matching_flow;
     pub mod members;
     pub mod money;
+    pub mod money_rules;
+    pub mod payee_history;
     pub mod payee_statements;
+    pub mod payout_races;
     pub mod platform;
     pub mod principal_cache;
     pub mod recoupables;

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use domain::agreement::{
-    AgreementTerms, DealBasis, ExitReleasePolicy, FutureRights, MasterOwner, PayeeKind,
-    RecoupmentScope,
+    AgreementTerm, AgreementTerms, DealBasis, ExitReleasePolicy, FutureRights, MasterOwner,
+    PayeeKind, RecoupmentScope, agreement_in_force,
 };
 use domain::allocation::{LineInput, SplitVersion, split_in_effect};
 use domain::recoupment::{Recoupable, RecoupableKind, RecoupableScope};
@@ -150,8 +150,8 @@ pub struct OrgBook {
     release_artist: HashMap<i64, i64>,
     release_splits: HashMap<i64, Vec<SplitVersion>>,
     track_splits: HashMap<i64, Vec<SplitVersion>>,
-    /// Per artist, sorted by `starts_on`.
-    agreements: HashMap<i64, Vec<AgreementTerms>>,
+    /// Per artist: `(agreement id, terms)`.
+    agreements: HashMap<i64, Vec<(i64, AgreementTerms)>>,
     artist_payees: HashMap<i64, Vec<i64>>,
     artist_left_on: HashMap<i64, NaiveDate>,
     neutral: AgreementTerms,
@@ -233,16 +233,15 @@ impl OrgBook {
             .filter_map(|(id, left_on)| left_on.map(|d| (id, d)))
             .collect();
 
-        let mut agreements = agreement::Entity::find()
+        let agreements = agreement::Entity::find()
             .filter(agreement::Column::OrganizationId.eq(organization_id))
             .all(db)
             .await?;
-        agreements.sort_by_key(|a| (a.artist_id, a.starts_on, a.id));
         for a in &agreements {
             book.agreements
                 .entry(a.artist_id)
                 .or_default()
-                .push(terms_of(a)?);
+                .push((a.id, terms_of(a)?));
         }
 
         let splits = split::Entity::find()
@@ -268,6 +267,7 @@ impl OrgBook {
             let mut shares = by_split.remove(&s.id).unwrap_or_default();
             shares.sort_by_key(|(payee, _)| *payee);
             let version = SplitVersion {
+                id: s.id,
                 effective_from: s.effective_from,
                 shares,
             };
@@ -320,13 +320,13 @@ impl OrgBook {
         let (terms, artist_payee_ids): (&AgreementTerms, &[i64]) =
             match self.agreements.get(&artist_id) {
                 Some(versions) => {
-                    // The agreement in force on the sale date; a sale before the first one
-                    // is governed by the first.
-                    let terms = versions
-                        .iter()
-                        .rev()
-                        .find(|t| t.starts_on <= sale_date)
-                        .or_else(|| versions.first())
+                    // The agreement in force on the sale date, ended or not (see the domain).
+                    let (_, terms) =
+                        agreement_in_force(versions, sale_date, |(id, t)| AgreementTerm {
+                            id: *id,
+                            starts_on: t.starts_on,
+                            ends_on: t.ends_on,
+                        })
                         .ok_or(Unallocated::UnknownCatalogue)?;
                     let payees = self
                         .artist_payees

@@ -25,25 +25,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use domain::money::Currency;
-use domain::payout::{HeldReserve, PayoutInput, PayoutLine, compute_payout, due_reserves};
+use domain::payout::{
+    HeldReserve, PayoutInput, PayoutLine, RunStatus, compute_payout, due_reserves,
+};
 use entity::{organization, payee, payout, payout_run};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
-
-pub const RUN_DRAFT: &str = "draft";
-pub const RUN_COMPUTING: &str = "computing";
-pub const RUN_READY: &str = "ready";
-pub const RUN_APPROVED: &str = "approved";
-pub const RUN_PAID: &str = "paid";
-pub const RUN_FAILED: &str = "failed";
-pub const RUN_CANCELLED: &str = "cancelled";
-
-/// Statuses of a run that is still under way: an organisation has at most one.
-pub const OPEN_RUN_STATUSES: [&str; 4] = [RUN_DRAFT, RUN_COMPUTING, RUN_READY, RUN_APPROVED];
-
-pub const PAYOUT_PENDING: &str = "pending";
-pub const PAYOUT_CARRIED_FORWARD: &str = "carried_forward";
-pub const PAYOUT_PAID: &str = "paid";
-pub const PAYOUT_CANCELLED: &str = "cancelled";
 
 /// SQL condition on `ledger_entries e` selecting the entries run `$2` (watermark `$3`, period
 /// end `$4`) of organisation `$1` takes up; see the module doc.
@@ -118,7 +104,7 @@ pub async fn compute_run(
     // Earlier paid runs, oldest first, and what their payouts carried and held.
     let mut prior = payout_run::Entity::find()
         .filter(payout_run::Column::OrganizationId.eq(run.organization_id))
-        .filter(payout_run::Column::Status.eq(RUN_PAID))
+        .filter(payout_run::Column::Status.eq(RunStatus::Paid.as_str()))
         .filter(payout_run::Column::Id.ne(run.id))
         .all(db)
         .await?;

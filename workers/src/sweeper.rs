@@ -58,7 +58,7 @@ pub async fn sweep(ctx: &JobContext, overdue: Duration) -> anyhow::Result<usize>
     let drafts: Vec<i64> = entity::payout_run::Entity::find()
         .select_only()
         .column(entity::payout_run::Column::Id)
-        .filter(entity::payout_run::Column::Status.eq(crate::payouts::RUN_DRAFT))
+        .filter(entity::payout_run::Column::Status.eq(domain::payout::RunStatus::Draft.as_str()))
         .filter(entity::payout_run::Column::UpdatedAt.lt(before))
         .into_tuple()
         .all(&ctx.db)

@@ -163,8 +163,7 @@ impl Track {
             .load_one(self.0.release_id)
             .await?
             .unwrap_or_default();
-        let own = super::splits::split_in_effect(rows.clone(), Some(self.0.id), day);
-        let split = own.or_else(|| super::splits::split_in_effect(rows, None, day));
+        let split = super::splits::split_in_effect(rows, Some(self.0.id), day);
         Ok(guard::admit_opt(ctx, split).await?.map(Split))
     }
 }
@@ -722,39 +721,25 @@ impl CatalogueMutation {
                 next.as_str()
             ));
         }
-        if matches!(next, DomainStatus::Scheduled | DomainStatus::Live) {
+        if next.delivers() {
             let tracks = track::Entity::find()
                 .filter(track::Column::ReleaseId.eq(row.id))
                 .all(db)
                 .await?;
+            let facts = domain::catalogue::DeliveryFacts {
+                has_upc: row.upc.is_some(),
+                has_release_date: row.release_date.is_some(),
+                track_count: tracks.len(),
+                tracks_without_isrc: tracks.iter().filter(|t| t.isrc.is_none()).count(),
+            };
             let mut errors = UserErrors::default();
-            if row.upc.is_none() {
-                errors.push(UserError::new(
-                    "upc",
-                    UserErrorCode::Required,
-                    "a release needs a UPC before it is delivered",
-                ));
-            }
-            if tracks.is_empty() {
-                errors.push(UserError::new(
-                    "status",
-                    UserErrorCode::NotAllowed,
-                    "a release needs at least one track",
-                ));
-            }
-            if tracks.iter().any(|t| t.isrc.is_none()) {
-                errors.push(UserError::new(
-                    "status",
-                    UserErrorCode::NotAllowed,
-                    "every track needs an ISRC before delivery",
-                ));
-            }
-            if row.release_date.is_none() {
-                errors.push(UserError::new(
-                    "releaseDate",
-                    UserErrorCode::Required,
-                    "set a release date first",
-                ));
+            for gap in domain::catalogue::delivery_gaps(&facts) {
+                let code = if gap.is_missing_value() {
+                    UserErrorCode::Required
+                } else {
+                    UserErrorCode::NotAllowed
+                };
+                errors.push(UserError::new(gap.field(), code, gap.message()));
             }
             if !errors.is_empty() {
                 return Ok(ReleasePayload {

@@ -29,11 +29,11 @@ pub struct ConnectionFields {
 
 pub type Page<T> = Connection<String, T, ConnectionFields>;
 
-fn encode_cursor(id: i64) -> String {
+pub(crate) fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("c:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<i64> {
+pub(crate) fn decode_cursor(cursor: &str) -> ApiResult<i64> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -55,7 +55,7 @@ impl PageArgs {
         Self { first, after }
     }
 
-    fn limit(&self) -> ApiResult<u64> {
+    pub(crate) fn limit(&self) -> ApiResult<u64> {
         match self.first {
             None => Ok(DEFAULT_PAGE_SIZE as u64),
             Some(n) if (0..=MAX_PAGE_SIZE).contains(&n) => Ok(n as u64),

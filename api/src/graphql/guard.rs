@@ -313,6 +313,33 @@ pub fn own_memberships(principal: &Principal) -> Vec<Seen<membership::Model>> {
     }
 }
 
+/// The audit entries of `payee` among `rows`, for its history. The entries hold the payee's
+/// personal details before and after each change, so they are for whoever may read those
+/// ([`Seen::reveal`]: the label's managers and the payee's own artist), not only for those who
+/// may read the whole audit log; rows about anything else are dropped.
+///
+/// # Errors
+/// FORBIDDEN when the caller may not read the payee's personal details.
+pub async fn payee_history(
+    ctx: &Context<'_>,
+    payee: &Seen<payee::Model>,
+    rows: Vec<audit_log::Model>,
+) -> ApiResult<Vec<Seen<audit_log::Model>>> {
+    let payee = payee.reveal(ctx).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| {
+            row.organization_id == payee.organization_id
+                && row.entity_type == PAYEE_ENTITY
+                && row.entity_id == payee.id
+        })
+        .map(Seen)
+        .collect())
+}
+
+/// The `entity_type` of a payee's audit entries.
+pub const PAYEE_ENTITY: &str = "payee";
+
 /// `Owner::Artist(id)`, or `Owner::Label` for an object of no artist.
 fn artist_or_label(artist_id: Option<i64>) -> Owner {
     artist_id.map_or(Owner::Label, Owner::Artist)

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::payout::{ConservationTotals, RunStatus};
 use entity::{ledger_entry, organization, payout, payout_run, statement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -131,15 +132,6 @@ pub async fn money_summary(
     db: &impl ConnectionTrait,
     organization_id: i64,
 ) -> ApiResult<Vec<MoneySummary>> {
-    #[derive(Default)]
-    struct Sums {
-        allocated: i128,
-        recouped: i128,
-        paid: i128,
-        reserved: i128,
-        pending: i128,
-        carried: i128,
-    }
     let backend = db.get_database_backend();
     let sql = "SELECT e.currency, \
           CAST(SUM(CASE WHEN e.statement_line_id IS NOT NULL THEN e.amount_nanos ELSE 0 END) AS BIGINT), \
@@ -158,7 +150,7 @@ pub async fn money_summary(
             [organization_id.into()],
         ))
         .await?;
-    let mut sums: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut sums: BTreeMap<String, ConservationTotals> = BTreeMap::new();
     for row in rows {
         let currency: String = row.try_get_by_index(0)?;
         let get = |i: usize| -> ApiResult<i128> { Ok(i128::from(row.try_get_by_index::<i64>(i)?)) };
@@ -172,7 +164,7 @@ pub async fn money_summary(
     // The other side: what the payees' latest paid payouts carried forward.
     let mut paid_runs = payout_run::Entity::find()
         .filter(payout_run::Column::OrganizationId.eq(organization_id))
-        .filter(payout_run::Column::Status.eq(workers::payouts::RUN_PAID))
+        .filter(payout_run::Column::Status.eq(RunStatus::Paid.as_str()))
         .all(db)
         .await?;
     paid_runs.sort_by_key(|r| (r.period_end, r.id));
@@ -198,22 +190,21 @@ pub async fn money_summary(
         }
     }
     for ((_, currency), (_, carried)) in latest {
-        sums.entry(currency).or_default().carried += i128::from(carried);
+        sums.entry(currency).or_default().carried_forward += i128::from(carried);
     }
     Ok(sums
         .into_iter()
         .map(|(currency, s)| {
             let money =
                 |v: i128| Money::from_nanos(i64::try_from(v).unwrap_or(i64::MAX), &currency);
-            let accounted = s.paid + s.carried + s.reserved + s.recouped + s.pending;
             MoneySummary {
                 allocated: money(s.allocated),
                 paid: money(s.paid),
-                carried_forward: money(s.carried),
+                carried_forward: money(s.carried_forward),
                 reserved: money(s.reserved),
                 recouped: money(s.recouped),
                 pending: money(s.pending),
-                balanced: accounted == s.allocated,
+                balanced: s.is_balanced(),
                 currency: currency.clone(),
             }
         })

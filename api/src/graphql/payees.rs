@@ -1,17 +1,20 @@
 //! Payees: everyone who is paid (artists, producers, featured guests, the label itself).
 
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 use domain::money::{Currency, Money as DomainMoney};
 use domain::share::Share;
-use entity::{ledger_entry, payee, payout};
+use entity::{audit_log, ledger_entry, payee, payout};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 
 use super::access::{ContextExt, Permission};
+use super::audit::AuditEntry;
 use super::audit::{self, Change};
-use super::connection::{Page, PageArgs, paginate};
+use super::connection::{ConnectionFields, Page, PageArgs, decode_cursor, encode_cursor, paginate};
 use super::enums::PayeeKind;
 use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
 use super::guard::{self, Seen};
@@ -102,6 +105,50 @@ impl Payee {
             Payout,
         )
         .await
+    }
+    /// Who changed this payee, from what to what (payment method, email, minimum, currency,
+    /// reserve), newest first: the audit entries of the payee. They hold its personal
+    /// details, so they are for those who may read them (the label's managers, the payee's
+    /// own artist); anyone else is FORBIDDEN.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<AuditEntry>> {
+        // Refuse before reading anything.
+        self.0.reveal(ctx).await?;
+        let args = PageArgs::new(first, after);
+        let limit = args.limit()?;
+        let select = audit_log::Entity::find()
+            .filter(audit_log::Column::OrganizationId.eq(self.0.organization_id))
+            .filter(audit_log::Column::EntityType.eq(guard::PAYEE_ENTITY))
+            .filter(audit_log::Column::EntityId.eq(self.0.id));
+        let db = ctx.db();
+        let total_count = select.clone().count(db).await?;
+        let mut page = select;
+        if let Some(after) = &args.after {
+            // Newest first: the next page holds the older entries, with smaller ids.
+            page = page.filter(audit_log::Column::Id.lt(decode_cursor(after)?));
+        }
+        let mut rows = page
+            .order_by_desc(audit_log::Column::Id)
+            .limit(limit + 1)
+            .all(db)
+            .await?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let mut connection = Connection::with_additional_fields(
+            args.after.is_some(),
+            has_next_page,
+            ConnectionFields { total_count },
+        );
+        for row in guard::payee_history(ctx, &self.0, rows).await? {
+            connection
+                .edges
+                .push(Edge::new(encode_cursor(row.id), AuditEntry(row)));
+        }
+        Ok(connection)
     }
     /// Share of earnings held in reserve against returns, as a percent string.
     async fn reserve_percent(&self) -> String {

@@ -10,15 +10,12 @@ use std::time::Duration;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::payout::{self as rules, PaymentOutcome, RunStatus, payment_outcome};
 use entity::{ledger_entry, organization, payee, payout, payout_run};
 use futures::Stream;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement,
-};
-use workers::payouts::{
-    OPEN_RUN_STATUSES, PAYOUT_CANCELLED, PAYOUT_CARRIED_FORWARD, PAYOUT_PAID, PAYOUT_PENDING,
-    RUN_APPROVED, RUN_CANCELLED, RUN_COMPUTING, RUN_DRAFT, RUN_FAILED, RUN_PAID, RUN_READY,
+    QueryOrder, Set, SqlErr, Statement,
 };
 
 use super::access::{ContextExt, OrgAccess, Permission};
@@ -51,19 +48,32 @@ pub enum PayoutRunStatus {
     Cancelled,
 }
 
-impl PayoutRunStatus {
-    #[must_use]
-    pub fn from_db(raw: &str) -> Self {
-        match raw {
-            RUN_COMPUTING => Self::Computing,
-            RUN_READY => Self::Ready,
-            RUN_APPROVED => Self::Approved,
-            RUN_PAID => Self::Paid,
-            RUN_FAILED => Self::Failed,
-            RUN_CANCELLED => Self::Cancelled,
-            _ => Self::Draft,
+impl From<RunStatus> for PayoutRunStatus {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Draft => Self::Draft,
+            RunStatus::Computing => Self::Computing,
+            RunStatus::Ready => Self::Ready,
+            RunStatus::Approved => Self::Approved,
+            RunStatus::Paid => Self::Paid,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::Cancelled => Self::Cancelled,
         }
     }
+}
+
+/// The stored status of a run, as the domain reads it; a word the domain does not know is an
+/// internal error, never shown as some other status.
+///
+/// # Errors
+/// INTERNAL for an unknown stored word.
+pub fn run_status(run: &payout_run::Model) -> ApiResult<RunStatus> {
+    run.status.parse().map_err(ApiError::internal)
+}
+
+/// The stored status of a payout; see [`run_status`].
+fn payout_status(payout: &payout::Model) -> ApiResult<rules::PayoutStatus> {
+    payout.status.parse().map_err(ApiError::internal)
 }
 
 /// Where one payee's payout is.
@@ -78,22 +88,24 @@ pub enum PayoutStatus {
     Cancelled,
 }
 
-impl PayoutStatus {
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            PAYOUT_PAID => Self::Paid,
-            PAYOUT_CARRIED_FORWARD => Self::CarriedForward,
-            PAYOUT_CANCELLED => Self::Cancelled,
-            _ => Self::Pending,
+impl From<rules::PayoutStatus> for PayoutStatus {
+    fn from(status: rules::PayoutStatus) -> Self {
+        match status {
+            rules::PayoutStatus::Pending => Self::Pending,
+            rules::PayoutStatus::CarriedForward => Self::CarriedForward,
+            rules::PayoutStatus::Paid => Self::Paid,
+            rules::PayoutStatus::Cancelled => Self::Cancelled,
         }
     }
+}
 
-    fn as_db(self) -> &'static str {
-        match self {
-            Self::Pending => PAYOUT_PENDING,
-            Self::CarriedForward => PAYOUT_CARRIED_FORWARD,
-            Self::Paid => PAYOUT_PAID,
-            Self::Cancelled => PAYOUT_CANCELLED,
+impl From<PayoutStatus> for rules::PayoutStatus {
+    fn from(status: PayoutStatus) -> Self {
+        match status {
+            PayoutStatus::Pending => Self::Pending,
+            PayoutStatus::CarriedForward => Self::CarriedForward,
+            PayoutStatus::Paid => Self::Paid,
+            PayoutStatus::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -134,8 +146,8 @@ impl PayoutRun {
     async fn period_end(&self) -> NaiveDate {
         self.0.period_end
     }
-    async fn status(&self) -> PayoutRunStatus {
-        PayoutRunStatus::from_db(&self.0.status)
+    async fn status(&self) -> ApiResult<PayoutRunStatus> {
+        Ok(run_status(&self.0)?.into())
     }
     async fn failure_reason(&self) -> Option<&str> {
         self.0.failure_reason.as_deref()
@@ -210,7 +222,8 @@ impl PayoutRun {
         let access = ctx.authorize(self.0.organization_id, Permission::ReadMoney)?;
         let mut select = payout::Entity::find().filter(payout::Column::PayoutRunId.eq(self.0.id));
         if let Some(status) = status {
-            select = select.filter(payout::Column::Status.eq(status.as_db()));
+            select = select
+                .filter(payout::Column::Status.eq(rules::PayoutStatus::from(status).as_str()));
         }
         if let Some(artist_id) = access.artist_id {
             select = select.filter(payout::Column::PayeeId.in_subquery(own_payees(artist_id)));
@@ -297,8 +310,8 @@ impl Payout {
     async fn below_minimum(&self) -> bool {
         self.0.below_minimum
     }
-    async fn status(&self) -> PayoutStatus {
-        PayoutStatus::from_db(&self.0.status)
+    async fn status(&self) -> ApiResult<PayoutStatus> {
+        Ok(payout_status(&self.0)?.into())
     }
     async fn payment_reference(&self) -> Option<&str> {
         self.0.payment_reference.as_deref()
@@ -419,7 +432,10 @@ pub struct PayoutsMutation;
 
 #[Object]
 impl PayoutsMutation {
-    /// Starts a payout run for the period ending `periodEnd`; the worker computes it.
+    /// Starts a payout run for the period ending `periodEnd`; the worker computes it. An
+    /// organisation has at most one open run (draft, computing, ready or approved): the
+    /// database enforces it, so of concurrent calls exactly one creates a run and the others
+    /// answer a `userError`.
     async fn create_payout_run(
         &self,
         ctx: &Context<'_>,
@@ -439,21 +455,18 @@ impl PayoutsMutation {
         let runs = payout_run::Entity::find()
             .filter(payout_run::Column::OrganizationId.eq(organization_id))
             .filter(
-                payout_run::Column::Status
-                    .is_in(OPEN_RUN_STATUSES.iter().copied().chain([RUN_PAID])),
+                payout_run::Column::Status.is_in(
+                    RunStatus::OPEN
+                        .iter()
+                        .chain([&RunStatus::Paid])
+                        .map(|s| s.as_str()),
+                ),
             )
             .order_by_desc(payout_run::Column::PeriodEnd)
             .all(&txn)
             .await?;
-        if let Some(open) = runs.iter().find(|r| r.status != RUN_PAID) {
-            return Ok(PayoutRunPayload::error(
-                "organizationId",
-                UserErrorCode::NotAllowed,
-                format!(
-                    "the payout run for the period ending {} is still {}: finish or cancel it first",
-                    open.period_end, open.status
-                ),
-            ));
+        if let Some(open) = runs.iter().find(|r| r.status != RunStatus::Paid.as_str()) {
+            return Ok(one_open_run(open));
         }
         if let Some(last) = runs.iter().find(|r| r.period_end > input.period_end) {
             return Ok(PayoutRunPayload::error(
@@ -466,10 +479,10 @@ impl PayoutsMutation {
             ));
         }
         let now = Utc::now();
-        let run = payout_run::ActiveModel {
+        let inserted = payout_run::ActiveModel {
             organization_id: Set(organization_id),
             period_end: Set(input.period_end),
-            status: Set(RUN_DRAFT.to_owned()),
+            status: Set(RunStatus::Draft.as_str().to_owned()),
             created_by_user_id: Set(ctx.principal().user_id()),
             approved_by_user_id: Set(None),
             approved_at: Set(None),
@@ -481,7 +494,33 @@ impl PayoutsMutation {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await;
+        let run = match inserted {
+            Ok(run) => run,
+            // `uq_payout_runs_open`: another call created the open run since the read above.
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                txn.rollback().await?;
+                let open = payout_run::Entity::find()
+                    .filter(payout_run::Column::OrganizationId.eq(organization_id))
+                    .filter(
+                        payout_run::Column::Status
+                            .is_in(RunStatus::OPEN.iter().map(|s| s.as_str())),
+                    )
+                    .one(db)
+                    .await?;
+                return Ok(open.as_ref().map_or_else(
+                    || {
+                        PayoutRunPayload::error(
+                            "organizationId",
+                            UserErrorCode::NotAllowed,
+                            "another payout run was started meanwhile",
+                        )
+                    },
+                    one_open_run,
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        };
         audit::record(
             &txn,
             ctx.principal(),
@@ -510,57 +549,60 @@ impl PayoutsMutation {
         })
     }
 
-    /// Approves a computed run for payment.
+    /// Approves a computed run for payment. The change is conditional on the run still being
+    /// ready, so a cancellation or another approval at the same moment makes this one answer
+    /// a `userError` instead.
     async fn approve_payout_run(
         &self,
         ctx: &Context<'_>,
         input: PayoutRunInput,
     ) -> ApiResult<PayoutRunPayload> {
         let run = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
-        if run.status != RUN_READY {
+        let status = run_status(&run)?;
+        if !status.can_transition_to(RunStatus::Approved) {
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
                 UserErrorCode::NotAllowed,
-                format!(
-                    "only a ready run can be approved; this one is {}",
-                    run.status
-                ),
+                format!("only a ready run can be approved; this one is {status}"),
             ));
         }
-        let db = ctx.db();
-        let txn = entity::db::begin_write(db).await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
+        let now = Utc::now();
+        let moved = move_run(
+            &txn,
+            run.id,
+            status,
+            RunStatus::Approved,
+            vec![
+                (
+                    payout_run::Column::ApprovedByUserId,
+                    ctx.principal().user_id().into(),
+                ),
+                (payout_run::Column::ApprovedAt, Some(now).into()),
+            ],
+            now,
+        )
+        .await?;
+        let Some(after_run) = moved else {
+            return changed_meanwhile(txn, &run).await;
+        };
         let before = audit::snapshot(&run);
-        let mut active: payout_run::ActiveModel = run.into();
-        active.status = Set(RUN_APPROVED.to_owned());
-        active.approved_by_user_id = Set(ctx.principal().user_id());
-        active.approved_at = Set(Some(Utc::now()));
-        active.updated_at = Set(Utc::now());
-        let run = active.update(&txn).await?;
-        let after = audit::snapshot(&run);
-        transition_done(ctx, txn, run, "payout_run.approve", before, after).await
+        let after = audit::snapshot(&after_run);
+        transition_done(ctx, txn, after_run, "payout_run.approve", before, after).await
     }
 
     /// Records payments of an approved run, a reference per payee. Each payout is paid at most
-    /// once: repeating a payment with the same reference changes nothing, a different reference
-    /// is refused. When every payable payout is paid, the run is paid and its ledger entries
-    /// are written (a run with nothing payable is paid with an empty list).
+    /// once: repeating a payment with the same reference changes nothing (and answers
+    /// success), a different reference for a paid payout is a `userError`. When every payable
+    /// payout is paid, the run is paid and its ledger entries are written (a run with nothing
+    /// payable is paid with an empty list). Calls on one run are serialised by a conditional
+    /// update of the run, so two calls at once cannot both record a payment for one payee.
     async fn mark_payout_run_paid(
         &self,
         ctx: &Context<'_>,
         input: MarkPayoutRunPaidInput,
     ) -> ApiResult<PayoutRunPayload> {
         let run = load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
-        if run.status != RUN_APPROVED && run.status != RUN_PAID {
-            return Ok(PayoutRunPayload::error(
-                "payoutRunId",
-                UserErrorCode::NotAllowed,
-                format!(
-                    "only an approved run can be paid; this one is {}",
-                    run.status
-                ),
-            ));
-        }
-        let db = ctx.db();
         let mut errors = UserErrors::default();
         let mut payments: Vec<(i64, String)> = Vec::new();
         for (i, payment) in input.payments.iter().enumerate() {
@@ -585,31 +627,67 @@ impl PayoutsMutation {
                 )),
             }
         }
-        let txn = entity::db::begin_write(db).await?;
-        let any_pending = payout::Entity::find()
-            .filter(payout::Column::PayoutRunId.eq(run.id))
-            .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+        if !errors.is_empty() {
+            return Ok(PayoutRunPayload {
+                payout_run: None,
+                user_errors: errors.into_vec(),
+            });
+        }
+        let txn = entity::db::begin_write(ctx.db()).await?;
+        let now = Utc::now();
+        // Holds the run's row for the rest of the transaction: a concurrent payment, approval
+        // or cancellation of this run waits, then sees what this one did.
+        let locked = touch_run(&txn, run.id, RunStatus::Approved, now).await?;
+        let run = payout_run::Entity::find_by_id(run.id)
             .one(&txn)
             .await?
-            .is_some();
-        if payments.is_empty() && errors.is_empty() && any_pending {
+            .ok_or(ApiError::NotFound("PayoutRun"))?;
+        let status = run_status(&run)?;
+        if !locked && status != RunStatus::Paid {
+            txn.rollback().await?;
+            return Ok(PayoutRunPayload::error(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                format!("only an approved run can be paid; this one is {status}"),
+            ));
+        }
+        let payouts = payout::Entity::find()
+            .filter(payout::Column::PayoutRunId.eq(run.id))
+            .order_by_asc(payout::Column::Id)
+            .all(&txn)
+            .await?;
+        let mut statuses = Vec::with_capacity(payouts.len());
+        for p in &payouts {
+            statuses.push(payout_status(p)?);
+        }
+        if locked && statuses.contains(&rules::PayoutStatus::Cancelled) {
+            // Cannot arise since approval and cancellation are conditional; refuse rather than
+            // pay a run that is half cancelled.
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "approved payout run {} has cancelled payouts",
+                run.id
+            )));
+        }
+        let any_pending = statuses.contains(&rules::PayoutStatus::Pending);
+        if payments.is_empty() && any_pending {
             errors.push(UserError::new(
                 "payments",
                 UserErrorCode::Required,
                 "list at least one payment",
             ));
         }
-        let payouts = payout::Entity::find()
-            .filter(payout::Column::PayoutRunId.eq(run.id))
-            .filter(payout::Column::PayeeId.is_in(payments.iter().map(|(p, _)| *p)))
-            .all(&txn)
-            .await?;
         let mut to_pay = Vec::new();
         for (i, (payee_id, reference)) in payments.iter().enumerate() {
             let field = format!("payments.{i}.payeeId");
-            let mine: Vec<&payout::Model> =
-                payouts.iter().filter(|p| p.payee_id == *payee_id).collect();
-            if mine.is_empty() || mine.iter().all(|p| p.status == PAYOUT_CARRIED_FORWARD) {
+            let mine: Vec<(&payout::Model, rules::PayoutStatus)> = payouts
+                .iter()
+                .zip(statuses.iter().copied())
+                .filter(|(p, _)| p.payee_id == *payee_id)
+                .collect();
+            if mine
+                .iter()
+                .all(|(_, s)| payment_outcome(*s, None, reference) == PaymentOutcome::NotPayable)
+            {
                 errors.push(UserError::new(
                     &field,
                     UserErrorCode::NotFound,
@@ -617,11 +695,11 @@ impl PayoutsMutation {
                 ));
                 continue;
             }
-            for p in mine {
-                match p.status.as_str() {
-                    PAYOUT_PENDING => to_pay.push((p.clone(), reference.clone())),
-                    PAYOUT_PAID if p.payment_reference.as_deref() == Some(reference) => {}
-                    PAYOUT_PAID => errors.push(UserError::new(
+            for (p, s) in mine {
+                match payment_outcome(s, p.payment_reference.as_deref(), reference) {
+                    PaymentOutcome::Record => to_pay.push((p.clone(), reference.clone())),
+                    PaymentOutcome::AlreadyRecorded | PaymentOutcome::NotPayable => {}
+                    PaymentOutcome::PaidWithAnotherReference => errors.push(UserError::new(
                         &field,
                         UserErrorCode::NotAllowed,
                         format!(
@@ -629,49 +707,73 @@ impl PayoutsMutation {
                             p.payment_reference.as_deref().unwrap_or("")
                         ),
                     )),
-                    _ => {}
                 }
             }
         }
+        if !to_pay.is_empty() && !locked {
+            // The run is paid: only exact repeats are accepted.
+            errors.push(UserError::new(
+                "payoutRunId",
+                UserErrorCode::NotAllowed,
+                "this run is already paid",
+            ));
+        }
         if !errors.is_empty() {
+            txn.rollback().await?;
             return Ok(PayoutRunPayload {
                 payout_run: None,
                 user_errors: errors.into_vec(),
             });
         }
-        let now = Utc::now();
+        if !locked {
+            // A paid run and nothing but repeats: nothing to store.
+            txn.rollback().await?;
+            return Ok(PayoutRunPayload {
+                payout_run: guard::admit(ctx, run).await?.map(PayoutRun),
+                user_errors: Vec::new(),
+            });
+        }
         for (p, reference) in &to_pay {
-            // Conditional on `pending`: two concurrent calls cannot both pay it.
             let changed = payout::Entity::update_many()
-                .col_expr(payout::Column::Status, PAYOUT_PAID.into())
+                .col_expr(
+                    payout::Column::Status,
+                    rules::PayoutStatus::Paid.as_str().into(),
+                )
                 .col_expr(payout::Column::PaymentReference, reference.clone().into())
                 .col_expr(payout::Column::PaidAt, now.into())
                 .filter(payout::Column::Id.eq(p.id))
-                .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+                .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
                 .exec(&txn)
                 .await?
                 .rows_affected;
-            if changed == 0 {
-                continue;
+            if changed != 1 {
+                return changed_meanwhile(txn, &run).await;
             }
         }
         let still_pending = payout::Entity::find()
             .filter(payout::Column::PayoutRunId.eq(run.id))
-            .filter(payout::Column::Status.eq(PAYOUT_PENDING))
+            .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
             .one(&txn)
             .await?
             .is_some();
         let before = audit::snapshot(&run);
-        let run = if still_pending || run.status == RUN_PAID {
+        let run = if still_pending {
             run
         } else {
-            let mut active: payout_run::ActiveModel = run.into();
-            active.status = Set(RUN_PAID.to_owned());
-            active.paid_at = Set(Some(now));
-            active.updated_at = Set(now);
-            let run = active.update(&txn).await?;
-            settle_run(&txn, &run, now).await?;
-            run
+            let Some(paid) = move_run(
+                &txn,
+                run.id,
+                RunStatus::Approved,
+                RunStatus::Paid,
+                vec![(payout_run::Column::PaidAt, Some(now).into())],
+                now,
+            )
+            .await?
+            else {
+                return changed_meanwhile(txn, &run).await;
+            };
+            settle_run(&txn, &paid, now).await?;
+            paid
         };
         let after = serde_json::to_value(serde_json::json!({
             "status": run.status,
@@ -684,48 +786,141 @@ impl PayoutsMutation {
         transition_done(ctx, txn, run, "payout_run.pay", before, after).await
     }
 
-    /// Cancels a run before any of it is paid; it then takes up nothing.
+    /// Cancels a run before any of it is paid; it then takes up nothing. The change is
+    /// conditional on the run still being in the status the caller saw, so an approval at the
+    /// same moment makes one of the two answer a `userError`.
     async fn cancel_payout_run(
         &self,
         ctx: &Context<'_>,
         input: PayoutRunInput,
     ) -> ApiResult<PayoutRunPayload> {
         let run = load_run(ctx, &input.payout_run_id, Permission::PreparePayouts).await?;
-        if !OPEN_RUN_STATUSES.contains(&run.status.as_str()) {
+        let status = run_status(&run)?;
+        if !status.can_transition_to(RunStatus::Cancelled) {
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
                 UserErrorCode::NotAllowed,
-                format!("a {} run cannot be cancelled", run.status),
+                format!("a {status} run cannot be cancelled"),
             ));
         }
-        let db = ctx.db();
-        let txn = entity::db::begin_write(db).await?;
+        let txn = entity::db::begin_write(ctx.db()).await?;
+        let now = Utc::now();
+        let Some(cancelled) =
+            move_run(&txn, run.id, status, RunStatus::Cancelled, Vec::new(), now).await?
+        else {
+            return changed_meanwhile(txn, &run).await;
+        };
+        // Payments take the run's row first, so none is in flight now.
         let paid = payout::Entity::find()
             .filter(payout::Column::PayoutRunId.eq(run.id))
-            .filter(payout::Column::Status.eq(PAYOUT_PAID))
+            .filter(payout::Column::Status.eq(rules::PayoutStatus::Paid.as_str()))
             .one(&txn)
             .await?;
         if paid.is_some() {
+            txn.rollback().await?;
             return Ok(PayoutRunPayload::error(
                 "payoutRunId",
                 UserErrorCode::NotAllowed,
                 "some payees of this run are already paid; record the remaining payments instead",
             ));
         }
-        let before = audit::snapshot(&run);
-        let now = Utc::now();
-        let mut active: payout_run::ActiveModel = run.into();
-        active.status = Set(RUN_CANCELLED.to_owned());
-        active.updated_at = Set(now);
-        let run = active.update(&txn).await?;
         payout::Entity::update_many()
-            .col_expr(payout::Column::Status, PAYOUT_CANCELLED.into())
+            .col_expr(
+                payout::Column::Status,
+                rules::PayoutStatus::Cancelled.as_str().into(),
+            )
             .filter(payout::Column::PayoutRunId.eq(run.id))
+            .filter(
+                payout::Column::Status.is_in(
+                    [
+                        rules::PayoutStatus::Pending,
+                        rules::PayoutStatus::CarriedForward,
+                    ]
+                    .map(|s| s.as_str()),
+                ),
+            )
             .exec(&txn)
             .await?;
-        let after = audit::snapshot(&run);
-        transition_done(ctx, txn, run, "payout_run.cancel", before, after).await
+        let before = audit::snapshot(&run);
+        let after = audit::snapshot(&cancelled);
+        transition_done(ctx, txn, cancelled, "payout_run.cancel", before, after).await
     }
+}
+
+/// The answer when the organisation already has `open` as its open run.
+fn one_open_run(open: &payout_run::Model) -> PayoutRunPayload {
+    PayoutRunPayload::error(
+        "organizationId",
+        UserErrorCode::NotAllowed,
+        format!(
+            "the payout run for the period ending {} is still {}: finish or cancel it first",
+            open.period_end, open.status
+        ),
+    )
+}
+
+/// Moves run `id` from `from` to `to` (setting `also` too) with one conditional update,
+/// `UPDATE … WHERE id = ? AND status = <from>`; returns the run as stored after it, or `None`
+/// when the run was no longer `from` (another call moved it meanwhile).
+async fn move_run(
+    txn: &DatabaseTransaction,
+    id: i64,
+    from: RunStatus,
+    to: RunStatus,
+    also: Vec<(payout_run::Column, sea_orm::Value)>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<payout_run::Model>> {
+    debug_assert!(from.can_transition_to(to), "{from} → {to}");
+    let mut update = payout_run::Entity::update_many()
+        .col_expr(payout_run::Column::Status, to.as_str().into())
+        .col_expr(payout_run::Column::UpdatedAt, now.into());
+    for (column, value) in also {
+        update = update.col_expr(column, sea_orm::sea_query::Expr::val(value));
+    }
+    let changed = update
+        .filter(payout_run::Column::Id.eq(id))
+        .filter(payout_run::Column::Status.eq(from.as_str()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        return Ok(None);
+    }
+    Ok(payout_run::Entity::find_by_id(id).one(txn).await?)
+}
+
+/// Touches run `id` if it is `status` (a conditional update that holds its row until the
+/// transaction ends); returns whether it was.
+async fn touch_run(
+    txn: &DatabaseTransaction,
+    id: i64,
+    status: RunStatus,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let changed = payout_run::Entity::update_many()
+        .col_expr(payout_run::Column::UpdatedAt, now.into())
+        .filter(payout_run::Column::Id.eq(id))
+        .filter(payout_run::Column::Status.eq(status.as_str()))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(changed == 1)
+}
+
+/// The answer when a conditional update found the run changed: nothing is kept.
+async fn changed_meanwhile(
+    txn: DatabaseTransaction,
+    seen: &payout_run::Model,
+) -> ApiResult<PayoutRunPayload> {
+    txn.rollback().await?;
+    Ok(PayoutRunPayload::error(
+        "payoutRunId",
+        UserErrorCode::NotAllowed,
+        format!(
+            "the payout run changed meanwhile (it was {}); read it again and retry",
+            seen.status
+        ),
+    ))
 }
 
 /// The end of every status change of a run: audited, committed, then announced (subscription
@@ -761,8 +956,10 @@ async fn transition_done(
 
 /// Writes the ledger entries of a run once every payment is made: per payout, what left the
 /// payee's balance (paid, held in reserve) and what came back to it (reserves released). After
-/// them a payee's ledger balance is exactly what the run carried forward. Causes are unique per
-/// payout, so this can never be written twice.
+/// them a payee's ledger balance is exactly what the run carried forward. Only payouts whose
+/// money moved are settled (`PayoutStatus::is_settled_in_ledger`: paid, or carried forward);
+/// a pending or cancelled one writes nothing. Causes are unique per payout, so this can never
+/// be written twice.
 async fn settle_run(
     txn: &impl ConnectionTrait,
     run: &payout_run::Model,
@@ -775,6 +972,9 @@ async fn settle_run(
         .await?;
     let mut entries = Vec::new();
     for p in &payouts {
+        if !payout_status(p)?.is_settled_in_ledger() {
+            continue;
+        }
         let parts = [
             ("payout", "paid", -p.payable_nanos),
             ("reserve", "reserve_held", -p.reserved_nanos),
@@ -828,8 +1028,8 @@ impl PayoutUpdate {
     async fn payout_run_id(&self) -> ID {
         ids::encode(Kind::PayoutRun, self.run.id)
     }
-    async fn status(&self) -> PayoutRunStatus {
-        PayoutRunStatus::from_db(&self.run.status)
+    async fn status(&self) -> ApiResult<PayoutRunStatus> {
+        Ok(run_status(&self.run)?.into())
     }
     /// The run as it is now; its `payouts` and `totals` show only what the subscriber may see.
     async fn payout_run(&self, ctx: &Context<'_>) -> ApiResult<PayoutRun> {

@@ -65,7 +65,9 @@ impl Artist {
             .map(Agreement)
             .collect())
     }
-    /// The agreement in force today (the latest one that has started and not ended).
+    /// The agreement in force today: the latest one that has started, even if its term has
+    /// ended (its terms still govern the sales of the recordings made under it, until a newer
+    /// agreement starts); before the first one starts, the first one.
     async fn current_agreement(
         &self,
         ctx: &Context<'_>,
@@ -116,12 +118,17 @@ impl Artist {
     }
 }
 
-/// The agreement in force on `day`: started, not ended, the latest start wins.
+/// The agreement in force on `day` among an artist's stored agreements, by the one rule
+/// ([`domain::agreement::agreement_in_force`]: an ended agreement still governs until a newer
+/// one starts).
 #[must_use]
 pub fn agreement_in_force(rows: Vec<agreement::Model>, day: NaiveDate) -> Option<agreement::Model> {
-    rows.into_iter()
-        .filter(|a| a.starts_on <= day && a.ends_on.is_none_or(|end| end >= day))
-        .max_by_key(|a| (a.starts_on, a.id))
+    domain::agreement::agreement_in_force(&rows, day, |a| domain::agreement::AgreementTerm {
+        id: a.id,
+        starts_on: a.starts_on,
+        ends_on: a.ends_on,
+    })
+    .cloned()
 }
 
 pub struct ArtistProfile(pub Seen<artist_profile::Model>);

@@ -24,16 +24,30 @@ pub fn track_scope(track_id: i64) -> String {
     format!("track:{track_id}")
 }
 
-/// The version in effect on `day` for the release (`track_id = None`) or one track's override.
+/// The split in effect on `day` for a release's track (`track_id`: its own override first,
+/// else the release's split) or for the release itself (`track_id = None`), among the
+/// release's stored splits `rows`, by the one rule ([`domain::allocation::split_in_effect_by`],
+/// the same the allocation uses).
 #[must_use]
 pub fn split_in_effect(
     rows: Vec<split::Model>,
     track_id: Option<i64>,
     day: NaiveDate,
 ) -> Option<split::Model> {
-    rows.into_iter()
-        .filter(|s| s.track_id == track_id && s.effective_from <= day)
-        .max_by_key(|s| (s.effective_from, s.id))
+    let (own, release): (Vec<split::Model>, Vec<split::Model>) = rows
+        .into_iter()
+        .partition(|s| track_id.is_some() && s.track_id == track_id);
+    let release: Vec<split::Model> = release
+        .into_iter()
+        .filter(|s| s.track_id.is_none())
+        .collect();
+    domain::allocation::split_in_effect_by(&own, &release, day, |s| {
+        domain::allocation::VersionKey {
+            effective_from: s.effective_from,
+            id: s.id,
+        }
+    })
+    .cloned()
 }
 
 pub struct Split(pub Seen<split::Model>);

@@ -17,7 +17,7 @@ pub(crate) const CREATE_RUN: &str = "mutation($input: CreatePayoutRunInput!) { c
 pub(crate) const APPROVE_RUN: &str = "mutation($input: PayoutRunInput!) { approvePayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
 pub(crate) const PAY_RUN: &str = "mutation($input: MarkPayoutRunPaidInput!) { markPayoutRunPaid(input: $input) { payoutRun { id status paidAt } userErrors { field message code } } }";
 pub(crate) const CANCEL_RUN: &str = "mutation($input: PayoutRunInput!) { cancelPayoutRun(input: $input) { payoutRun { id status } userErrors { field message code } } }";
-const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status failureReason totals { currency payeeCount payable { amount } carriedForward { amount } recouped { amount } earnings { amount } } payouts(first: 100) { totalCount edges { node { id status belowMinimum currency payee { id name } broughtForward { amount } earnings { amount } recouped { amount } reserved { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference } } } } } }";
+pub(crate) const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status failureReason totals { currency payeeCount payable { amount } carriedForward { amount } recouped { amount } earnings { amount } } payouts(first: 100) { totalCount edges { node { id status belowMinimum currency payee { id name } broughtForward { amount } earnings { amount } recouped { amount } reserved { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference } } } } } }";
 const SUMMARY: &str = "query($id: ID!) { organization(id: $id) { moneySummary { currency allocated { amount } paid { amount } carriedForward { amount } reserved { amount } recouped { amount } pending { amount } balanced } } }";
 const STATEMENT: &str = "query($id: ID!) { statement(id: $id) { id status allocationStatus allocatedCount unallocatedCount allocationIssues { reason lineCount firstLineNumber } } }";
 
@@ -145,7 +145,7 @@ pub(crate) async fn wait_allocated(app: &TestApp, token: &str, statement_id: &st
     .await
 }
 
-async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
+pub(crate) async fn wait_run(app: &TestApp, token: &str, run_id: &str, status: &str) -> Value {
     wait_for_run(app, token, RUN, run_id, status).await
 }
 
@@ -190,13 +190,13 @@ pub(crate) fn payouts_by_payee(run: &Value) -> std::collections::BTreeMap<String
         .collect()
 }
 
-fn amount(v: &Value) -> &str {
+pub(crate) fn amount(v: &Value) -> &str {
     v["amount"]
         .as_str()
         .unwrap_or_else(|| panic!("no amount in {v}"))
 }
 
-async fn summary(app: &TestApp, l: &Label) -> Value {
+pub(crate) async fn summary(app: &TestApp, l: &Label) -> Value {
     let data = app.ok(Some(&l.token), SUMMARY, json!({"id": l.org})).await;
     let rows = data["organization"]["moneySummary"]
         .as_array()
@@ -208,7 +208,7 @@ async fn summary(app: &TestApp, l: &Label) -> Value {
 
 /// Independently of the API: Σ allocated = Σ paid + carried forward + reserved + recouped +
 /// pending, from the tables directly.
-async fn assert_conserved(app: &TestApp, organization_id: i64) {
+pub(crate) async fn assert_conserved(app: &TestApp, organization_id: i64) {
     use sea_orm::{ConnectionTrait, Statement};
     let db = &app.state.db;
     let one = |sql: &str| {

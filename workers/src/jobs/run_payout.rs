@@ -12,10 +12,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
 
 use crate::JobContext;
-use crate::payouts::{
-    PAYOUT_CARRIED_FORWARD, PAYOUT_PENDING, RUN_CANCELLED, RUN_COMPUTING, RUN_DRAFT, RUN_FAILED,
-    RUN_READY, compute_run, ledger_high_water,
-};
+use crate::payouts::{compute_run, ledger_high_water};
+use domain::payout::{PayoutStatus, RunStatus};
 
 /// Payees per transaction.
 const CHUNK_PAYEES: usize = 500;
@@ -29,7 +27,7 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
         tracing::warn!(payout_run_id, "payout run is gone");
         return Ok(());
     };
-    if run.status != RUN_DRAFT && run.status != RUN_COMPUTING {
+    if run.status != RunStatus::Draft.as_str() && run.status != RunStatus::Computing.as_str() {
         return Ok(()); // computed already, or cancelled: a duplicate job changes nothing
     }
     let org = organization::Entity::find_by_id(run.organization_id)
@@ -44,11 +42,11 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
         "UPDATE payout_runs SET status = $1, ledger_watermark = COALESCE(ledger_watermark, $2), updated_at = $3 \
          WHERE id = $4 AND status IN ($5, $1)",
         [
-            RUN_COMPUTING.into(),
+            RunStatus::Computing.as_str().into(),
             high_water.into(),
             Utc::now().into(),
             payout_run_id.into(),
-            RUN_DRAFT.into(),
+            RunStatus::Draft.as_str().into(),
         ],
     ))
     .await?;
@@ -58,7 +56,7 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    if run.status != RUN_COMPUTING {
+    if run.status != RunStatus::Computing.as_str() {
         return Ok(()); // cancelled meanwhile
     }
     publish(ctx, &run).await?;
@@ -70,18 +68,19 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
             // A refusal by the rules (an amount out of range, a stored value the domain does not
             // know) will not change on retry: the run fails with the reason.
             tracing::warn!(payout_run_id, error = %err, "payout run failed");
-            set_status(ctx, &run, RUN_FAILED, Some(err.to_string())).await?;
+            set_status(ctx, &run, RunStatus::Failed, Some(err.to_string())).await?;
             return Ok(());
         }
     };
     let now = Utc::now();
     for chunk in computed.chunks(CHUNK_PAYEES) {
         let txn = entity::db::begin_write(db).await?;
-        let still = payout_run::Entity::find_by_id(payout_run_id)
-            .one(&txn)
-            .await?;
-        if still.is_none_or(|r| r.status == RUN_CANCELLED) {
-            txn.commit().await?;
+        // Conditional on the run still computing, which also locks its row: a cancellation
+        // either happened before (nothing is written) or waits for this chunk and then marks
+        // its payouts cancelled too.
+        let still_computing = db_touch_computing(&txn, payout_run_id).await?;
+        if !still_computing {
+            txn.rollback().await?;
             return Ok(());
         }
         let rows: Vec<payout::ActiveModel> = chunk
@@ -102,12 +101,7 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
                     carried_forward_nanos: Set(l.carried_forward_nanos),
                     rounding_remainder_nanos: Set(l.rounding_remainder_nanos),
                     below_minimum: Set(l.below_minimum),
-                    status: Set(if l.payable_nanos > 0 {
-                        PAYOUT_PENDING
-                    } else {
-                        PAYOUT_CARRIED_FORWARD
-                    }
-                    .to_owned()),
+                    status: Set(PayoutStatus::computed(l.payable_nanos).as_str().to_owned()),
                     payment_reference: Set(None),
                     paid_at: Set(None),
                     created_at: Set(now),
@@ -129,7 +123,7 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
             .await?;
         txn.commit().await?;
     }
-    set_status(ctx, &run, RUN_READY, None).await?;
+    set_status(ctx, &run, RunStatus::Ready, None).await?;
     tracing::info!(payout_run_id, payees = computed.len(), "payout run ready");
     Ok(())
 }
@@ -138,20 +132,21 @@ pub async fn run(ctx: &JobContext, payout_run_id: i64) -> anyhow::Result<()> {
 async fn set_status(
     ctx: &JobContext,
     run: &payout_run::Model,
-    status: &str,
+    status: RunStatus,
     failure: Option<String>,
 ) -> anyhow::Result<()> {
+    debug_assert!(RunStatus::Computing.can_transition_to(status));
     let db = &ctx.db;
     let changed = db
         .execute_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
             "UPDATE payout_runs SET status = $1, failure_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
             [
-                status.into(),
+                status.as_str().into(),
                 failure.into(),
                 Utc::now().into(),
                 run.id.into(),
-                RUN_COMPUTING.into(),
+                RunStatus::Computing.as_str().into(),
             ],
         ))
         .await?
@@ -162,6 +157,27 @@ async fn set_status(
         publish(ctx, &current).await?;
     }
     Ok(())
+}
+
+/// Touches the run's row if it is still computing (a conditional update, which holds the row
+/// until the transaction ends); returns whether it was.
+async fn db_touch_computing(
+    txn: &impl ConnectionTrait,
+    payout_run_id: i64,
+) -> anyhow::Result<bool> {
+    let changed = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "UPDATE payout_runs SET updated_at = $1 WHERE id = $2 AND status = $3",
+            [
+                Utc::now().into(),
+                payout_run_id.into(),
+                RunStatus::Computing.as_str().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(changed == 1)
 }
 
 /// Tells subscribers and partners' webhooks that a run moved; a failure to record the webhook
