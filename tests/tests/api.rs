@@ -12,6 +12,7 @@ mod api {
     pub mod platform;
     pub mod principal_cache;
     pub mod recoupables;
+    pub mod sessions;
     pub mod statements;
     pub mod webhooks;
 }
