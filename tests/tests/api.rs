@@ -5,6 +5,7 @@ mod api {
     pub mod authorization;
     pub mod file_store;
     pub mod journey;
+    pub mod limits;
     pub mod live_payouts;
     pub mod members;
     pub mod money;
