@@ -76,6 +76,8 @@ pub(crate) enum Refusal {
     /// 401: a credential was sent but names no one (unknown, expired, revoked, malformed), or
     /// an upload came without one.
     Unauthenticated,
+    /// 403: an upload from a caller who may upload nowhere.
+    Forbidden,
     /// 429, with `Retry-After`.
     RateLimited(RetryAfter),
     /// 413: the body or the query text is over its limit.
@@ -101,6 +103,10 @@ impl Refusal {
                 "the bearer token is unknown, expired or revoked (or none was sent with an upload)"
                     .into(),
             ),
+            Self::Forbidden => (
+                "FORBIDDEN",
+                "forbidden: you may not upload statements to any organization".into(),
+            ),
             Self::RateLimited(RetryAfter(seconds)) => (
                 "RATE_LIMITED",
                 format!("too many attempts: try again in {seconds} s"),
@@ -116,6 +122,7 @@ impl Refusal {
         let mut extensions = serde_json::json!({ "code": code });
         let mut response = HttpResponse::build(match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -200,6 +207,21 @@ fn too_large(what: &str, limit: u64) -> Refusal {
     Refusal::TooLarge(format!("{what} is larger than {} KiB", limit / 1024))
 }
 
+/// Whether the caller may upload a statement to at least one organisation.
+fn may_upload_somewhere(principal: &Principal) -> bool {
+    use crate::graphql::access::{Permission, authorize};
+    let organizations: Vec<i64> = match principal {
+        Principal::Anonymous => Vec::new(),
+        Principal::User { memberships, .. } => {
+            memberships.iter().map(|m| m.organization_id).collect()
+        }
+        Principal::ApiKey { key, .. } => vec![key.organization_id],
+    };
+    organizations
+        .into_iter()
+        .any(|org| authorize(principal, org, Permission::WriteMoney).is_ok())
+}
+
 /// Reads a whole (non-multipart) body, refusing it as soon as it passes `limit` bytes: a
 /// chunked body has no length to check beforehand.
 async fn read_capped(payload: &mut web::Payload, limit: usize) -> Result<Vec<u8>, Refusal> {
@@ -265,6 +287,11 @@ async fn read_request(
         // refused before a byte of the file is read.
         if matches!(principal, Principal::Anonymous) {
             return Err(Refusal::Unauthenticated);
+        }
+        // Nor is a file read for a caller who may upload nowhere (`uploadStatement` asks the
+        // same permission of the organisation named in `operations`).
+        if !may_upload_somewhere(&principal) {
+            return Err(Refusal::Forbidden);
         }
         let limit = state
             .config

@@ -225,6 +225,20 @@ async fn an_upload_without_a_valid_token_is_refused_before_its_file_is_read() {
         );
     }
 
+    // A signed-in caller who may upload nowhere (no organisation): 403, file unread.
+    let outsider = app.sign_up("outsider@limits.test").await;
+    let (status, _, body) = exchange(
+        &app,
+        &format!(
+            "POST /graphql HTTP/1.1\r\nHost: imprint\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nAuthorization: Bearer {outsider}\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        ),
+        start.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(code_of(&body), "FORBIDDEN");
+
     // Whole uploads, as a client sends them: refused anonymous or with a bad token, nothing
     // stored; the same upload with the owner's token is taken (the check can pass).
     let csv = b"Reporting Month,Sale Month,Store,Artist,Title,ISRC,UPC,Quantity,Team Percentage,Song/Album,Country of Sale,Songwriter Royalties Withheld,Earnings (USD)\n".to_vec();
