@@ -76,7 +76,7 @@ pub(crate) enum Refusal {
     /// 401: a credential was sent but names no one (unknown, expired, revoked, malformed), or
     /// an upload came without one.
     Unauthenticated,
-    /// 403: an upload from a caller who may upload nowhere.
+    /// 403: an upload from a caller who may not upload where it names (or anywhere).
     Forbidden,
     /// 429, with `Retry-After`.
     RateLimited(RetryAfter),
@@ -105,7 +105,7 @@ impl Refusal {
             ),
             Self::Forbidden => (
                 "FORBIDDEN",
-                "forbidden: you may not upload statements to any organization".into(),
+                "forbidden: you may not upload statements to this organization".into(),
             ),
             Self::RateLimited(RetryAfter(seconds)) => (
                 "RATE_LIMITED",
@@ -207,21 +207,6 @@ fn too_large(what: &str, limit: u64) -> Refusal {
     Refusal::TooLarge(format!("{what} is larger than {} KiB", limit / 1024))
 }
 
-/// Whether the caller may upload a statement to at least one organisation.
-fn may_upload_somewhere(principal: &Principal) -> bool {
-    use crate::graphql::access::{Permission, authorize};
-    let organizations: Vec<i64> = match principal {
-        Principal::Anonymous => Vec::new(),
-        Principal::User { memberships, .. } => {
-            memberships.iter().map(|m| m.organization_id).collect()
-        }
-        Principal::ApiKey { key, .. } => vec![key.organization_id],
-    };
-    organizations
-        .into_iter()
-        .any(|org| authorize(principal, org, Permission::WriteMoney).is_ok())
-}
-
 /// Reads a whole (non-multipart) body, refusing it as soon as it passes `limit` bytes: a
 /// chunked body has no length to check beforehand.
 async fn read_capped(payload: &mut web::Payload, limit: usize) -> Result<Vec<u8>, Refusal> {
@@ -241,12 +226,17 @@ async fn read_capped(payload: &mut web::Payload, limit: usize) -> Result<Vec<u8>
 /// forwarded to the reader over a small channel (as `async-graphql-actix-web` does).
 async fn read_multipart(
     content_type: Option<String>,
+    read: Vec<u8>,
     payload: web::Payload,
     options: MultipartOptions,
 ) -> Result<async_graphql::Request, Refusal> {
     let (mut tx, rx) = futures::channel::mpsc::channel::<std::io::Result<bytes::Bytes>>(16);
     let mut payload = payload.into_inner();
     actix_web::rt::spawn(async move {
+        // What was read already (up to the end of `operations`), then the rest.
+        if tx.send(Ok(bytes::Bytes::from(read))).await.is_err() {
+            return;
+        }
         while let Some(item) = payload.next().await {
             let item = item.map_err(std::io::Error::other);
             if tx.send(item).await.is_err() {
@@ -262,6 +252,90 @@ async fn read_multipart(
             }
             other => Refusal::BadRequest(other.to_string()),
         })
+}
+
+/// The `boundary` parameter of a multipart content type.
+fn multipart_boundary(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"'))
+            .filter(|b| !b.is_empty())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|at| at + from)
+}
+
+/// Reads a multipart body up to the end of its first part, which the GraphQL multipart request
+/// spec makes `operations` (before `map` and the files), within `limit` bytes. Returns the bytes
+/// read, to be handed on whole, and the parsed operations.
+async fn read_operations(
+    payload: &mut web::Payload,
+    boundary: &str,
+    limit: usize,
+) -> Result<(Vec<u8>, serde_json::Value), Refusal> {
+    let delimiter = format!("--{boundary}");
+    let mut read = Vec::new();
+    loop {
+        if let Some(start) = find(&read, delimiter.as_bytes(), 0)
+            && let Some(headers_end) = find(&read, b"\r\n\r\n", start)
+            && let Some(end) = find(&read, format!("\r\n{delimiter}").as_bytes(), headers_end)
+        {
+            let headers = String::from_utf8_lossy(&read[start..headers_end]).to_ascii_lowercase();
+            if !headers.contains("name=\"operations\"") {
+                return Err(Refusal::BadRequest(
+                    "the first part of a multipart request must be `operations`".into(),
+                ));
+            }
+            let operations = serde_json::from_slice(&read[headers_end + 4..end])
+                .map_err(|e| Refusal::BadRequest(format!("`operations`: {e}")))?;
+            return Ok((read, operations));
+        }
+        let Some(chunk) = payload.next().await else {
+            return Err(Refusal::BadRequest(
+                "the multipart body ended before its `operations` part".into(),
+            ));
+        };
+        let chunk = chunk.map_err(|e| Refusal::BadRequest(format!("reading the body: {e}")))?;
+        if read.len() + chunk.len() > limit {
+            return Err(too_large("the `operations` part", limit as u64));
+        }
+        read.extend_from_slice(&chunk);
+    }
+}
+
+/// The organisation an upload's `operations` names (`variables.input.organizationId`, as
+/// `uploadStatement` takes it): the caller must be allowed to upload there before the file is
+/// read. An upload naming none is refused.
+fn authorize_upload(principal: &Principal, operations: &serde_json::Value) -> Result<(), Refusal> {
+    let organization = operations["variables"]["input"]["organizationId"]
+        .as_str()
+        .and_then(|id| {
+            crate::graphql::ids::decode(
+                crate::graphql::ids::Kind::Organization,
+                &async_graphql::ID(id.to_owned()),
+            )
+            .ok()
+        })
+        .ok_or_else(|| {
+            Refusal::BadRequest(
+                "an upload names its organization in variables.input.organizationId".into(),
+            )
+        })?;
+    crate::graphql::access::authorize(
+        principal,
+        organization,
+        crate::graphql::access::Permission::WriteMoney,
+    )
+    .map(|_| ())
+    .map_err(|_| Refusal::Forbidden)
 }
 
 /// Authenticates from the headers, then reads the body within its limits: nothing large is
@@ -288,11 +362,6 @@ async fn read_request(
         if matches!(principal, Principal::Anonymous) {
             return Err(Refusal::Unauthenticated);
         }
-        // Nor is a file read for a caller who may upload nowhere (`uploadStatement` asks the
-        // same permission of the organisation named in `operations`).
-        if !may_upload_somewhere(&principal) {
-            return Err(Refusal::Forbidden);
-        }
         let limit = state
             .config
             .max_upload_bytes
@@ -300,11 +369,21 @@ async fn read_request(
         if content_length(http).is_some_and(|n| n > limit) {
             return Err(too_large("the upload", limit));
         }
+        let boundary = content_type
+            .as_deref()
+            .and_then(multipart_boundary)
+            .ok_or_else(|| Refusal::BadRequest("a multipart body needs a boundary".into()))?
+            .to_owned();
+        // The operations first: the caller must be allowed to upload to the organisation they
+        // name before a byte of the file is read.
+        let (read, operations) =
+            read_operations(&mut payload, &boundary, state.config.max_json_body_bytes).await?;
+        authorize_upload(&principal, &operations)?;
         let options = http
             .app_data::<MultipartOptions>()
             .cloned()
             .unwrap_or_default();
-        read_multipart(content_type, payload, options).await?
+        read_multipart(content_type, read, payload, options).await?
     } else {
         let limit = state.config.max_json_body_bytes;
         if content_length(http).is_some_and(|n| n > limit as u64) {

@@ -205,7 +205,7 @@ async fn an_upload_without_a_valid_token_is_refused_before_its_file_is_read() {
     // without the file ever being sent.
     let boundary = "imprint-boundary";
     let start = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n--{boundary}\r\n"
     );
     for auth in ["", "Authorization: Bearer imp_not-a-real-token\r\n"] {
         let (status, head, body) = exchange(
@@ -225,8 +225,10 @@ async fn an_upload_without_a_valid_token_is_refused_before_its_file_is_read() {
         );
     }
 
-    // A signed-in caller who may upload nowhere (no organisation): 403, file unread.
+    // A signed-in caller who may upload to their own organisation but not to the one their
+    // `operations` names: 403 from the operations part, the file never sent.
     let outsider = app.sign_up("outsider@limits.test").await;
+    app.create_organization(&outsider, "Outsider Records").await;
     let (status, _, body) = exchange(
         &app,
         &format!(
