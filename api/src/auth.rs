@@ -134,13 +134,16 @@ impl From<RetryAfter> for crate::graphql::error::ApiError {
 /// distinct emails or addresses does not grow it without bound.
 const THROTTLE_KEYS: usize = 50_000;
 
-/// One keyed GCRA limiter (`governor`): `n` attempts per minute, `n` of them at once.
+/// One keyed GCRA limiter (`governor`): `n` attempts per `window`, `n` of them at once, then
+/// one more each `window / n`.
 #[derive(Debug)]
 struct Limit<K: Hash + Eq + Clone>(Option<DefaultKeyedRateLimiter<K>>);
 
 impl<K: Hash + Eq + Clone> Limit<K> {
-    fn per_minute(n: u32) -> Self {
-        Self(NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n))))
+    fn new(n: u32, window: Duration) -> Self {
+        Self(NonZeroU32::new(n).and_then(|burst| {
+            Quota::with_period(window / n).map(|quota| RateLimiter::keyed(quota.allow_burst(burst)))
+        }))
     }
 
     /// Takes one attempt from `key`'s quota.
@@ -178,11 +181,11 @@ impl Throttle {
         // the slow one.
         LazyLock::force(&DUMMY_HASH);
         Self {
-            login_per_account: Limit::per_minute(limits.login_per_account),
-            login_per_address: Limit::per_minute(limits.login_per_address),
-            sign_up_per_address: Limit::per_minute(limits.sign_up_per_address),
-            api_key_per_key: Limit::per_minute(limits.api_key_per_key),
-            bad_tokens_per_address: Limit::per_minute(limits.bad_tokens_per_address),
+            login_per_account: Limit::new(limits.login_per_account, limits.window),
+            login_per_address: Limit::new(limits.login_per_address, limits.window),
+            sign_up_per_address: Limit::new(limits.sign_up_per_address, limits.window),
+            api_key_per_key: Limit::new(limits.api_key_per_key, limits.window),
+            bad_tokens_per_address: Limit::new(limits.bad_tokens_per_address, limits.window),
             password_checks: AtomicU64::new(0),
         }
     }
@@ -603,6 +606,7 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_account_costs_one_verification_like_a_wrong_password() {
         let throttle = Throttle::new(&crate::config::RateLimits {
+            window: Duration::from_secs(60),
             login_per_account: 0,
             login_per_address: 0,
             sign_up_per_address: 0,
@@ -653,7 +657,7 @@ mod tests {
 
     #[test]
     fn a_limit_refuses_past_its_quota_with_a_retry_time() {
-        let limit = Limit::<IpAddr>::per_minute(3);
+        let limit = Limit::<IpAddr>::new(3, Duration::from_secs(60));
         let ip: IpAddr = [10, 0, 0, 1].into();
         let other: IpAddr = [10, 0, 0, 2].into();
         for _ in 0..3 {
@@ -662,7 +666,7 @@ mod tests {
         let RetryAfter(seconds) = limit.check(&ip).expect_err("fourth refused");
         assert!((1..=20).contains(&seconds), "{seconds}");
         assert_eq!(limit.check(&other), Ok(()));
-        let off = Limit::<IpAddr>::per_minute(0);
+        let off = Limit::<IpAddr>::new(0, Duration::from_secs(60));
         for _ in 0..1000 {
             assert_eq!(off.check(&ip), Ok(()));
         }

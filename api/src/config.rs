@@ -55,10 +55,13 @@ pub struct Config {
     pub rate_limits: RateLimits,
 }
 
-/// Rate limits, each in attempts per minute with as many allowed at once (`0` turns one off).
-/// Kept per process, in memory: behind a load balancer each instance counts its own.
+/// Rate limits, each in attempts per `window` (a minute by default), as many allowed at once and
+/// then one more each `window / n` (`0` turns one off). Kept per process, in memory: behind a
+/// load balancer each instance counts its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimits {
+    /// `IMPRINT_RATE_WINDOW_SECONDS`, 60.
+    pub window: Duration,
     /// `login` and `changePassword` attempts per account (email), and `acceptInvitation`
     /// attempts per user (`IMPRINT_RATE_LOGIN_PER_ACCOUNT`, 10).
     pub login_per_account: u32,
@@ -76,7 +79,15 @@ pub struct RateLimits {
 
 impl RateLimits {
     fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let window_seconds: u64 = parse_number(env, "IMPRINT_RATE_WINDOW_SECONDS", 60)?;
+        if window_seconds == 0 {
+            return Err(ConfigError {
+                variable: "IMPRINT_RATE_WINDOW_SECONDS",
+                message: "must be at least 1".into(),
+            });
+        }
         Ok(Self {
+            window: Duration::from_secs(window_seconds),
             login_per_account: parse_number(env, "IMPRINT_RATE_LOGIN_PER_ACCOUNT", 10)?,
             login_per_address: parse_number(env, "IMPRINT_RATE_LOGIN_PER_ADDRESS", 30)?,
             sign_up_per_address: parse_number(env, "IMPRINT_RATE_SIGN_UP_PER_ADDRESS", 20)?,
