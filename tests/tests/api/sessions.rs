@@ -582,6 +582,93 @@ async fn accepting_an_invitation_never_changes_a_members_role(app: TestApp) {
     assert_eq!(error_code(&denied), Some("FORBIDDEN"), "{denied}");
 }
 
+/// `statementProgress` too: a key revoked while a statement waits to be parsed ends the
+/// subscription at the next progress event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_progress_ends_when_the_key_is_revoked() {
+    // No workers: the statement stays UPLOADED until the test announces progress itself.
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, false)
+        .await
+        .expect("sqlite app");
+    let owner = app.sign_up("owner@progress.test").await;
+    let org = app.create_organization(&owner, "Progress Records").await;
+    let data = app
+        .ok(
+            Some(&owner),
+            NEW_KEY,
+            json!({"org": org, "scopes": ["READ_STATEMENTS"]}),
+        )
+        .await;
+    let secret = data["createApiKey"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let key_id = data["createApiKey"]["apiKey"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let upload = app
+        .upload_statement(
+            &owner,
+            &org,
+            "s.csv",
+            b"Title,ISRC,Earnings (USD)\n".to_vec(),
+        )
+        .await;
+    let statement = upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{upload}"))
+        .to_owned();
+
+    let (mut socket, ack) = Socket::init(&app, &secret).await;
+    assert_eq!(ack.expect("accepted")["type"], "connection_ack");
+    socket
+        .send(json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription($id: ID!) { statementProgress(statementId: $id) { status } }", "variables": {"id": statement}}}))
+        .await;
+    let first = socket
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the current state")
+        .expect("open");
+    assert_eq!(
+        first["payload"]["data"]["statementProgress"]["status"], "UPLOADED",
+        "{first}"
+    );
+
+    let progress = workers::Event::StatementProgress {
+        organization_id: tests::decode_id(&org),
+        statement_id: tests::decode_id(&statement),
+        status: "parsing".into(),
+        bytes_processed: 1,
+        size_bytes: 2,
+        line_count: 0,
+        error_count: 0,
+    };
+    app.state
+        .events
+        .publish(&progress)
+        .await
+        .expect("published");
+    let next = socket
+        .next(Duration::from_secs(10))
+        .await
+        .expect("progress")
+        .expect("open");
+    assert_eq!(
+        next["payload"]["data"]["statementProgress"]["status"], "PARSING",
+        "{next}"
+    );
+
+    app.ok(Some(&owner), REVOKE_KEY, json!({"id": key_id}))
+        .await;
+    app.state
+        .events
+        .publish(&progress)
+        .await
+        .expect("published");
+    socket.expect_ended("UNAUTHENTICATED", "revoked key").await;
+}
+
 on_every_backend!(
     tokens_that_name_no_one_are_refused_everywhere,
     subscriptions_end_when_access_ends,
