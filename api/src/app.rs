@@ -60,6 +60,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         queries,
         analytics_cache,
         principals,
+        throttle: std::sync::Arc::new(crate::auth::Throttle::new(&config.rate_limits)),
         responses: std::sync::Arc::default(),
     })
 }

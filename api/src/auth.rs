@@ -6,9 +6,18 @@
 //!
 //! A resolved credential is kept for a short time in a [`PrincipalCache`], so that a request
 //! with a known token costs no query; see there for how revocation reaches it.
+//!
+//! Guessing is throttled by a [`Throttle`]: logins, sign-ups, invitation acceptances and
+//! password changes per account and per client address, API-key use per key, and unknown
+//! tokens per client address. A login for an unknown email verifies the password against a
+//! dummy hash, so it costs the same time as a wrong password.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -18,8 +27,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use domain::auth::{Role, Scope};
 use entity::{api_key, auth_token, membership, user};
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 use workers::{Event, EventBus};
@@ -92,6 +105,174 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A hash of no one's password, verified when a login names an unknown email so that the
+/// answer takes as long as for a wrong password (and so does not tell which accounts exist).
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let mut password = [0_u8; 32];
+    rand::rng().fill_bytes(&mut password);
+    hash_password(&hex::encode(password)).unwrap_or_default()
+});
+
+/// Where a request came from: the peer address of its connection. A proxy in front of Imprint
+/// is one address for all its clients; its own limits apply there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+/// Refused by a rate limit: retry after this many seconds (at least 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+impl From<RetryAfter> for crate::graphql::error::ApiError {
+    fn from(RetryAfter(seconds): RetryAfter) -> Self {
+        Self::RateLimited {
+            retry_after_seconds: seconds,
+        }
+    }
+}
+
+/// Past this many keys a limiter drops the ones whose quota is whole again, so a flood of
+/// distinct emails or addresses does not grow it without bound.
+const THROTTLE_KEYS: usize = 50_000;
+
+/// One keyed GCRA limiter (`governor`): `n` attempts per `window`, `n` of them at once, then
+/// one more each `window / n`.
+#[derive(Debug)]
+struct Limit<K: Hash + Eq + Clone>(Option<DefaultKeyedRateLimiter<K>>);
+
+impl<K: Hash + Eq + Clone> Limit<K> {
+    fn new(n: u32, window: Duration) -> Self {
+        Self(NonZeroU32::new(n).and_then(|burst| {
+            Quota::with_period(window / n).map(|quota| RateLimiter::keyed(quota.allow_burst(burst)))
+        }))
+    }
+
+    /// Takes one attempt from `key`'s quota.
+    fn check(&self, key: &K) -> Result<(), RetryAfter> {
+        let Some(limiter) = &self.0 else {
+            return Ok(());
+        };
+        let outcome = limiter.check_key(key);
+        if limiter.len() > THROTTLE_KEYS {
+            limiter.retain_recent();
+        }
+        outcome.map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            RetryAfter((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+        })
+    }
+}
+
+/// The rate limits of one process (see [`crate::config::RateLimits`]), and a count of the
+/// password verifications it made.
+#[derive(Debug)]
+pub struct Throttle {
+    login_per_account: Limit<String>,
+    login_per_address: Limit<IpAddr>,
+    sign_up_per_address: Limit<IpAddr>,
+    api_key_per_key: Limit<i64>,
+    bad_tokens_per_address: Limit<IpAddr>,
+    password_checks: AtomicU64,
+}
+
+impl Throttle {
+    #[must_use]
+    pub fn new(limits: &crate::config::RateLimits) -> Self {
+        // Hashed now rather than by the first login for an unknown email, which would then be
+        // the slow one.
+        LazyLock::force(&DUMMY_HASH);
+        Self {
+            login_per_account: Limit::new(limits.login_per_account, limits.window),
+            login_per_address: Limit::new(limits.login_per_address, limits.window),
+            sign_up_per_address: Limit::new(limits.sign_up_per_address, limits.window),
+            api_key_per_key: Limit::new(limits.api_key_per_key, limits.window),
+            bad_tokens_per_address: Limit::new(limits.bad_tokens_per_address, limits.window),
+            password_checks: AtomicU64::new(0),
+        }
+    }
+
+    /// A password attempt (`login`, `changePassword`) on `account` (a normalised email) from
+    /// `address`. The address is charged first, so one address cannot lock an account out by
+    /// itself beyond its own quota.
+    ///
+    /// # Errors
+    /// [`RetryAfter`] when either quota is spent.
+    pub fn password_attempt(
+        &self,
+        account: &str,
+        address: ClientAddress,
+    ) -> Result<(), RetryAfter> {
+        if let Some(ip) = address.0 {
+            self.login_per_address.check(&ip)?;
+        }
+        self.login_per_account.check(&format!("email:{account}"))
+    }
+
+    /// An `acceptInvitation` attempt by `user_id` from `address`.
+    ///
+    /// # Errors
+    /// [`RetryAfter`] when either quota is spent.
+    pub fn invitation_attempt(
+        &self,
+        user_id: i64,
+        address: ClientAddress,
+    ) -> Result<(), RetryAfter> {
+        if let Some(ip) = address.0 {
+            self.login_per_address.check(&ip)?;
+        }
+        self.login_per_account.check(&format!("user:{user_id}"))
+    }
+
+    /// A `signUp` attempt from `address`.
+    ///
+    /// # Errors
+    /// [`RetryAfter`] when the quota is spent.
+    pub fn sign_up_attempt(&self, address: ClientAddress) -> Result<(), RetryAfter> {
+        match address.0 {
+            Some(ip) => self.sign_up_per_address.check(&ip),
+            None => Ok(()),
+        }
+    }
+
+    /// A request made with the API key `api_key_id`.
+    ///
+    /// # Errors
+    /// [`RetryAfter`] when the key's quota is spent.
+    pub fn api_key_use(&self, api_key_id: i64) -> Result<(), RetryAfter> {
+        self.api_key_per_key.check(&api_key_id)
+    }
+
+    /// A bearer token that named no one (unknown, expired or revoked), from `address`.
+    ///
+    /// # Errors
+    /// [`RetryAfter`] when the address has sent too many.
+    pub fn bad_token(&self, address: ClientAddress) -> Result<(), RetryAfter> {
+        match address.0 {
+            Some(ip) => self.bad_tokens_per_address.check(&ip),
+            None => Ok(()),
+        }
+    }
+
+    /// Verifies `password` against the stored hash, or, when there is none (an unknown email),
+    /// against a dummy one so that both take the time of one argon2 verification. Runs on a
+    /// blocking thread: a verification is tens of milliseconds of CPU.
+    pub async fn verify_password(&self, password: &str, stored: Option<&str>) -> bool {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        let known = stored.is_some();
+        let stored = stored.map_or_else(|| DUMMY_HASH.clone(), str::to_owned);
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+            .await
+            .unwrap_or(false);
+        known && matches
+    }
+
+    /// Passwords verified so far (against a real or the dummy hash), for tests.
+    #[must_use]
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+}
+
 /// Who is calling, resolved once per request.
 #[derive(Clone, Debug)]
 pub enum Principal {
@@ -137,6 +318,11 @@ impl Principal {
             let Some(key) = api_key::Entity::find()
                 .filter(api_key::Column::TokenHash.eq(hash))
                 .filter(api_key::Column::RevokedAt.is_null())
+                .filter(
+                    Condition::any()
+                        .add(api_key::Column::ExpiresAt.is_null())
+                        .add(api_key::Column::ExpiresAt.gt(now)),
+                )
                 .one(db)
                 .await?
             else {
@@ -148,7 +334,8 @@ impl Principal {
                 .filter_map(|s| s.parse().ok())
                 .collect();
             touch_api_key(db, &key).await?;
-            return Ok((Self::ApiKey { key, scopes }, None));
+            let expires_at = key.expires_at;
+            return Ok((Self::ApiKey { key, scopes }, expires_at));
         }
         let Some(token) = auth_token::Entity::find()
             .filter(auth_token::Column::TokenHash.eq(hash))
@@ -414,6 +601,75 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("correct horse battery!", &hash));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_costs_one_verification_like_a_wrong_password() {
+        let throttle = Throttle::new(&crate::config::RateLimits {
+            window: Duration::from_secs(60),
+            login_per_account: 0,
+            login_per_address: 0,
+            sign_up_per_address: 0,
+            api_key_per_key: 0,
+            bad_tokens_per_address: 0,
+        });
+        let hash = hash_password("correct horse battery").expect("hash");
+        assert!(
+            throttle
+                .verify_password("correct horse battery", Some(&hash))
+                .await
+        );
+        assert!(
+            !throttle
+                .verify_password("wrong horse battery", Some(&hash))
+                .await
+        );
+        // No stored hash: nothing matches, not even the empty password, yet one argon2
+        // verification ran, against a real argon2id hash.
+        assert!(!throttle.verify_password("", None).await);
+        assert!(
+            !throttle
+                .verify_password("correct horse battery", None)
+                .await
+        );
+        assert_eq!(throttle.password_checks(), 4);
+        assert!(DUMMY_HASH.starts_with("$argon2id$"));
+        let timed = |stored: Option<String>| {
+            let throttle = &throttle;
+            async move {
+                let started = Instant::now();
+                for _ in 0..5 {
+                    throttle
+                        .verify_password("wrong password", stored.as_deref())
+                        .await;
+                }
+                started.elapsed()
+            }
+        };
+        let wrong = timed(Some(hash)).await;
+        let unknown = timed(None).await;
+        // Generous: both are five argon2 verifications; a skipped one would be ~1000x faster.
+        assert!(
+            unknown * 10 > wrong && wrong * 10 > unknown,
+            "{unknown:?} vs {wrong:?}"
+        );
+    }
+
+    #[test]
+    fn a_limit_refuses_past_its_quota_with_a_retry_time() {
+        let limit = Limit::<IpAddr>::new(3, Duration::from_secs(60));
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let other: IpAddr = [10, 0, 0, 2].into();
+        for _ in 0..3 {
+            assert_eq!(limit.check(&ip), Ok(()));
+        }
+        let RetryAfter(seconds) = limit.check(&ip).expect_err("fourth refused");
+        assert!((1..=20).contains(&seconds), "{seconds}");
+        assert_eq!(limit.check(&other), Ok(()));
+        let off = Limit::<IpAddr>::new(0, Duration::from_secs(60));
+        for _ in 0..1000 {
+            assert_eq!(off.check(&ip), Ok(()));
+        }
     }
 
     #[test]

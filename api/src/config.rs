@@ -52,6 +52,56 @@ pub struct Config {
     /// What one statement file may make a parser hold: `IMPRINT_MAX_LINE_KB` (1024),
     /// `IMPRINT_MAX_CELL_KB` (64), `IMPRINT_MAX_DECOMPRESSED_MB` (8 × the upload limit).
     pub statement_limits: domain::statement::Limits,
+    /// Largest JSON body a `POST /graphql` may have (`IMPRINT_MAX_JSON_BODY_KB`, 1024): a larger
+    /// one is refused with 413 from its `Content-Length`, or as soon as a chunked body passes it.
+    /// Multipart uploads have `max_upload_bytes` instead.
+    pub max_json_body_bytes: usize,
+    /// Longest GraphQL query text (`IMPRINT_MAX_QUERY_KB`, 64).
+    pub max_query_bytes: usize,
+    /// How often credentials may be tried (see [`RateLimits`]).
+    pub rate_limits: RateLimits,
+}
+
+/// Rate limits, each in attempts per `window` (a minute by default), as many allowed at once and
+/// then one more each `window / n` (`0` turns one off). Kept per process, in memory: behind a
+/// load balancer each instance counts its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `IMPRINT_RATE_WINDOW_SECONDS`, 60.
+    pub window: Duration,
+    /// `login` and `changePassword` attempts per account (email), and `acceptInvitation`
+    /// attempts per user (`IMPRINT_RATE_LOGIN_PER_ACCOUNT`, 10).
+    pub login_per_account: u32,
+    /// `login`, `changePassword` and `acceptInvitation` attempts per client address
+    /// (`IMPRINT_RATE_LOGIN_PER_ADDRESS`, 30).
+    pub login_per_address: u32,
+    /// `signUp` attempts per client address (`IMPRINT_RATE_SIGN_UP_PER_ADDRESS`, 20).
+    pub sign_up_per_address: u32,
+    /// Requests per API key (`IMPRINT_RATE_API_KEY_PER_KEY`, 600).
+    pub api_key_per_key: u32,
+    /// Unknown, expired or revoked bearer tokens per client address
+    /// (`IMPRINT_RATE_BAD_TOKENS_PER_ADDRESS`, 30).
+    pub bad_tokens_per_address: u32,
+}
+
+impl RateLimits {
+    fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let window_seconds: u64 = parse_number(env, "IMPRINT_RATE_WINDOW_SECONDS", 60)?;
+        if window_seconds == 0 {
+            return Err(ConfigError {
+                variable: "IMPRINT_RATE_WINDOW_SECONDS",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            window: Duration::from_secs(window_seconds),
+            login_per_account: parse_number(env, "IMPRINT_RATE_LOGIN_PER_ACCOUNT", 10)?,
+            login_per_address: parse_number(env, "IMPRINT_RATE_LOGIN_PER_ADDRESS", 30)?,
+            sign_up_per_address: parse_number(env, "IMPRINT_RATE_SIGN_UP_PER_ADDRESS", 20)?,
+            api_key_per_key: parse_number(env, "IMPRINT_RATE_API_KEY_PER_KEY", 600)?,
+            bad_tokens_per_address: parse_number(env, "IMPRINT_RATE_BAD_TOKENS_PER_ADDRESS", 30)?,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,6 +295,21 @@ impl Config {
             max_decompressed_bytes: max_decompressed_mb.saturating_mul(1024 * 1024),
         };
 
+        let max_json_body_kb: usize = parse_number(env, "IMPRINT_MAX_JSON_BODY_KB", 1024)?;
+        let max_query_kb: usize = parse_number(env, "IMPRINT_MAX_QUERY_KB", 64)?;
+        for (variable, value) in [
+            ("IMPRINT_MAX_JSON_BODY_KB", max_json_body_kb),
+            ("IMPRINT_MAX_QUERY_KB", max_query_kb),
+        ] {
+            if value == 0 {
+                return Err(ConfigError {
+                    variable,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        let rate_limits = RateLimits::from_env(env)?;
+
         let auth_cache_seconds: u64 = parse_number(env, "IMPRINT_AUTH_CACHE_SECONDS", 10)?;
         let version_check_ms: u64 = parse_number(env, "IMPRINT_ANALYTICS_VERSION_CHECK_MS", 1000)?;
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -290,6 +355,9 @@ impl Config {
             http_workers,
             webhook_reach,
             statement_limits,
+            max_json_body_bytes: max_json_body_kb.saturating_mul(1024),
+            max_query_bytes: max_query_kb.saturating_mul(1024),
+            rate_limits,
         })
     }
 }
@@ -373,6 +441,10 @@ mod tests {
             }
         );
         assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.max_json_body_bytes, 1024 * 1024);
+        assert_eq!(config.max_query_bytes, 64 * 1024);
+        assert_eq!(config.rate_limits.login_per_account, 10);
+        assert_eq!(config.rate_limits.login_per_address, 30);
     }
 
     #[test]
@@ -400,6 +472,11 @@ mod tests {
         let err = Config::from_env(&[("IMPRINT_MAX_UPLOAD_MB", "lots")]).expect_err("rejected");
         assert_eq!(err.variable, "IMPRINT_MAX_UPLOAD_MB");
         assert!(err.to_string().contains("IMPRINT_MAX_UPLOAD_MB"));
+        let err = Config::from_env(&[("IMPRINT_MAX_JSON_BODY_KB", "0")]).expect_err("rejected");
+        assert_eq!(err.variable, "IMPRINT_MAX_JSON_BODY_KB");
+        let err =
+            Config::from_env(&[("IMPRINT_RATE_LOGIN_PER_ACCOUNT", "-1")]).expect_err("rejected");
+        assert_eq!(err.variable, "IMPRINT_RATE_LOGIN_PER_ACCOUNT");
         let err = Config::from_env(&[("REDIS_URL", "localhost")]).expect_err("rejected");
         assert_eq!(err.variable, "REDIS_URL");
         let err = Config::from_env(&[("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yes please")])

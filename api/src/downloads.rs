@@ -102,7 +102,11 @@ async fn render_statement(
     id: &str,
     format: StatementFormat,
 ) -> Result<(String, Vec<u8>), ApiError> {
-    let principal = Principal::resolve(&state.db, crate::http::bearer(http)).await?;
+    // A token that names no one is refused like no token at all: 401, never anonymous.
+    let token = crate::http::credential(http).map_err(downloads_error)?;
+    let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
+        .await
+        .map_err(downloads_error)?;
     if matches!(principal, Principal::Anonymous) {
         return Err(ApiError::Unauthenticated);
     }
@@ -116,12 +120,24 @@ async fn render_statement(
     Ok((file_name, bytes))
 }
 
+/// What a refusal before the download is, in this endpoint's terms.
+fn downloads_error(refusal: crate::http::Refusal) -> ApiError {
+    match refusal {
+        crate::http::Refusal::RateLimited(retry) => retry.into(),
+        crate::http::Refusal::Unavailable => {
+            ApiError::internal(anyhow::anyhow!("the credential could not be looked up"))
+        }
+        _ => ApiError::Unauthenticated,
+    }
+}
+
 fn error_response(err: &ApiError) -> HttpResponse {
     let status = match err {
         ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Internal(source) => {
             tracing::error!(error = ?source, "rendering a payee statement failed");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -130,6 +146,12 @@ fn error_response(err: &ApiError) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    if let ApiError::RateLimited {
+        retry_after_seconds,
+    } = err
+    {
+        response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
     }
     response.json(serde_json::json!({
         "error": { "code": err.code(), "message": err.message() }

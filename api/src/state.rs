@@ -22,6 +22,8 @@ pub struct AppState {
     pub analytics_cache: Arc<crate::graphql::analytics::AnalyticsCache>,
     /// Credentials resolved lately (see [`crate::auth::PrincipalCache`] for revocation).
     pub principals: Arc<crate::auth::PrincipalCache>,
+    /// Rate limits on guessable credentials (see [`crate::auth::Throttle`]).
+    pub throttle: Arc<crate::auth::Throttle>,
     /// Analytics answers already given (see [`crate::responses`]).
     pub responses: Arc<crate::responses::Responses>,
 }

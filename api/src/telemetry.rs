@@ -28,6 +28,10 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub db_queries: prometheus::IntCounter,
+    /// Refused logins (and password changes), by reason: `invalid_credentials` or `rate_limited`.
+    pub login_failures: IntCounterVec,
+    /// Requests refused for a bearer token that names no one (unknown, expired, revoked).
+    pub rejected_tokens: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -73,11 +77,32 @@ impl Metrics {
         registry
             .register(Box::new(db_queries.clone()))
             .expect("registered once");
+        let login_failures = IntCounterVec::new(
+            Opts::new(
+                "imprint_login_failures_total",
+                "Refused logins and password changes, by reason",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric definition");
+        registry
+            .register(Box::new(login_failures.clone()))
+            .expect("registered once");
+        let rejected_tokens = prometheus::IntCounter::new(
+            "imprint_rejected_tokens_total",
+            "Requests refused for an unknown, expired or revoked bearer token",
+        )
+        .expect("valid metric definition");
+        registry
+            .register(Box::new(rejected_tokens.clone()))
+            .expect("registered once");
         Self {
             registry,
             http_requests,
             http_duration,
             db_queries,
+            login_failures,
+            rejected_tokens,
         }
     }
 

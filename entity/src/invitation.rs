@@ -20,6 +20,8 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,
     pub accepted_by_user_id: Option<i64>,
+    /// Withdrawn by a member manager; a revoked invitation cannot be accepted.
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -409,6 +409,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             expires_at: ts(),
             accepted_at: Some(ts()),
             accepted_by_user_id: Some(ids["user"]),
+            revoked_at: Some(ts()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -422,6 +423,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             expires_at: Set(expected.expires_at),
             accepted_at: Set(expected.accepted_at),
             accepted_by_user_id: Set(expected.accepted_by_user_id),
+            revoked_at: Set(expected.revoked_at),
         };
         let saved = active.insert(db).await.expect("insert invitations");
         assert!(saved.id > 0, "invitations id");
@@ -453,6 +455,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: ts(),
             last_used_at: Some(ts()),
             revoked_at: Some(ts()),
+            expires_at: Some(ts()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -465,6 +468,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: Set(expected.created_at),
             last_used_at: Set(expected.last_used_at),
             revoked_at: Set(expected.revoked_at),
+            expires_at: Set(expected.expires_at),
         };
         let saved = active.insert(db).await.expect("insert api_keys");
         assert!(saved.id > 0, "api_keys id");

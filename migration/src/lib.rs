@@ -27,6 +27,7 @@ mod m20261125_000012_ledger_partial_indexes;
 mod m20261125_000013_statement_line_isrc_index;
 mod m20261206_000014_statement_line_keys;
 mod m20261206_000015_one_open_payout_run;
+mod m20261206_000016_credential_expiry;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_statement_line_isrc_index::Migration),
             Box::new(m20261206_000014_statement_line_keys::Migration),
             Box::new(m20261206_000015_one_open_payout_run::Migration),
+            Box::new(m20261206_000016_credential_expiry::Migration),
         ]
     }
 }

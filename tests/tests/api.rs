@@ -9,6 +9,7 @@ mod api {
     pub mod generated_access;
     pub mod hostile_files;
     pub mod journey;
+    pub mod limits;
     pub mod live_payouts;
     pub mod matching_flow;
     pub mod members;
@@ -20,6 +21,7 @@ mod api {
     pub mod platform;
     pub mod principal_cache;
     pub mod recoupables;
+    pub mod sessions;
     pub mod statements;
     pub mod webhooks;
 }

@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult, UserError, UserErrorCode, UserErrors};
 use super::guard::{self, Seen};
 use super::ids::{self, Kind};
 use super::roster::Artist;
-use crate::auth::{self, Principal};
+use crate::auth::{self, ClientAddress, Principal};
 
 const INVITATION_TTL_DAYS: i64 = 14;
 
@@ -172,6 +172,10 @@ impl Invitation {
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
         self.0.accepted_at
     }
+    /// When a member manager withdrew it; a revoked invitation cannot be accepted.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
 }
 
 /// A partner's API key. Its secret is shown once, when created.
@@ -204,6 +208,10 @@ impl ApiKey {
     }
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
+    }
+    /// After this the key is refused (UNAUTHENTICATED); null: until revoked.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
     }
 }
 
@@ -295,8 +303,64 @@ pub struct LogoutPayload {
 }
 
 /// The credential of the request as the client sent it, for `logout`, which ends exactly that
-/// session.
+/// session, and for subscriptions, which resolve it again before every event they send.
+#[derive(Clone, Debug)]
 pub struct RequestCredential(pub Option<String>);
+
+impl RequestCredential {
+    /// Resolves the credential again (from the principal cache, which revocations, removals
+    /// and logouts clear in every process that hears of them, or else from the database) and
+    /// checks that it may still do `permission` in the organisation. A long-lived subscription
+    /// calls this for every event, so it ends when access does.
+    ///
+    /// # Errors
+    /// UNAUTHENTICATED once the credential names no one; FORBIDDEN once it lacks the permission.
+    pub async fn recheck(
+        &self,
+        state: &crate::state::AppState,
+        organization_id: i64,
+        permission: Permission,
+    ) -> ApiResult<super::access::OrgAccess> {
+        let principal = state
+            .principals
+            .resolve(&state.db, self.0.as_deref())
+            .await?;
+        super::access::authorize(&principal, organization_id, permission)
+    }
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ChangePasswordPayload {
+    /// Whether the password was changed.
+    pub changed: bool,
+    /// How many other sessions of the user were ended; the one that asked goes on.
+    pub ended_sessions: u64,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct LogoutEverywherePayload {
+    /// How many sessions were ended, the one that asked included.
+    pub ended_sessions: u64,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeInvitationInput {
+    pub invitation_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RevokeInvitationPayload {
+    pub invitation: Option<Invitation>,
+    pub user_errors: Vec<UserError>,
+}
 
 #[derive(InputObject)]
 pub struct AcceptInvitationInput {
@@ -314,6 +378,9 @@ pub struct CreateApiKeyInput {
     pub organization_id: ID,
     pub name: String,
     pub scopes: Vec<ApiScope>,
+    /// When the key stops working (UNAUTHENTICATED after it); must be in the future. Null:
+    /// until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(SimpleObject, Default)]
@@ -355,9 +422,59 @@ fn single_error(error: UserError) -> Vec<UserError> {
     vec![error]
 }
 
+/// The longest password accepted: argon2 hashes all of it, and nobody types more.
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// A new password's problems, against `field`.
+fn check_new_password(field: &str, password: &str, errors: &mut UserErrors) {
+    let chars = password.chars().count();
+    if chars < auth::MIN_PASSWORD_CHARS {
+        errors.invalid(
+            field,
+            format!("use at least {} characters", auth::MIN_PASSWORD_CHARS),
+        );
+    } else if chars > MAX_PASSWORD_CHARS {
+        errors.invalid(
+            field,
+            format!("use at most {MAX_PASSWORD_CHARS} characters"),
+        );
+    }
+}
+
+fn client_address(ctx: &Context<'_>) -> ClientAddress {
+    ctx.data_opt::<ClientAddress>()
+        .copied()
+        .unwrap_or(ClientAddress(None))
+}
+
+/// Records a refused password attempt: a warning (never the password) and the failure counter.
+fn login_failed(reason: &'static str, email: &str, address: ClientAddress) {
+    tracing::warn!(
+        reason,
+        email,
+        address = ?address.0,
+        "password attempt refused"
+    );
+    crate::telemetry::Metrics::global()
+        .login_failures
+        .with_label_values(&[reason])
+        .inc();
+}
+
+/// Hashes a password on a blocking thread (tens of milliseconds of CPU).
+async fn hash_password(password: &str) -> ApiResult<String> {
+    let password = password.to_owned();
+    Ok(
+        tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(ApiError::internal)??,
+    )
+}
+
 #[Object]
 impl AccountsMutation {
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
+        ctx.state().throttle.sign_up_attempt(client_address(ctx))?;
         let mut errors = UserErrors::default();
         let email = errors.check("email", domain::text::normalize_email(&input.email));
         let name = input.name.trim().to_owned();
@@ -368,12 +485,7 @@ impl AccountsMutation {
                 "a name is required",
             ));
         }
-        if input.password.chars().count() < auth::MIN_PASSWORD_CHARS {
-            errors.invalid(
-                "password",
-                format!("use at least {} characters", auth::MIN_PASSWORD_CHARS),
-            );
-        }
+        check_new_password("password", &input.password, &mut errors);
         let Some(email) = email.filter(|_| errors.is_empty()) else {
             return Ok(AuthPayload {
                 user_errors: errors.into_vec(),
@@ -396,7 +508,7 @@ impl AccountsMutation {
                 ..Default::default()
             });
         }
-        let password_hash = auth::hash_password(&input.password)?;
+        let password_hash = hash_password(&input.password).await?;
         let txn = entity::db::begin_write(db).await?;
         let user = user::ActiveModel {
             email: Set(email),
@@ -417,16 +529,33 @@ impl AccountsMutation {
         })
     }
 
+    /// Starts a session. Attempts are limited per account and per client address
+    /// (`RATE_LIMITED` past them, also for a request that asks many times under aliases); an
+    /// unknown email takes as long as a wrong password.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         let db = ctx.db();
-        let email = domain::text::normalize_email(&input.email).unwrap_or_default();
+        let throttle = &ctx.state().throttle;
+        let address = client_address(ctx);
+        let email = domain::text::normalize_email(&input.email)
+            .unwrap_or_else(|_| input.email.trim().to_lowercase());
+        if let Err(retry) = throttle.password_attempt(&email, address) {
+            login_failed("rate_limited", &email, address);
+            return Err(retry.into());
+        }
         let found = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
             .one(db)
             .await?;
+        // An unknown email is verified against a dummy hash: the same time as a wrong password.
+        let verified = throttle
+            .verify_password(
+                &input.password,
+                found.as_ref().map(|u| u.password_hash.as_str()),
+            )
+            .await;
         // One message for an unknown email and a wrong password: don't reveal which accounts exist.
-        let Some(user) = found.filter(|u| auth::verify_password(&input.password, &u.password_hash))
-        else {
+        let Some(user) = found.filter(|_| verified) else {
+            login_failed("invalid_credentials", &email, address);
             return Ok(AuthPayload {
                 user_errors: single_error(UserError::new(
                     "password",
@@ -592,6 +721,9 @@ impl AccountsMutation {
         let Principal::User { user, .. } = ctx.principal() else {
             return Err(ApiError::Unauthenticated);
         };
+        ctx.state()
+            .throttle
+            .invitation_attempt(user.id, client_address(ctx))?;
         let db = ctx.db();
         let now = Utc::now();
         let found = invitation::Entity::find()
@@ -610,6 +742,9 @@ impl AccountsMutation {
         if inv.accepted_at.is_some() {
             return invalid("this invitation was already accepted");
         }
+        if inv.revoked_at.is_some() {
+            return invalid("this invitation was revoked; ask for a new one");
+        }
         if inv.expires_at <= now {
             return invalid("this invitation has expired; ask for a new one");
         }
@@ -617,37 +752,55 @@ impl AccountsMutation {
             return invalid("this invitation was sent to another email address");
         }
         let txn = entity::db::begin_write(db).await?;
-        let existing = membership::Entity::find()
+        // An invitation never changes a member's role: that is `changeMemberRole`, with its
+        // own rules (who may grant what, the last owner).
+        if membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(inv.organization_id))
             .filter(membership::Column::UserId.eq(user.id))
             .one(&txn)
-            .await?;
-        let member = match existing {
-            Some(m) => {
-                let mut active: membership::ActiveModel = m.into();
-                active.role = Set(inv.role.clone());
-                active.artist_id = Set(inv.artist_id);
-                active.update(&txn).await?
-            }
-            None => {
-                membership::ActiveModel {
-                    organization_id: Set(inv.organization_id),
-                    user_id: Set(user.id),
-                    role: Set(inv.role.clone()),
-                    artist_id: Set(inv.artist_id),
-                    created_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await?
-            }
-        };
-        let mut accepted: invitation::ActiveModel = inv.into();
-        accepted.accepted_at = Set(Some(now));
-        accepted.accepted_by_user_id = Set(Some(user.id));
-        accepted.update(&txn).await?;
+            .await?
+            .is_some()
+        {
+            return Ok(AcceptInvitationPayload {
+                member: None,
+                user_errors: single_error(UserError::new(
+                    "token",
+                    UserErrorCode::NotAllowed,
+                    "you are already a member of this organization; ask a manager to change your role",
+                )),
+            });
+        }
+        // Taken only while still pending: a revocation or another acceptance meanwhile wins.
+        let taken = invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::AcceptedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .col_expr(
+                invitation::Column::AcceptedByUserId,
+                sea_orm::sea_query::Expr::value(user.id),
+            )
+            .filter(invitation::Column::Id.eq(inv.id))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .filter(invitation::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if taken != 1 {
+            return invalid("this invitation was revoked or accepted meanwhile");
+        }
+        let member = membership::ActiveModel {
+            organization_id: Set(inv.organization_id),
+            user_id: Set(user.id),
+            role: Set(inv.role.clone()),
+            artist_id: Set(inv.artist_id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
         txn.commit().await?;
-        // A new membership, or a new role in an organisation the user was already in.
+        // A new membership.
         ctx.state()
             .principals
             .user_changed(&ctx.state().events, user.id)
@@ -681,6 +834,9 @@ impl AccountsMutation {
                 "give the key at least one scope",
             ));
         }
+        if input.expires_at.is_some_and(|at| at <= Utc::now()) {
+            errors.invalid("expiresAt", "a key must expire in the future");
+        }
         if !errors.is_empty() {
             return Ok(CreateApiKeyPayload {
                 user_errors: errors.into_vec(),
@@ -701,6 +857,7 @@ impl AccountsMutation {
             created_at: Set(Utc::now()),
             last_used_at: Set(None),
             revoked_at: Set(None),
+            expires_at: Set(input.expires_at),
             ..Default::default()
         }
         .insert(ctx.db())
@@ -909,6 +1066,198 @@ impl AccountsMutation {
         Ok(LogoutPayload {
             logged_out: ended > 0,
             user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends every session of the user, the one that asked included. Subscriptions opened with
+    /// them end at their next event.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> ApiResult<LogoutEverywherePayload> {
+        let user_id = match ctx.principal() {
+            Principal::User { user, .. } => user.id,
+            Principal::ApiKey { .. } => {
+                return Ok(LogoutEverywherePayload {
+                    ended_sessions: 0,
+                    user_errors: single_error(UserError::new(
+                        "token",
+                        UserErrorCode::NotAllowed,
+                        "an API key has no session; revoke it with revokeApiKey",
+                    )),
+                });
+            }
+            Principal::Anonymous => return Err(ApiError::Unauthenticated),
+        };
+        let ended = auth_token::Entity::delete_many()
+            .filter(auth_token::Column::UserId.eq(user_id))
+            .exec(ctx.db())
+            .await?
+            .rows_affected;
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, user_id)
+            .await;
+        Ok(LogoutEverywherePayload {
+            ended_sessions: ended,
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Changes the caller's password, given the current one, and ends the user's other
+    /// sessions; the session that asked goes on. Attempts count against the login limits.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> ApiResult<ChangePasswordPayload> {
+        let user_id = match ctx.principal() {
+            Principal::User { user, .. } => user.id,
+            Principal::ApiKey { .. } => {
+                return Ok(ChangePasswordPayload {
+                    user_errors: single_error(UserError::new(
+                        "currentPassword",
+                        UserErrorCode::NotAllowed,
+                        "an API key has no password",
+                    )),
+                    ..Default::default()
+                });
+            }
+            Principal::Anonymous => return Err(ApiError::Unauthenticated),
+        };
+        let Some(secret) = ctx
+            .data_opt::<RequestCredential>()
+            .and_then(|credential| credential.0.as_deref())
+        else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let db = ctx.db();
+        // The hash as stored now, not as the cached principal last saw it.
+        let user = user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let throttle = &ctx.state().throttle;
+        let address = client_address(ctx);
+        if let Err(retry) = throttle.password_attempt(&user.email, address) {
+            login_failed("rate_limited", &user.email, address);
+            return Err(retry.into());
+        }
+        let mut errors = UserErrors::default();
+        check_new_password("newPassword", &input.new_password, &mut errors);
+        if !throttle
+            .verify_password(&input.current_password, Some(&user.password_hash))
+            .await
+        {
+            login_failed("invalid_credentials", &user.email, address);
+            errors.push(UserError::new(
+                "currentPassword",
+                UserErrorCode::InvalidCredentials,
+                "the current password is wrong",
+            ));
+        }
+        if !errors.is_empty() {
+            return Ok(ChangePasswordPayload {
+                user_errors: errors.into_vec(),
+                ..Default::default()
+            });
+        }
+        let password_hash = hash_password(&input.new_password).await?;
+        let txn = entity::db::begin_write(db).await?;
+        let mut active: user::ActiveModel = user.into();
+        active.password_hash = Set(password_hash);
+        active.update(&txn).await?;
+        let ended = auth_token::Entity::delete_many()
+            .filter(auth_token::Column::UserId.eq(user_id))
+            .filter(auth_token::Column::TokenHash.ne(auth::hash_secret(secret.trim())))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        ctx.state()
+            .principals
+            .user_changed(&ctx.state().events, user_id)
+            .await;
+        Ok(ChangePasswordPayload {
+            changed: true,
+            ended_sessions: ended,
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Withdraws an invitation that was not accepted yet: its token is refused from then on.
+    /// Who may manage the organisation's members may revoke its invitations.
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeInvitationInput,
+    ) -> ApiResult<RevokeInvitationPayload> {
+        let inv: Seen<invitation::Model> = guard::fetch(
+            ctx,
+            Kind::Invitation,
+            &input.invitation_id,
+            Permission::ManageMembers,
+        )
+        .await?;
+        let (id, db) = (inv.id, ctx.db());
+        if inv.accepted_at.is_some() {
+            return Ok(RevokeInvitationPayload {
+                invitation: Some(Invitation(inv)),
+                user_errors: single_error(UserError::new(
+                    "invitationId",
+                    UserErrorCode::NotAllowed,
+                    "this invitation was already accepted; remove the member instead",
+                )),
+            });
+        }
+        if inv.revoked_at.is_some() {
+            return Ok(RevokeInvitationPayload {
+                invitation: Some(Invitation(inv)),
+                user_errors: Vec::new(),
+            });
+        }
+        let txn = entity::db::begin_write(db).await?;
+        // Only while still pending: an acceptance meanwhile wins, and is reported.
+        let revoked = invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(invitation::Column::Id.eq(inv.id))
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .filter(invitation::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let after = invitation::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(ApiError::NotFound("Invitation"))?;
+        if revoked == 1 {
+            super::audit::record(
+                &txn,
+                ctx.principal(),
+                after.organization_id,
+                super::audit::Change {
+                    action: "invitation.revoke",
+                    entity_type: "invitation",
+                    entity_id: after.id,
+                    before: super::audit::snapshot(&*inv),
+                    after: super::audit::snapshot(&after),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        let user_errors = if after.accepted_at.is_some() {
+            single_error(UserError::new(
+                "invitationId",
+                UserErrorCode::NotAllowed,
+                "this invitation was already accepted; remove the member instead",
+            ))
+        } else {
+            Vec::new()
+        };
+        Ok(RevokeInvitationPayload {
+            invitation: guard::admit(ctx, after).await?.map(Invitation),
+            user_errors,
         })
     }
 }

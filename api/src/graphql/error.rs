@@ -18,6 +18,11 @@ pub enum ApiError {
     Forbidden(&'static str),
     NotFound(&'static str),
     BadRequest(String),
+    /// Too many attempts (logins, sign-ups, invitations, API-key use): try again after this
+    /// many seconds (`extensions.retryAfterSeconds`).
+    RateLimited {
+        retry_after_seconds: u64,
+    },
     Internal(std::sync::Arc<anyhow::Error>),
 }
 
@@ -36,6 +41,9 @@ impl ApiError {
             Self::Forbidden(why) => format!("forbidden: {why}"),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadRequest(message) => message.clone(),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => format!("too many attempts: try again in {retry_after_seconds} s"),
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -47,6 +55,7 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadRequest(_) => "BAD_REQUEST",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -76,7 +85,18 @@ impl From<ApiError> for async_graphql::Error {
             tracing::error!(error = ?source, "internal error in a resolver");
         }
         let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| ext.set("code", code))
+        let retry_after = match err {
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => Some(retry_after_seconds),
+            _ => None,
+        };
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfterSeconds", seconds);
+            }
+        })
     }
 }
 

@@ -1061,20 +1061,29 @@ pub struct PayoutsSubscription;
 impl PayoutsSubscription {
     /// Every change to the organisation's payout runs, from whichever process made it. An artist
     /// member hears only about runs with a payout to one of their own payees.
+    ///
+    /// The caller's credential is resolved again before every update is sent: once the API key
+    /// is revoked or expired, the session ended or the membership removed (or no longer allowed
+    /// to read money), the subscription sends that error and ends.
     async fn payout_updates(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-    ) -> Result<impl Stream<Item = PayoutUpdate>, ApiError> {
+    ) -> Result<impl Stream<Item = Result<PayoutUpdate, ApiError>>, ApiError> {
         let org_id = decode_or_not_found(Kind::Organization, &organization_id)?;
-        let access = ctx.authorize(org_id, Permission::ReadMoney)?;
+        ctx.authorize(org_id, Permission::ReadMoney)?;
         organization::Entity::find_by_id(org_id)
             .one(ctx.db())
             .await?
             .ok_or(ApiError::NotFound("Organization"))?;
         let mut events = ctx.state().events.subscribe();
-        let db = ctx.db().clone();
+        let state = ctx.state().clone();
+        let credential = ctx
+            .data_opt::<super::accounts::RequestCredential>()
+            .cloned()
+            .unwrap_or(super::accounts::RequestCredential(None));
         Ok(async_stream::stream! {
+            let db = state.db.clone();
             loop {
                 let event = match tokio::time::timeout(Duration::from_secs(6 * 3600), events.recv()).await {
                     Ok(Ok(event)) => event,
@@ -1087,6 +1096,14 @@ impl PayoutsSubscription {
                 if organization_id != org_id {
                     continue;
                 }
+                // Access as it is now, not as it was when the subscription started.
+                let access = match credential.recheck(&state, org_id, Permission::ReadMoney).await {
+                    Ok(access) => access,
+                    Err(err) => {
+                        yield Err(err);
+                        return;
+                    }
+                };
                 // Events are notifications: the state shown is re-read from the database.
                 let Ok(Some(run)) = payout_run::Entity::find_by_id(payout_run_id).one(&db).await else {
                     continue;
@@ -1096,7 +1113,7 @@ impl PayoutsSubscription {
                 {
                     continue;
                 }
-                yield PayoutUpdate { run };
+                yield Ok(PayoutUpdate { run });
             }
         })
     }

@@ -574,14 +574,22 @@ pub struct StatementsSubscription;
 #[Subscription]
 impl StatementsSubscription {
     /// Progress of one statement's parsing, then its final state. The current state is sent
-    /// first, so a client that subscribes late still sees where it is.
+    /// first, so a client that subscribes late still sees where it is. The caller's credential
+    /// is resolved again before every update: once it no longer gives access, the subscription
+    /// sends that error and ends.
     async fn statement_progress(
         &self,
         ctx: &Context<'_>,
         statement_id: ID,
-    ) -> Result<impl Stream<Item = StatementProgress>, ApiError> {
+    ) -> Result<impl Stream<Item = Result<StatementProgress, ApiError>>, ApiError> {
         let st = load_statement(ctx, &statement_id, Permission::ReadStatements).await?;
         let mut events = ctx.state().events.subscribe();
+        let state = ctx.state().clone();
+        let credential = ctx
+            .data_opt::<super::accounts::RequestCredential>()
+            .cloned()
+            .unwrap_or(super::accounts::RequestCredential(None));
+        let organization_id = st.organization_id;
         let id = st.id;
         let first = StatementProgress {
             statement_id: ids::encode(Kind::Statement, id),
@@ -596,7 +604,7 @@ impl StatementsSubscription {
             StatementStatus::Parsed | StatementStatus::Failed
         );
         Ok(async_stream::stream! {
-            yield first;
+            yield Ok(first);
             if finished {
                 return;
             }
@@ -609,15 +617,29 @@ impl StatementsSubscription {
                 if let workers::Event::StatementProgress { statement_id, status, bytes_processed, size_bytes, line_count, error_count, .. } = event
                     && statement_id == id
                 {
+                    // The same rule as `load_statement`, on access as it is now.
+                    let allowed = credential
+                        .recheck(&state, organization_id, Permission::ReadMoney)
+                        .await
+                        .and_then(|access| match access.artist_id {
+                            Some(_) => Err(ApiError::Forbidden(
+                                "distributor statements cover every artist; artists see their own earnings",
+                            )),
+                            None => Ok(access),
+                        });
+                    if let Err(err) = allowed {
+                        yield Err(err);
+                        return;
+                    }
                     let status = StatementStatus::from_db(&status);
-                    yield StatementProgress {
+                    yield Ok(StatementProgress {
                         statement_id: ids::encode(Kind::Statement, id),
                         status,
                         bytes_processed,
                         size_bytes,
                         line_count,
                         error_count,
-                    };
+                    });
                     if matches!(status, StatementStatus::Parsed | StatementStatus::Failed) {
                         return;
                     }

@@ -188,7 +188,7 @@ async fn login_and_bad_credentials(app: TestApp) {
     // A second sign-up with the same email is a user error, not a 500.
     let again = app.ok(None, "mutation { signUp(input: {email: \"sam@label.test\", name: \"Sam\", password: \"another long password\"}) { token userErrors { field code } } }", json!({})).await;
     assert_eq!(again["signUp"]["userErrors"][0]["code"], "TAKEN");
-    // Unknown tokens are anonymous; a protected field says UNAUTHENTICATED.
+    // An unknown token is refused as a whole: UNAUTHENTICATED, never served as anonymous.
     let anon = app.graphql(Some("imp_not-a-real-token"), "mutation { createOrganization(input: {name: \"X\", kind: LABEL, baseCurrency: \"USD\"}) { organization { id } } }", json!({})).await;
     assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
