@@ -333,7 +333,7 @@ impl Principal {
                 .split_whitespace()
                 .filter_map(|s| s.parse().ok())
                 .collect();
-            touch_api_key(db, &key).await?;
+            touch_api_key(db, &key).await;
             let expires_at = key.expires_at;
             return Ok((Self::ApiKey { key, scopes }, expires_at));
         }
@@ -350,14 +350,17 @@ impl Principal {
             return Ok((Self::Anonymous, None));
         };
         // Recording every use would turn each read into a write; once a minute is enough to
-        // show "last active".
+        // show "last active". It is a note, not the request's business: a database busy with
+        // writes (SQLite under a long allocation) must not fail the request over it.
         if token
             .last_used_at
             .is_none_or(|at| now.signed_duration_since(at).num_seconds() > 60)
         {
             let mut active: auth_token::ActiveModel = token.into();
             active.last_used_at = Set(Some(now));
-            active.update(db).await?;
+            if let Err(err) = active.update(db).await {
+                tracing::debug!(error = %err, "session's last use not recorded");
+            }
         }
         let memberships = membership::Entity::find()
             .filter(membership::Column::UserId.eq(user.id))
@@ -574,10 +577,8 @@ async fn announce(events: &EventBus, user_id: Option<i64>, api_key_id: Option<i6
     }
 }
 
-async fn touch_api_key(
-    db: &DatabaseConnection,
-    key: &api_key::Model,
-) -> Result<(), sea_orm::DbErr> {
+/// Records that the key was used, at most once a minute; best effort, as for sessions.
+async fn touch_api_key(db: &DatabaseConnection, key: &api_key::Model) {
     let now = Utc::now();
     if key
         .last_used_at
@@ -585,9 +586,10 @@ async fn touch_api_key(
     {
         let mut active: api_key::ActiveModel = key.clone().into();
         active.last_used_at = Set(Some(now));
-        active.update(db).await?;
+        if let Err(err) = active.update(db).await {
+            tracing::debug!(error = %err, "key's last use not recorded");
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
