@@ -2,12 +2,14 @@
 //! the number of statement lines behind it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::NaiveDate;
+use domain::period::{MonthSpan, PeriodError, first_of_month};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use tokio::sync::broadcast;
 use workers::{Event, EventBus};
@@ -273,10 +275,6 @@ impl Where {
     }
 }
 
-fn first_of_month(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).unwrap_or(day)
-}
-
 fn decode_all(kind: Kind, ids: &Option<Vec<ID>>) -> ApiResult<Option<Vec<i64>>> {
     ids.as_ref()
         .map(|list| {
@@ -345,6 +343,14 @@ pub struct AnalyticsCache {
     /// beside its figures): when they expire under load, every request in flight would read
     /// them at once; the others wait for the one reading and take its answer.
     readers: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// One computation per answer not yet kept (single flight): the requests that ask for the
+    /// same one meanwhile wait for it and take its answer instead of running the same SQL.
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bounds the aggregates computed at once, so that after a refresh the cold ones leave
+    /// connections to the requests whose answers are kept (those never wait for a permit).
+    cold: tokio::sync::Semaphore,
+    /// Aggregates computed (not found kept) so far; tests count them.
+    computed: AtomicU64,
 }
 
 /// Each organisation's version as last read, and the bus that says when it moved.
@@ -440,6 +446,10 @@ const NAMED_ENTRIES: usize = 20_000;
 /// never hit again anyway).
 const CACHE_ENTRIES: usize = 10_000;
 
+/// Aggregates computed at once per process; the pool has ten connections by default, and
+/// versions, names and cached answers need some while a refresh makes everything cold.
+const COLD_AT_ONCE: usize = 6;
+
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Both maps stay valid whatever a panicking holder was doing: entries go in and out whole.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -458,7 +468,61 @@ impl AnalyticsCache {
             }),
             version_check,
             readers: Mutex::default(),
+            flights: Mutex::default(),
+            cold: tokio::sync::Semaphore::new(COLD_AT_ONCE),
+            computed: AtomicU64::new(0),
         }
+    }
+
+    /// Aggregates this process has computed rather than found kept; tests use it to prove that
+    /// requests for the same cold answer compute it once.
+    #[must_use]
+    pub fn computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    /// The answer kept under `key`, else computed by `compute` and kept. Requests for the same
+    /// key wait for the one computing it (and then find it kept); computations run at most
+    /// [`COLD_AT_ONCE`] at a time.
+    async fn get_or_compute<F, Fut>(
+        &self,
+        key: String,
+        compute: F,
+    ) -> ApiResult<Arc<Vec<AnalyticsRow>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<Vec<AnalyticsRow>>>,
+    {
+        if let Some(rows) = self.get(&key) {
+            return Ok(rows);
+        }
+        let flight = {
+            let mut flights = locked(&self.flights);
+            flights.entry(key.clone()).or_default().clone()
+        };
+        let turn = flight.lock().await;
+        let result = async {
+            // The request that computed it while this one waited left it here.
+            if let Some(rows) = self.get(&key) {
+                return Ok(rows);
+            }
+            let _permit = self.cold.acquire().await.map_err(ApiError::internal)?;
+            self.computed.fetch_add(1, Ordering::Relaxed);
+            let rows = Arc::new(compute().await?);
+            self.put(key.clone(), rows.clone());
+            Ok(rows)
+        }
+        .await;
+        drop(turn);
+        let mut flights = locked(&self.flights);
+        // Only this request and the map hold it: nobody waits, the flight is over.
+        if flights
+            .get(&key)
+            .is_some_and(|f| Arc::ptr_eq(f, &flight) && Arc::strong_count(f) <= 2)
+        {
+            flights.remove(&key);
+        }
+        result
     }
 
     /// Waits for this process's turn to read what is kept for the organisation; `None` when
@@ -627,13 +691,57 @@ async fn aggregate(
         "{}:{}:{}:{:?}:{dims:?}",
         scope.organization_id, scope.version, where_.sql, where_.values
     );
-    let cache = &ctx.state().analytics_cache;
-    if let Some(rows) = cache.get(&key) {
-        return Ok(rows);
-    }
-    let rows = Arc::new(aggregate_uncached(ctx.db(), scope, where_, &dims).await?);
-    cache.put(key, rows.clone());
-    Ok(rows)
+    ctx.state()
+        .analytics_cache
+        .get_or_compute(key, || aggregate_uncached(ctx.db(), scope, where_, &dims))
+        .await
+}
+
+/// The last month with figures under `where_`, if any (kept like an aggregate, as a row
+/// grouped by month).
+async fn latest_month(
+    ctx: &Context<'_>,
+    scope: &Scope,
+    where_: &Where,
+) -> ApiResult<Option<NaiveDate>> {
+    let key = format!(
+        "latest:{}:{}:{}:{:?}",
+        scope.organization_id, scope.version, where_.sql, where_.values
+    );
+    let rows = ctx
+        .state()
+        .analytics_cache
+        .get_or_compute(key, || async {
+            let db = ctx.db();
+            let sql = format!(
+                "SELECT MAX(month) AS latest FROM analytics_monthly WHERE {}",
+                where_.sql
+            );
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    sql,
+                    where_.values.clone(),
+                ))
+                .await?;
+            let latest: Option<NaiveDate> = match row {
+                Some(row) => row.try_get("", "latest")?,
+                None => None,
+            };
+            Ok(latest
+                .map(|month| AnalyticsRow {
+                    organization_id: scope.organization_id,
+                    key: Key {
+                        month: Some(month),
+                        ..Key::default()
+                    },
+                    figures: AnalyticsFigures::empty(&scope.base_currency),
+                })
+                .into_iter()
+                .collect())
+        })
+        .await?;
+    Ok(rows.first().and_then(|row| row.key.month))
 }
 
 async fn aggregate_uncached(
@@ -884,24 +992,20 @@ impl AnalyticsQuery {
     ) -> ApiResult<RosterOverview> {
         let (access, scope) = org_access(ctx, &organization_id).await?;
         let base = scope.base_currency.clone();
-        let (from, to) = match period {
-            Some(p) if p.from > p.to => {
-                return Err(ApiError::BadRequest("period: from is after to".into()));
-            }
-            Some(p) => (first_of_month(p.from), first_of_month(p.to)),
+        let bad = |e: PeriodError| ApiError::BadRequest(e.to_string());
+        let span = match period {
+            Some(p) => MonthSpan::new(p.from, p.to).map_err(bad)?,
             None => {
-                let to = first_of_month(chrono::Utc::now().date_naive());
-                (to.checked_sub_months(Months::new(11)).unwrap_or(to), to)
+                // The last twelve months that have figures (for this caller), so a label whose
+                // latest statement is older still sees its numbers rather than zeros.
+                let everything = build_where(&access, &AnalyticsFilter::default())?;
+                let latest = latest_month(ctx, &scope, &everything).await?;
+                MonthSpan::default_for(latest, chrono::Utc::now().date_naive()).map_err(bad)?
             }
         };
-        let span = u32::try_from(
-            (to.year() - from.year()) * 12 + i32::try_from(to.month()).unwrap_or(1)
-                - i32::try_from(from.month()).unwrap_or(1)
-                + 1,
-        )
-        .unwrap_or(1);
-        let prev_to = from.checked_sub_months(Months::new(1)).unwrap_or(from);
-        let prev_from = from.checked_sub_months(Months::new(span)).unwrap_or(from);
+        let before = span.previous().map_err(bad)?;
+        let (from, to) = (span.from(), span.to());
+        let (prev_from, prev_to) = (before.from(), before.to());
         let current = AnalyticsFilter {
             from: Some(from),
             to: Some(to),

@@ -481,7 +481,116 @@ async fn a_reused_query_is_checked_every_time(app: TestApp) {
     }
 }
 
+/// Uploads one statement of `lines_per_month` unmatched lines in each of `months`
+/// ("YYYY-MM"), and waits until the roll-ups count all of them; returns the organisation.
+async fn old_statement(
+    app: &TestApp,
+    token: &str,
+    months: &[&str],
+    lines_per_month: usize,
+) -> String {
+    let org = app
+        .create_organization(token, "Back Catalogue Records")
+        .await;
+    let mut text = format!("{HEADER}\r\n");
+    let stores = ["Spotify", "Deezer", "Tidal"];
+    let countries = ["US", "GB", "DE", "JP"];
+    for month in months {
+        for n in 0..lines_per_month {
+            text.push_str(&format!(
+                "2023-08-01\t{month}\t{}\tOld Timer\tT\tQZOLD23{n:05}\t\t{}\t100\tSong\t{}\t0\t1.5\r\n",
+                stores[n % 3],
+                n + 1,
+                countries[n % 4],
+            ));
+        }
+    }
+    let upload = app
+        .upload_statement(token, &org, "old.tsv", text.into_bytes())
+        .await;
+    let id = upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .expect("statement")
+        .to_owned();
+    app.wait_for_statement(token, &id).await;
+    let all = months.len() * lines_per_month;
+    let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: []) { totals { lineCount } } }";
+    app.eventually(Duration::from_secs(60), || async {
+        let data = app.ok(Some(token), totals, json!({"org": org})).await;
+        (data["analytics"]["totals"]["lineCount"] == json!(all)).then_some(())
+    })
+    .await;
+    org
+}
+
+/// Without a period, the roster overview covers the last twelve months that have figures, not
+/// the last twelve calendar months: a catalogue whose latest statement is years old still shows
+/// its numbers, and the period before is as long and ends the month before.
+async fn the_default_overview_ends_with_the_last_month_of_data(app: TestApp) {
+    let token = app.sign_up("archive@label.test").await;
+    // Older than twelve calendar months whenever this runs after 2024-07; the first month is
+    // outside the default period, twelve months before the last.
+    let org = old_statement(&app, &token, &["2022-06", "2022-07", "2023-06"], 4).await;
+    let overview = app
+        .ok(
+            Some(&token),
+            "query($org: ID!) { rosterOverview(organizationId: $org) { from to totals { lineCount quantity } previousTotals { lineCount } topStores { store } } }",
+            json!({"org": org}),
+        )
+        .await;
+    let overview = &overview["rosterOverview"];
+    assert_eq!(overview["from"], json!("2022-07-01"));
+    assert_eq!(overview["to"], json!("2023-06-01"));
+    assert_eq!(overview["totals"]["lineCount"], json!(8));
+    assert_eq!(overview["totals"]["quantity"], json!(2 * (1 + 2 + 3 + 4)));
+    assert_eq!(overview["previousTotals"]["lineCount"], json!(4));
+    assert_eq!(overview["topStores"].as_array().map(Vec::len), Some(3));
+
+    // An organisation with no figures yet: the last twelve calendar months, all zero.
+    let empty = app.create_organization(&token, "New Label").await;
+    let overview = app
+        .ok(
+            Some(&token),
+            "query($org: ID!) { rosterOverview(organizationId: $org) { from to totals { lineCount } } }",
+            json!({"org": empty}),
+        )
+        .await;
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        overview["rosterOverview"]["to"],
+        json!(today.format("%Y-%m-01").to_string())
+    );
+    assert_eq!(overview["rosterOverview"]["totals"]["lineCount"], json!(0));
+}
+
+/// Requests that ask at once for the same answer nobody has computed yet compute it once: the
+/// others wait for it and take it, rather than each running the same aggregate.
+async fn concurrent_cold_requests_compute_once(app: TestApp) {
+    let token = app.sign_up("rush@label.test").await;
+    let org = old_statement(&app, &token, &["2024-01", "2024-02"], 30).await;
+    let cache = &app.state.analytics_cache;
+    for (round, by) in [["TERRITORY"], ["STORE"], ["MONTH"]].iter().enumerate() {
+        // A filter never asked before, so the answer is cold.
+        let variables = json!({"org": org, "by": by, "filter": {"stores": ["Spotify", "Deezer"], "from": format!("2024-0{}-01", 1 + round % 2)}});
+        let query = "query($org: ID!, $by: [AnalyticsDimension!]!, $filter: AnalyticsFilter) { analytics(organizationId: $org, groupBy: $by, filter: $filter) { totals { lineCount quantity } rows { store territory month figures { lineCount } } } }";
+        let before = cache.computed();
+        let answers = futures::future::join_all(
+            (0..8).map(|_| app.ok(Some(&token), query, variables.clone())),
+        )
+        .await;
+        assert_eq!(
+            cache.computed() - before,
+            1,
+            "eight requests for one cold answer, grouped by {by:?}"
+        );
+        assert!(answers.iter().all(|a| *a == answers[0]));
+        assert!(answers[0]["analytics"]["totals"]["lineCount"].as_i64() > Some(0));
+    }
+}
+
 on_every_backend!(
     analytics_match_the_statement_lines,
-    a_reused_query_is_checked_every_time
+    a_reused_query_is_checked_every_time,
+    the_default_overview_ends_with_the_last_month_of_data,
+    concurrent_cold_requests_compute_once
 );
