@@ -26,6 +26,7 @@ mod m20261125_000011_statement_line_order;
 mod m20261125_000012_ledger_partial_indexes;
 mod m20261125_000013_statement_line_isrc_index;
 mod m20261206_000014_statement_line_keys;
+mod m20261206_000015_analytics_rollups;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_ledger_partial_indexes::Migration),
             Box::new(m20261125_000013_statement_line_isrc_index::Migration),
             Box::new(m20261206_000014_statement_line_keys::Migration),
+            Box::new(m20261206_000015_analytics_rollups::Migration),
         ]
     }
 }

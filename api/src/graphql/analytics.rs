@@ -2,13 +2,14 @@
 //! the number of statement lines behind it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::NaiveDate;
+use domain::analytics::{Dimension, Grain, smallest_covering};
 use domain::period::{MonthSpan, PeriodError, first_of_month};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use tokio::sync::broadcast;
@@ -36,6 +37,18 @@ pub enum AnalyticsDimension {
 }
 
 impl AnalyticsDimension {
+    /// The roll-up dimension; `None` for the month, which every roll-up keeps.
+    fn kept(self) -> Option<Dimension> {
+        match self {
+            Self::Artist => Some(Dimension::Artist),
+            Self::Release => Some(Dimension::Release),
+            Self::Track => Some(Dimension::Track),
+            Self::Store => Some(Dimension::Store),
+            Self::Territory => Some(Dimension::Territory),
+            Self::Month => None,
+        }
+    }
+
     fn column(self) -> &'static str {
         match self {
             Self::Artist => "artist_id",
@@ -248,6 +261,8 @@ pub struct AnalyticsResult {
 struct Where {
     sql: String,
     values: Vec<sea_orm::Value>,
+    /// The dimensions filtered on: a roll-up answers only if it keeps them.
+    filtered: Vec<Dimension>,
 }
 
 impl Where {
@@ -255,10 +270,13 @@ impl Where {
         Self {
             sql: "organization_id = $1".into(),
             values: vec![organization_id.into()],
+            filtered: Vec::new(),
         }
     }
 
-    fn add_in<V: Into<sea_orm::Value> + Clone>(&mut self, column: &str, items: &[V]) {
+    fn add_in<V: Into<sea_orm::Value> + Clone>(&mut self, dimension: Dimension, items: &[V]) {
+        let column = workers::jobs::analytics_rollups::column(dimension);
+        self.filtered.push(dimension);
         let start = self.values.len() + 1;
         let placeholders: Vec<String> = (start..start + items.len())
             .map(|i| format!("${i}"))
@@ -299,20 +317,20 @@ fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiResult<Where>
         }
     }
     if let Some(list) = artists.filter(|l| !l.is_empty()) {
-        w.add_in("artist_id", &list);
+        w.add_in(Dimension::Artist, &list);
     }
     if let Some(list) = decode_all(Kind::Release, &filter.release_ids)?.filter(|l| !l.is_empty()) {
-        w.add_in("release_id", &list);
+        w.add_in(Dimension::Release, &list);
     }
     if let Some(list) = decode_all(Kind::Track, &filter.track_ids)?.filter(|l| !l.is_empty()) {
-        w.add_in("track_id", &list);
+        w.add_in(Dimension::Track, &list);
     }
     if let Some(list) = filter.stores.as_ref().filter(|l| !l.is_empty()) {
-        w.add_in("store", list);
+        w.add_in(Dimension::Store, list);
     }
     if let Some(list) = filter.territories.as_ref().filter(|l| !l.is_empty()) {
         let upper: Vec<String> = list.iter().map(|t| t.trim().to_uppercase()).collect();
-        w.add_in("territory", &upper);
+        w.add_in(Dimension::Territory, &upper);
     }
     if let Some(from) = filter.from {
         w.add_cmp("month", ">=", first_of_month(from));
@@ -351,6 +369,8 @@ pub struct AnalyticsCache {
     cold: tokio::sync::Semaphore,
     /// Aggregates computed (not found kept) so far; tests count them.
     computed: AtomicU64,
+    /// Answer every aggregate from the full roll-up; tests compare the grains with it.
+    full_only: AtomicBool,
 }
 
 /// Each organisation's version as last read, and the bus that says when it moved.
@@ -471,7 +491,25 @@ impl AnalyticsCache {
             flights: Mutex::default(),
             cold: tokio::sync::Semaphore::new(COLD_AT_ONCE),
             computed: AtomicU64::new(0),
+            full_only: AtomicBool::new(false),
         }
+    }
+
+    /// Whether aggregates are answered from the full roll-up only, rather than from the
+    /// smallest grain that keeps what they filter and group by. For tests that compare both.
+    pub fn answer_from_full_rollup(&self, full_only: bool) {
+        self.full_only.store(full_only, Ordering::Relaxed);
+    }
+
+    /// The smallest roll-up grain that keeps every dimension `where_` filters on and `dims`
+    /// groups by; `None` for the full roll-up.
+    fn grain_for(&self, where_: &Where, dims: &[AnalyticsDimension]) -> Option<&'static Grain> {
+        if self.full_only.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut needed = where_.filtered.clone();
+        needed.extend(dims.iter().filter_map(|d| d.kept()));
+        smallest_covering(&needed)
     }
 
     /// Aggregates this process has computed rather than found kept; tests use it to prove that
@@ -687,13 +725,20 @@ async fn aggregate(
             dims.push(*d);
         }
     }
+    let cache = &ctx.state().analytics_cache;
+    let grain = cache.grain_for(where_, &dims);
     let key = format!(
-        "{}:{}:{}:{:?}:{dims:?}",
-        scope.organization_id, scope.version, where_.sql, where_.values
+        "{}:{}:{}:{:?}:{dims:?}:{}",
+        scope.organization_id,
+        scope.version,
+        where_.sql,
+        where_.values,
+        grain.map_or("full", |g| g.name)
     );
-    ctx.state()
-        .analytics_cache
-        .get_or_compute(key, || aggregate_uncached(ctx.db(), scope, where_, &dims))
+    cache
+        .get_or_compute(key, || {
+            aggregate_uncached(ctx.db(), scope, where_, &dims, grain)
+        })
         .await
 }
 
@@ -713,10 +758,15 @@ async fn latest_month(
         .analytics_cache
         .get_or_compute(key, || async {
             let db = ctx.db();
-            let sql = format!(
-                "SELECT MAX(month) AS latest FROM analytics_monthly WHERE {}",
-                where_.sql
-            );
+            let from = ctx
+                .state()
+                .analytics_cache
+                .grain_for(where_, &[])
+                .map_or_else(
+                    || "analytics_monthly WHERE ".to_owned(),
+                    |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
+                );
+            let sql = format!("SELECT MAX(month) AS latest FROM {from}{}", where_.sql);
             let row = db
                 .query_one_raw(Statement::from_sql_and_values(
                     db.get_database_backend(),
@@ -749,15 +799,21 @@ async fn aggregate_uncached(
     scope: &Scope,
     where_: &Where,
     dims: &[AnalyticsDimension],
+    grain: Option<&Grain>,
 ) -> ApiResult<Vec<AnalyticsRow>> {
     let base_currency = scope.base_currency.as_str();
+    // The grain's name is one of the identifiers of `GRAINS`, never the caller's text.
+    let from = grain.map_or_else(
+        || "analytics_monthly WHERE ".to_owned(),
+        |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
+    );
     let mut select: Vec<String> = dims.iter().map(|d| d.column().to_owned()).collect();
     select.push("currency".into());
     let group = select.join(", ");
     let sql = format!(
         "SELECT {group}, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(earnings_base_nanos) AS BIGINT) AS base, \
            CAST(SUM(earnings_nanos) AS BIGINT) AS earnings, CAST(SUM(line_count) AS BIGINT) AS lines \
-         FROM analytics_monthly WHERE {} GROUP BY {group}",
+         FROM {from}{} GROUP BY {group}",
         where_.sql
     );
     let backend = db.get_database_backend();
