@@ -18,6 +18,8 @@
 //! - [`recoupment`]: advances and expenses recouped from artist earnings, shared costs.
 //! - [`payout`]: reserves, minimum payout, rounding to the minor unit, carry-forward, and the
 //!   conservation check.
+//! - [`analytics`]: the analytics roll-up grains, and which one answers a query.
+//! - [`period`]: whole-month analytics periods: the default one, the one before.
 //! - [`auth`]: member roles and their permissions, API key scopes.
 //! - [`statement`]: statement parsers (distributor and store reports, DDEX DSR) to lines.
 //! - [`text`]: title and e-mail normalisation for matching and identity.
@@ -25,6 +27,7 @@
 
 pub mod agreement;
 pub mod allocation;
+pub mod analytics;
 pub mod auth;
 pub mod catalogue;
 pub mod enums;
@@ -32,6 +35,7 @@ pub mod ids;
 pub mod money;
 pub mod payee_statement;
 pub mod payout;
+pub mod period;
 pub mod recoupment;
 pub mod share;
 pub mod statement;

@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 /// Every table the migrations create.
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 29] = [
     "organizations",
     "users",
     "auth_tokens",
@@ -34,6 +34,7 @@ const TABLES: [&str; 28] = [
     "identifier_aliases",
     "ledger_entries",
     "analytics_monthly",
+    "analytics_rollups",
     "payout_runs",
     "payouts",
     "audit_log",
@@ -136,6 +137,7 @@ async fn exercise(db: &DatabaseConnection) {
 
     assert_auto_increment_ids(db).await;
     assert_line_keys_convert(db).await;
+    assert_rollups_filled(db).await;
     assert_constraints(db).await;
     assert_one_open_run(db).await;
 }
@@ -183,7 +185,12 @@ async fn assert_one_open_run(db: &DatabaseConnection) {
         .await
         .expect("another organisation's");
 
-    Migrator::down(db, Some(1)).await.expect("down: no index");
+    Migrator::down(
+        db,
+        Some(steps_down_to_before("m20261206_000015_one_open_payout_run")),
+    )
+    .await
+    .expect("down: no index");
     payout_run(db, org, "computing")
         .await
         .expect("two open runs without the index");
@@ -206,13 +213,70 @@ async fn assert_one_open_run(db: &DatabaseConnection) {
         .expect("up once one is cancelled");
 }
 
+/// Steps down from the last migration to just before `name`, whatever came after it.
+fn steps_down_to_before(name: &str) -> u32 {
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let at = names.iter().position(|n| n == name).expect("a migration");
+    u32::try_from(names.len() - at).expect("a few migrations")
+}
+
+/// Migration `analytics_rollups` fills its grains from the full roll-up rows already there.
+async fn assert_rollups_filled(db: &DatabaseConnection) {
+    let org = organization(db, "Rollups").await;
+    Migrator::down(
+        db,
+        Some(steps_down_to_before("m20261206_000017_analytics_rollups")),
+    )
+    .await
+    .expect("down to the full roll-up only");
+    for (store, territory, quantity) in [
+        ("Spotify", "US", 3_i64),
+        ("Spotify", "GB", 4),
+        ("Deezer", "US", 5),
+    ] {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO analytics_monthly (organization_id, artist_id, release_id, track_id, store, territory, month, \
+               currency, quantity, earnings_base_nanos, earnings_nanos, line_count) \
+             VALUES ($1, 7, 8, 9, $2, $3, '2025-01-01', 'EUR', $4, 10, 10, 1)",
+            [org.into(), store.into(), territory.into(), quantity.into()],
+        ))
+        .await
+        .expect("a full roll-up row");
+    }
+    Migrator::up(db, None).await.expect("up to the grains");
+    let sum = |grain: &'static str| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n, CAST(SUM(quantity) AS BIGINT) AS q FROM analytics_rollups \
+                 WHERE organization_id = $1 AND grain = $2",
+                [org.into(), grain.into()],
+            ))
+            .await
+            .expect("sum")
+            .expect("a row");
+        (
+            row.try_get::<i64>("", "n").expect("n"),
+            row.try_get::<i64>("", "q").expect("q"),
+        )
+    };
+    assert_eq!(sum("month").await, (1, 12));
+    assert_eq!(sum("store").await, (2, 12));
+    assert_eq!(sum("store_territory").await, (3, 12));
+    assert_eq!(sum("artist").await, (1, 12));
+}
+
 /// Migration `statement_line_keys` turns a stored `<sha-256 hex>:<occurrence>` into the 16
 /// bytes the code now writes (96 bits of the hash, the occurrence big-endian), and back.
 async fn assert_line_keys_convert(db: &DatabaseConnection) {
     let org = organization(db, "Keys").await;
     let statement_id = statement(db, org, "keys").await.expect("statement");
-    // Down past `one_open_payout_run` to `statement_line_keys`.
-    Migrator::down(db, Some(2))
+    let below_keys = steps_down_to_before("m20261206_000014_statement_line_keys");
+    Migrator::down(db, Some(below_keys))
         .await
         .expect("down to text keys");
     let old = "00ff7f80a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c:300";
@@ -250,7 +314,9 @@ async fn assert_line_keys_convert(db: &DatabaseConnection) {
             0x2c
         ]
     );
-    Migrator::down(db, Some(2)).await.expect("down again");
+    Migrator::down(db, Some(below_keys))
+        .await
+        .expect("down again");
     let text: String = read(db, 2).await.try_get("", "fingerprint").expect("text");
     assert_eq!(text, "00ff7f80a1b2c3d4e5f60718:300");
     Migrator::up(db, None).await.expect("up again");

@@ -481,7 +481,252 @@ async fn a_reused_query_is_checked_every_time(app: TestApp) {
     }
 }
 
+/// Uploads one statement of `lines_per_month` unmatched lines in each of `months`
+/// ("YYYY-MM"), and waits until the roll-ups count all of them; returns the organisation.
+async fn old_statement(
+    app: &TestApp,
+    token: &str,
+    months: &[&str],
+    lines_per_month: usize,
+) -> String {
+    let org = app
+        .create_organization(token, "Back Catalogue Records")
+        .await;
+    let mut text = format!("{HEADER}\r\n");
+    let stores = ["Spotify", "Deezer", "Tidal"];
+    let countries = ["US", "GB", "DE", "JP"];
+    for month in months {
+        for n in 0..lines_per_month {
+            text.push_str(&format!(
+                "2023-08-01\t{month}\t{}\tOld Timer\tT\tQZOLD23{n:05}\t\t{}\t100\tSong\t{}\t0\t1.5\r\n",
+                stores[n % 3],
+                n + 1,
+                countries[n % 4],
+            ));
+        }
+    }
+    let upload = app
+        .upload_statement(token, &org, "old.tsv", text.into_bytes())
+        .await;
+    let id = upload["data"]["uploadStatement"]["statement"]["id"]
+        .as_str()
+        .expect("statement")
+        .to_owned();
+    app.wait_for_statement(token, &id).await;
+    let all = months.len() * lines_per_month;
+    let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: []) { totals { lineCount } } }";
+    app.eventually(Duration::from_secs(60), || async {
+        let data = app.ok(Some(token), totals, json!({"org": org})).await;
+        (data["analytics"]["totals"]["lineCount"] == json!(all)).then_some(())
+    })
+    .await;
+    org
+}
+
+/// Without a period, the roster overview covers the last twelve months that have figures, not
+/// the last twelve calendar months: a catalogue whose latest statement is years old still shows
+/// its numbers, and the period before is as long and ends the month before.
+async fn the_default_overview_ends_with_the_last_month_of_data(app: TestApp) {
+    let token = app.sign_up("archive@label.test").await;
+    // Older than twelve calendar months whenever this runs after 2024-07; the first month is
+    // outside the default period, twelve months before the last.
+    let org = old_statement(&app, &token, &["2022-06", "2022-07", "2023-06"], 4).await;
+    let overview = app
+        .ok(
+            Some(&token),
+            "query($org: ID!) { rosterOverview(organizationId: $org) { from to totals { lineCount quantity } previousTotals { lineCount } topStores { store } } }",
+            json!({"org": org}),
+        )
+        .await;
+    let overview = &overview["rosterOverview"];
+    assert_eq!(overview["from"], json!("2022-07-01"));
+    assert_eq!(overview["to"], json!("2023-06-01"));
+    assert_eq!(overview["totals"]["lineCount"], json!(8));
+    assert_eq!(overview["totals"]["quantity"], json!(2 * (1 + 2 + 3 + 4)));
+    assert_eq!(overview["previousTotals"]["lineCount"], json!(4));
+    assert_eq!(overview["topStores"].as_array().map(Vec::len), Some(3));
+
+    // An organisation with no figures yet: the last twelve calendar months, all zero.
+    let empty = app.create_organization(&token, "New Label").await;
+    let overview = app
+        .ok(
+            Some(&token),
+            "query($org: ID!) { rosterOverview(organizationId: $org) { from to totals { lineCount } } }",
+            json!({"org": empty}),
+        )
+        .await;
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        overview["rosterOverview"]["to"],
+        json!(today.format("%Y-%m-01").to_string())
+    );
+    assert_eq!(overview["rosterOverview"]["totals"]["lineCount"], json!(0));
+}
+
+/// Requests that ask at once for the same answer nobody has computed yet compute it once: the
+/// others wait for it and take it, rather than each running the same aggregate.
+async fn concurrent_cold_requests_compute_once(app: TestApp) {
+    let token = app.sign_up("rush@label.test").await;
+    let org = old_statement(&app, &token, &["2024-01", "2024-02"], 30).await;
+    let cache = &app.state.analytics_cache;
+    for (round, by) in [["TERRITORY"], ["STORE"], ["MONTH"]].iter().enumerate() {
+        // A filter never asked before, so the answer is cold.
+        let variables = json!({"org": org, "by": by, "filter": {"stores": ["Spotify", "Deezer"], "from": format!("2024-0{}-01", 1 + round % 2)}});
+        let query = "query($org: ID!, $by: [AnalyticsDimension!]!, $filter: AnalyticsFilter) { analytics(organizationId: $org, groupBy: $by, filter: $filter) { totals { lineCount quantity } rows { store territory month figures { lineCount } } } }";
+        let before = cache.computed();
+        let answers = futures::future::join_all(
+            (0..8).map(|_| app.ok(Some(&token), query, variables.clone())),
+        )
+        .await;
+        assert_eq!(
+            cache.computed() - before,
+            1,
+            "eight requests for one cold answer, grouped by {by:?}"
+        );
+        assert!(answers.iter().all(|a| *a == answers[0]));
+        assert!(answers[0]["analytics"]["totals"]["lineCount"].as_i64() > Some(0));
+    }
+}
+
+/// Every grouping, with and without filters, answered from the smallest roll-up that keeps
+/// what it asks for equals the same answer from the full roll-up; and the small roll-ups are
+/// smaller.
+async fn every_grouping_from_a_small_rollup_equals_the_full_one(app: TestApp) {
+    let token = app.sign_up("grains@label.test").await;
+    let org = app.create_organization(&token, "Grain Records").await;
+    let mut isrcs = Vec::new();
+    let mut artists = Vec::new();
+    for (a, name) in ["Ada Grain", "Juno Grain"].iter().enumerate() {
+        let data = app.ok(Some(&token), "mutation($org: ID!, $name: String!) { createArtist(input: {organizationId: $org, name: $name}) { artist { id } } }", json!({"org": org, "name": name})).await;
+        let artist = data["createArtist"]["artist"]["id"]
+            .as_str()
+            .expect("artist")
+            .to_owned();
+        let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"LP\", releaseType: ALBUM}) { release { id } } }", json!({"id": artist})).await;
+        let release = data["createRelease"]["release"]["id"]
+            .as_str()
+            .expect("release")
+            .to_owned();
+        for t in 0..2 {
+            let isrc = format!("QZGRN25{a}{t:04}");
+            app.ok(Some(&token), "mutation($id: ID!, $isrc: String!) { addTrack(input: {releaseId: $id, title: $isrc, isrc: $isrc}) { track { id } } }", json!({"id": release, "isrc": isrc})).await;
+            isrcs.push((isrc, name.to_string()));
+        }
+        artists.push(artist);
+    }
+    let stores = ["Spotify", "Apple Music", "Deezer"];
+    let countries = ["US", "GB", "DE", "JP", "FR"];
+    let mut n = 0;
+    let mut lines = 0;
+    // Two statements whose months overlap, so the second refresh rewrites a month of the first.
+    for (file, months) in [
+        ("a.tsv", ["2025-01", "2025-02"]),
+        ("b.tsv", ["2025-02", "2025-03"]),
+    ] {
+        let mut text = format!("{HEADER}\r\n");
+        for month in months {
+            for (i, (isrc, artist)) in isrcs.iter().enumerate() {
+                for s in 0..5 {
+                    n += 1;
+                    lines += 1;
+                    text.push_str(&format!(
+                        "2025-04-01\t{month}\t{}\t{artist}\tT\t{isrc}\t\t{}\t100\tSong\t{}\t0\t{}.{:09}\r\n",
+                        stores[(i + s) % 3],
+                        n,
+                        countries[(i * 2 + s) % 5],
+                        n % 5,
+                        (n * 7_919_777) % 1_000_000_000
+                    ));
+                }
+            }
+            lines += 1;
+            text.push_str(&format!("2025-04-01\t{month}\tTidal\tStranger\tT\tQZUNK2500009\t\t{n}\t100\tSong\tFR\t0\t0.5\r\n"));
+        }
+        let upload = app
+            .upload_statement(&token, &org, file, text.into_bytes())
+            .await;
+        let id = upload["data"]["uploadStatement"]["statement"]["id"]
+            .as_str()
+            .expect("statement")
+            .to_owned();
+        app.wait_for_statement(&token, &id).await;
+    }
+    let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: []) { totals { lineCount } } }";
+    app.eventually(Duration::from_secs(60), || async {
+        let data = app.ok(Some(&token), totals, json!({"org": org})).await;
+        (data["analytics"]["totals"]["lineCount"] == json!(lines)).then_some(())
+    })
+    .await;
+
+    let dimensions = ["ARTIST", "RELEASE", "TRACK", "STORE", "TERRITORY", "MONTH"];
+    let filters = [
+        json!(null),
+        json!({"stores": ["Spotify", "Tidal"]}),
+        json!({"artistIds": [artists[0]], "from": "2025-02-01"}),
+        json!({"territories": ["us", "FR"], "to": "2025-02-28"}),
+    ];
+    // The operation name keeps the two passes apart in the cache of whole answers.
+    let query = |name: &str| {
+        format!(
+            "query {name}($org: ID!, $by: [AnalyticsDimension!]!, $filter: AnalyticsFilter) {{ analytics(organizationId: $org, groupBy: $by, filter: $filter, first: 1000) {{ totals {{ quantity lineCount earnings {{ amount }} earningsByCurrency {{ amount currency }} }} moreRows rows {{ store territory month artistName releaseTitle trackTitle figures {{ quantity lineCount earnings {{ amount }} earningsByCurrency {{ amount currency }} }} }} }} }}"
+        )
+    };
+    let mut asked = Vec::new();
+    for mask in 0..(1_u32 << dimensions.len()) {
+        let by: Vec<&str> = (0..dimensions.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| dimensions[i])
+            .collect();
+        for filter in &filters {
+            asked.push(json!({"org": org, "by": by, "filter": filter}));
+        }
+    }
+    let mut from_grains = Vec::new();
+    for variables in &asked {
+        from_grains.push(
+            app.ok(Some(&token), &query("Grains"), variables.clone())
+                .await,
+        );
+    }
+    app.state.analytics_cache.answer_from_full_rollup(true);
+    for (variables, small) in asked.iter().zip(&from_grains) {
+        let full = app
+            .ok(Some(&token), &query("Full"), variables.clone())
+            .await;
+        assert_eq!(*small, full, "{variables}");
+    }
+    app.state.analytics_cache.answer_from_full_rollup(false);
+    assert!(
+        from_grains
+            .iter()
+            .all(|a| a["analytics"]["totals"]["lineCount"].as_i64() > Some(0))
+    );
+
+    // The month grain holds a row per month and currency; the full roll-up many more.
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.db;
+    let count = |sql: &'static str| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("n")
+    };
+    let month_rows =
+        count("SELECT COUNT(*) AS n FROM analytics_rollups WHERE grain = 'month'").await;
+    let full_rows = count("SELECT COUNT(*) AS n FROM analytics_monthly").await;
+    assert_eq!(month_rows, 3);
+    assert!(full_rows > 10 * month_rows, "{full_rows} full rows");
+}
+
 on_every_backend!(
+    every_grouping_from_a_small_rollup_equals_the_full_one,
     analytics_match_the_statement_lines,
-    a_reused_query_is_checked_every_time
+    a_reused_query_is_checked_every_time,
+    the_default_overview_ends_with_the_last_month_of_data,
+    concurrent_cold_requests_compute_once
 );

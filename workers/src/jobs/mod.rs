@@ -2,6 +2,7 @@
 //! result, and can run any number of times with the effect of one run.
 
 pub mod allocate_statement;
+pub mod analytics_rollups;
 pub mod deliver_webhook;
 pub mod line_writer;
 pub mod parse_statement;

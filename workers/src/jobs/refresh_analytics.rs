@@ -133,9 +133,15 @@ pub async fn run(
         amount = checked_sum("l.amount_nanos"),
     );
     let written = txn
-        .execute_raw(Statement::from_sql_and_values(backend, insert, values))
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            insert,
+            values.clone(),
+        ))
         .await?
         .rows_affected();
+    // The coarser grains of the same months, from the rows just written.
+    super::analytics_rollups::rewrite(&txn, &month_filter_rollup, &values).await?;
     // Cached answers keyed by the old version are now stale, in every API process.
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
