@@ -324,3 +324,51 @@ async fn a_lost_push_is_swept_sqlite() {
 async fn a_lost_push_is_swept_postgres() {
     a_lost_push_is_swept(Backend::Postgres).await;
 }
+
+/// A worker whose Redis stops answering for a while (`CLIENT PAUSE`) stays up and goes on
+/// working once it answers again, rather than exiting and leaving its jobs to the orphan
+/// timeout. PostgreSQL + Redis only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_rides_out_a_redis_pause() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, false).await else {
+        return;
+    };
+    let api::config::QueueBackend::Redis { url } = app.state.config.queue.clone() else {
+        eprintln!("skipped: the queue is not on Redis");
+        return;
+    };
+    let l = label(&app).await;
+    let mut rng = Rng(11);
+    let mut current = worker(&app);
+    let parse = |name: &'static str, bytes: Vec<u8>| {
+        let (app, l) = (&app, &l);
+        async move {
+            let upload = app.upload_statement(&l.token, &l.org, name, bytes).await;
+            let id = upload["data"]["uploadStatement"]["statement"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{upload}"))
+                .to_owned();
+            app.wait_for_statement(&l.token, &id).await
+        }
+    };
+    let (bytes, _) = statement(&mut rng, &l.isrcs);
+    let st = parse("before.tsv", bytes).await;
+    assert_eq!(st["status"], "PARSED", "{st}");
+
+    let paused = Command::new("redis-cli")
+        .args(["-u", &url, "CLIENT", "PAUSE", "5000", "ALL"])
+        .output()
+        .expect("redis-cli");
+    assert!(paused.status.success(), "{paused:?}");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        current.try_wait().expect("status").is_none(),
+        "the worker exited during the pause"
+    );
+    let (bytes, total) = statement(&mut rng, &l.isrcs);
+    let st = parse("after.tsv", bytes).await;
+    assert_eq!(st["status"], "PARSED", "{st}");
+    assert_eq!(nanos(&st["totals"][0]["amount"]["amount"]), total);
+    current.kill().ok();
+    current.wait().ok();
+}
