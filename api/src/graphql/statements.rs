@@ -619,7 +619,7 @@ impl StatementsSubscription {
                 {
                     // The same rule as `load_statement`, on access as it is now.
                     let allowed = credential
-                        .recheck(&state, organization_id, Permission::ReadMoney)
+                        .recheck(&state, organization_id, Permission::ReadStatements)
                         .await
                         .and_then(|access| match access.artist_id {
                             Some(_) => Err(ApiError::Forbidden(
