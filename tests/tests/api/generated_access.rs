@@ -2813,19 +2813,17 @@ async fn unthrottled(backend: tests::Backend) -> Option<TestApp> {
     .await
 }
 
-mod generated_access {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let app = super::unthrottled(tests::Backend::Sqlite)
-            .await
-            .expect("sqlite app");
-        super::generated_access(app).await;
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_access_sqlite() {
+    let app = unthrottled(tests::Backend::Sqlite)
+        .await
+        .expect("sqlite app");
+    generated_access(app).await;
+}
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(app) = super::unthrottled(tests::Backend::Postgres).await {
-            super::generated_access(app).await;
-        }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_access_postgres() {
+    if let Some(app) = unthrottled(tests::Backend::Postgres).await {
+        generated_access(app).await;
     }
 }
