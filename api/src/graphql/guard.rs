@@ -378,8 +378,12 @@ async fn payee_owner(ctx: &Context<'_>, payee_id: Option<i64>) -> ApiResult<Owne
     Ok(artist_or_label(payee.and_then(|p| p.artist_id)))
 }
 
-/// Whether the run has a payout to one of the artist's payees.
-async fn run_pays_artist(
+/// Whether the run has a payout to one of the artist's payees: when a run concerns an artist
+/// member (the guard's owner of a run, and what `payoutUpdates` tells her about).
+///
+/// # Errors
+/// Database failures.
+pub async fn run_pays_artist(
     db: &impl ConnectionTrait,
     run_id: i64,
     artist_id: i64,

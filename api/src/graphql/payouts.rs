@@ -1040,20 +1040,6 @@ impl PayoutUpdate {
     }
 }
 
-/// Whether an artist member has a payout in the run (only then do they hear about it).
-async fn artist_in_run(
-    db: &impl ConnectionTrait,
-    artist_id: i64,
-    run_id: i64,
-) -> Result<bool, sea_orm::DbErr> {
-    Ok(payout::Entity::find()
-        .filter(payout::Column::PayoutRunId.eq(run_id))
-        .filter(payout::Column::PayeeId.in_subquery(own_payees(artist_id)))
-        .one(db)
-        .await?
-        .is_some())
-}
-
 #[derive(Default)]
 pub struct PayoutsSubscription;
 
@@ -1109,7 +1095,9 @@ impl PayoutsSubscription {
                     continue;
                 };
                 if let Some(artist_id) = access.artist_id
-                    && !artist_in_run(&db, artist_id, run.id).await.unwrap_or(false)
+                    && !guard::run_pays_artist(&db, run.id, artist_id)
+                        .await
+                        .unwrap_or(false)
                 {
                     continue;
                 }
