@@ -49,6 +49,9 @@ pub struct Config {
     /// Where webhook deliveries may go (`IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` lets them
     /// reach loopback and private addresses; by default only the public internet).
     pub webhook_reach: WebhookReach,
+    /// The key tax ids are fingerprinted with (`IMPRINT_TAX_ID_KEY`, at least 32 characters);
+    /// unset, a random key per process (fingerprints then compare only within one process).
+    pub tax_id_key: TaxIdKey,
     /// What one statement file may make a parser hold: `IMPRINT_MAX_LINE_KB` (1024),
     /// `IMPRINT_MAX_CELL_KB` (64), `IMPRINT_MAX_DECOMPRESSED_MB` (8 × the upload limit).
     pub statement_limits: domain::statement::Limits,
@@ -108,6 +111,16 @@ impl RateLimits {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// The key of tax id fingerprints; never printed.
+#[derive(Clone)]
+pub struct TaxIdKey(pub Vec<u8>);
+
+impl std::fmt::Debug for TaxIdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaxIdKey(<redacted>)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -336,7 +349,19 @@ impl Config {
             }
         };
 
+        let tax_id_key = match env.var("IMPRINT_TAX_ID_KEY") {
+            Some(key) if key.len() >= 32 => TaxIdKey(key.into_bytes()),
+            Some(_) => {
+                return Err(ConfigError {
+                    variable: "IMPRINT_TAX_ID_KEY",
+                    message: "must be at least 32 characters".into(),
+                });
+            }
+            None => TaxIdKey(rand::random::<[u8; 32]>().to_vec()),
+        };
+
         Ok(Self {
+            tax_id_key,
             database_url,
             queue,
             namespace,

@@ -256,6 +256,7 @@ pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("artistLeaves", Some(Permission::ManageAgreements)),
     ("createPayee", Some(Permission::ManagePayees)),
     ("updatePayee", Some(Permission::ManagePayees)),
+    ("setPayeeTaxProfile", Some(Permission::ManagePayees)),
     ("createAgreement", Some(Permission::ManageAgreements)),
     ("updateAgreement", Some(Permission::ManageAgreements)),
     ("createRelease", Some(Permission::WriteCatalogue)),

@@ -39,5 +39,6 @@ pub mod period;
 pub mod recoupment;
 pub mod share;
 pub mod statement;
+pub mod tax;
 pub mod text;
 pub mod webhook;

@@ -10,7 +10,9 @@
 //!
 //! The figures are the payout's, as computed for the run (see [`crate::payout`]):
 //! `brought forward + earnings − recouped − reserved + reserve released = payable + carried
-//! forward`. The lines break the earnings down by release, track, store and territory: each
+//! forward`, and the payable is paid as `paid + withheld` (tax withheld at the payee's rate)
+//! plus any conversion remainder, the payment itself shown in the payout currency at the run's
+//! rate. The lines break the earnings down by release, track, store and territory: each
 //! line's earnings include what was recouped from it (shown again in its own column), so the
 //! lines sum to the payout's earnings and recouped figures.
 //!
@@ -52,6 +54,13 @@ pub struct StatementFigures {
     pub rounding_remainder_nanos: i64,
     /// Whether a positive balance was carried forward because it is below the minimum payout.
     pub below_minimum: bool,
+    /// The part of the payable withheld (tax), kept in the `withholding` account.
+    pub withheld_nanos: i64,
+    /// What the payment stands for in the statement's currency (`payable − withheld`, less
+    /// any conversion remainder).
+    pub paid_nanos: i64,
+    /// What the payee receives, in the payout currency.
+    pub payout_amount_nanos: i64,
 }
 
 /// The payee's earnings from one release, track, store and territory in the run.
@@ -125,6 +134,12 @@ pub struct PayeeStatement {
     pub currency: Currency,
     /// The payout's figures.
     pub figures: StatementFigures,
+    /// The withholding rate applied, as a percent string (`"30"`).
+    pub withholding_percent: String,
+    /// The currency the payee is paid in (the statement's currency, or the payee's own).
+    pub payout_currency: Currency,
+    /// 1 unit of `currency` = `exchange_rate` units of `payout_currency`, as recorded on the run.
+    pub exchange_rate: String,
     /// The payment's reference, once paid.
     pub payment_reference: Option<String>,
     /// When the payout was paid.
@@ -286,7 +301,8 @@ pub fn write_csv(statement: &PayeeStatement, mut out: impl std::io::Write) -> cs
     let s = statement;
     let f = &s.figures;
     let period_end = s.period_end.to_string();
-    let header: [(&str, Cow<'_, str>); 18] = [
+    let payout_amount = Money::new(f.payout_amount_nanos, s.payout_currency).to_decimal_string();
+    let header: [(&str, Cow<'_, str>); 24] = [
         ("Organisation", spreadsheet_text(&s.organization_name)),
         ("Payee", spreadsheet_text(&s.payee_name)),
         ("Period end", Cow::Borrowed(&period_end)),
@@ -305,6 +321,12 @@ pub fn write_csv(statement: &PayeeStatement, mut out: impl std::io::Write) -> cs
             Cow::Owned(s.money(f.reserve_released_nanos)),
         ),
         ("Payable", Cow::Owned(s.money(f.payable_nanos))),
+        ("Withholding rate %", Cow::Borrowed(&s.withholding_percent)),
+        ("Withheld", Cow::Owned(s.money(f.withheld_nanos))),
+        ("Paid", Cow::Owned(s.money(f.paid_nanos))),
+        ("Payout currency", Cow::Borrowed(s.payout_currency.as_str())),
+        ("Exchange rate", Cow::Borrowed(&s.exchange_rate)),
+        ("Payout amount", Cow::Owned(payout_amount)),
         (
             "Carried forward",
             Cow::Owned(s.money(f.carried_forward_nanos)),
@@ -725,6 +747,30 @@ fn body(s: &PayeeStatement) -> Vec<Block> {
             f.reserve_released_nanos,
         ),
         figure(Face::Bold, "Payable", f.payable_nanos).with_rule(Rule::Above),
+        figure(
+            Face::Regular,
+            &format!("Less withheld ({} %)", s.withholding_percent),
+            f.withheld_nanos,
+        ),
+        figure(Face::Regular, "Paid", f.paid_nanos),
+        Row::new(
+            Face::Bold,
+            9.0,
+            12.0,
+            vec![
+                (
+                    name,
+                    format!(
+                        "Payout in {} (1 {} = {} {})",
+                        s.payout_currency, s.currency, s.exchange_rate, s.payout_currency
+                    ),
+                ),
+                (
+                    amount,
+                    Money::new(f.payout_amount_nanos, s.payout_currency).to_decimal_string(),
+                ),
+            ],
+        ),
         figure(Face::Regular, "Carried forward", f.carried_forward_nanos),
         figure(
             Face::Regular,
@@ -737,7 +783,7 @@ fn body(s: &PayeeStatement) -> Vec<Block> {
         Face::Regular,
         7.0,
         11.0,
-        "Brought forward + earnings - recouped - reserved + reserve released = payable + carried forward.",
+        "Brought forward + earnings - recouped - reserved + reserve released = paid + withheld + carried forward.",
     )));
 
     blocks.push(Block::Gap(10.0));
@@ -1102,7 +1148,13 @@ mod tests {
                 carried_forward_nanos: balance - payable,
                 rounding_remainder_nanos: balance - payable,
                 below_minimum: false,
+                withheld_nanos: 0,
+                paid_nanos: payable,
+                payout_amount_nanos: payable,
             },
+            withholding_percent: "0".to_owned(),
+            payout_currency: usd(),
+            exchange_rate: "1".to_owned(),
             payment_reference: Some("WIRE-2025-04-0042".to_owned()),
             paid_at: Some(
                 Utc.with_ymd_and_hms(2025, 4, 2, 9, 30, 0)

@@ -20,22 +20,43 @@
 //! So, exactly: `brought_forward + earnings − recouped − reserved + reserve_released ==
 //! payable + carried_forward`.
 //!
+//! # Paying it: withholding and the payee's currency
+//!
+//! [`compute_paid_payout`] then pays `payable` by the payee's [`PaymentTerms`]:
+//!
+//! 5. **Withholding.** `withheld = payable × withholding rate`, rounded half-even to the
+//!    ledger currency's minor unit (so both parts stay whole cents); it goes to the
+//!    `withholding` ledger account, never to the payee. A payee with 30 % withholding is paid
+//!    70 % of their payable.
+//! 6. **Currency.** What is left (`payable − withheld`, in the ledger currency) is converted at
+//!    the run's [`PayoutRate`] (1 unit of the ledger currency = `rate` units of the payout
+//!    currency) and rounded half-even **once** to the payout currency's minor unit (ISO 4217:
+//!    JPY 0, USD 2, BHD 3). The ledger amount that payment stands for is
+//!    `payout_amount ÷ rate` rounded half-even to the nano-unit (`paid_nanos`); the difference
+//!    (`payable − withheld − paid`, either sign: half-even may round up) joins the rounding
+//!    remainder and is carried forward.
+//!
+//! So, exactly: `payable == paid + withheld + fx remainder`, and
+//! `brought_forward + earnings − recouped − reserved + reserve_released ==
+//! paid + withheld + carried_forward`.
+//!
 //! # Conservation
 //!
 //! [`ConservationLedger`] follows allocations and payout lines and checks, per currency, that
-//! `Σ allocated == Σ paid + carried forward + reserves held + Σ recouped (retained against
-//! unrecouped costs) + earnings not yet in a payout run`, to the nano-unit. The last term is
+//! `Σ allocated == Σ paid + Σ withheld + carried forward + reserves held + Σ recouped
+//! (retained against unrecouped costs) + earnings not yet in a payout run`, to the nano-unit. The last term is
 //! zero right after a run that took up every payee's earnings.
 
 use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::allocation::{Allocation, AllocationKind};
 use crate::enums::string_enum;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, decimal_from_nanos, nanos_from_decimal};
 use crate::share::Share;
 
 /// Why a payout could not be computed or recorded.
@@ -75,6 +96,9 @@ pub enum PayoutError {
         /// The currency.
         currency: Currency,
     },
+    /// A withholding rate above 100 %.
+    #[error("the withholding rate must be at most 100%")]
+    InvalidWithholding,
     /// The books do not balance.
     #[error("{currency}: allocated {allocated} but accounted for {accounted_for}")]
     NotConserved {
@@ -161,6 +185,17 @@ pub struct PayoutLine {
     pub rounding_remainder_nanos: i64,
     /// Whether a positive balance was carried forward because it is below the minimum.
     pub below_minimum: bool,
+    /// The part of `payable_nanos` withheld (tax), in `currency`: whole minor units.
+    pub withheld_nanos: i64,
+    /// What the payment stands for in `currency`: `payable − withheld − fx remainder`.
+    pub paid_nanos: i64,
+    /// The currency the payee is paid in.
+    pub payout_currency: Currency,
+    /// 1 unit of `currency` = `exchange_rate` units of `payout_currency` (1 when they are the
+    /// same).
+    pub exchange_rate: Decimal,
+    /// What the payee receives, in `payout_currency`: whole minor units of it.
+    pub payout_amount_nanos: i64,
 }
 
 impl PayoutLine {
@@ -228,7 +263,187 @@ pub fn compute_payout(input: &PayoutInput) -> Result<PayoutLine, PayoutError> {
         carried_forward_nanos: balance - payable,
         rounding_remainder_nanos: remainder,
         below_minimum,
+        withheld_nanos: 0,
+        paid_nanos: payable,
+        payout_currency: input.currency,
+        exchange_rate: Decimal::ONE,
+        payout_amount_nanos: payable,
     })
+}
+
+/// A rate a payout run converts at: 1 unit of the ledger currency = `rate` units of the payout
+/// currency. Exact, strictly positive; built only by [`PayoutRate::parse`] or
+/// [`PayoutRate::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Decimal", into = "Decimal")]
+pub struct PayoutRate(Decimal);
+
+/// Why a rate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RateError {
+    /// Not a plain decimal number.
+    #[error("the rate must be a decimal number such as \"0.9231\"")]
+    NotADecimal,
+    /// Zero or negative.
+    #[error("the rate must be greater than zero")]
+    NotPositive,
+    /// A payee currency the run has no rate for.
+    #[error("no exchange rate for {payout} (1 {ledger} = ? {payout}): give one on the run")]
+    Missing {
+        /// The ledger's currency.
+        ledger: Currency,
+        /// The payee's currency.
+        payout: Currency,
+    },
+}
+
+impl PayoutRate {
+    /// The rate of a currency to itself.
+    pub const ONE: PayoutRate = PayoutRate(Decimal::ONE);
+
+    /// A rate from an exact decimal.
+    ///
+    /// # Errors
+    /// [`RateError::NotPositive`].
+    pub fn new(rate: Decimal) -> Result<PayoutRate, RateError> {
+        if rate <= Decimal::ZERO {
+            return Err(RateError::NotPositive);
+        }
+        Ok(PayoutRate(rate.normalize()))
+    }
+
+    /// Parses a decimal string (`"0.9231"`, `"151.2"`), never through a float.
+    ///
+    /// # Errors
+    /// [`RateError::NotADecimal`] or [`RateError::NotPositive`].
+    pub fn parse(raw: &str) -> Result<PayoutRate, RateError> {
+        let raw = raw.trim();
+        if raw.is_empty()
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
+        {
+            return Err(RateError::NotADecimal);
+        }
+        let d: Decimal = raw.parse().map_err(|_| RateError::NotADecimal)?;
+        PayoutRate::new(d)
+    }
+
+    /// The exact decimal.
+    #[must_use]
+    pub const fn get(self) -> Decimal {
+        self.0
+    }
+}
+
+impl TryFrom<Decimal> for PayoutRate {
+    type Error = RateError;
+    fn try_from(d: Decimal) -> Result<Self, Self::Error> {
+        PayoutRate::new(d)
+    }
+}
+
+impl From<PayoutRate> for Decimal {
+    fn from(r: PayoutRate) -> Decimal {
+        r.0
+    }
+}
+
+/// The rate a payee in `payout` is paid at from a ledger in `ledger`: 1 when they are the
+/// same, else the run's rate for `payout`. The one place a run finds its rates (a fallback to
+/// the organisation's rate table goes here).
+///
+/// # Errors
+/// [`RateError::Missing`] when the run has no rate for `payout`.
+pub fn payout_rate(
+    run_rates: &BTreeMap<Currency, PayoutRate>,
+    ledger: Currency,
+    payout: Currency,
+) -> Result<PayoutRate, RateError> {
+    if ledger == payout {
+        return Ok(PayoutRate::ONE);
+    }
+    run_rates
+        .get(&payout)
+        .copied()
+        .ok_or(RateError::Missing { ledger, payout })
+}
+
+/// How a payee is paid: the share withheld and the currency (and rate) of the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PaymentTerms {
+    /// The share of the payable withheld, in ppb (0 ..= 1 000 000 000).
+    pub withholding_ppb: u64,
+    /// The payout currency and the rate to it; `None` pays in the ledger currency.
+    pub conversion: Option<(Currency, PayoutRate)>,
+}
+
+/// `nanos` rounded half-even to `currency`'s minor unit.
+fn half_even_to_minor_unit(value: Decimal, currency: Currency) -> Result<i64, PayoutError> {
+    let rounded =
+        value.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointNearestEven);
+    nanos_from_decimal(rounded).map_err(|_| PayoutError::Overflow)
+}
+
+/// Computes a payee's payout ([`compute_payout`]) and pays it by `terms` (withholding, then
+/// the conversion to the payout currency); see the module doc.
+///
+/// # Errors
+/// Those of [`compute_payout`], [`PayoutError::InvalidWithholding`], or
+/// [`PayoutError::Overflow`] when a converted amount is out of range.
+pub fn compute_paid_payout(
+    input: &PayoutInput,
+    terms: &PaymentTerms,
+) -> Result<PayoutLine, PayoutError> {
+    if terms.withholding_ppb > Share::WHOLE_PPB {
+        return Err(PayoutError::InvalidWithholding);
+    }
+    let mut line = compute_payout(input)?;
+    let (payout_currency, rate) = terms
+        .conversion
+        .filter(|(c, _)| *c != input.currency)
+        .unwrap_or((input.currency, PayoutRate::ONE));
+    line.payout_currency = payout_currency;
+    line.exchange_rate = rate.get();
+    line.payout_amount_nanos = 0;
+    line.paid_nanos = 0;
+    if line.payable_nanos <= 0 {
+        return Ok(line);
+    }
+    let ppb = Decimal::from(terms.withholding_ppb) / Decimal::from(Share::WHOLE_PPB);
+    let withheld = half_even_to_minor_unit(decimal_from_nanos(line.payable_nanos) * ppb, input.currency)?;
+    let net = line.payable_nanos - withheld;
+    let (payout_amount, paid) = if payout_currency == input.currency {
+        (net, net)
+    } else {
+        let converted = decimal_from_nanos(net)
+            .checked_mul(rate.get())
+            .ok_or(PayoutError::Overflow)?;
+        let payout_amount = half_even_to_minor_unit(converted, payout_currency)?;
+        let back = decimal_from_nanos(payout_amount)
+            .checked_div(rate.get())
+            .ok_or(PayoutError::Overflow)?;
+        let paid = nanos_from_decimal(back).map_err(|_| PayoutError::Overflow)?;
+        (payout_amount, paid)
+    };
+    if payout_amount == 0 && withheld == 0 {
+        // Too little to pay in the payout currency: nothing is paid, everything is carried.
+        line.carried_forward_nanos += line.payable_nanos;
+        line.payable_nanos = 0;
+        line.rounding_remainder_nanos = 0;
+        return Ok(line);
+    }
+    let fx_remainder = net - paid;
+    line.withheld_nanos = withheld;
+    line.paid_nanos = paid;
+    line.payout_amount_nanos = payout_amount;
+    line.rounding_remainder_nanos = to_i64(
+        i128::from(line.rounding_remainder_nanos) + i128::from(fx_remainder),
+    )?;
+    line.carried_forward_nanos = to_i64(
+        i128::from(line.carried_forward_nanos) + i128::from(fx_remainder),
+    )?;
+    Ok(line)
 }
 
 string_enum! {
@@ -378,8 +593,10 @@ pub fn payment_outcome(
 pub struct ConservationTotals {
     /// Σ allocations of statement lines.
     pub allocated: i128,
-    /// Σ paid by payout runs.
+    /// Σ paid by payout runs (the ledger amount of what left).
     pub paid: i128,
+    /// Σ withheld by payout runs (the `withholding` account).
+    pub withheld: i128,
     /// Carried forward, now (the sum of every payee's latest carry).
     pub carried_forward: i128,
     /// Reserves held, now.
@@ -391,14 +608,15 @@ pub struct ConservationTotals {
 }
 
 impl ConservationTotals {
-    /// `paid + carried_forward + reserved + recouped + pending`: must equal `allocated`.
+    /// `paid + withheld + carried_forward + reserved + recouped + pending`: must equal
+    /// `allocated`.
     #[must_use]
     pub fn accounted_for(&self) -> i128 {
-        self.paid + self.carried_forward + self.reserved + self.recouped + self.pending
+        self.paid + self.withheld + self.carried_forward + self.reserved + self.recouped + self.pending
     }
 
-    /// Whether the books balance: every nano-unit allocated is paid, carried forward, held in
-    /// reserve, recouped or still pending. `Organization.moneySummary.balanced` is this.
+    /// Whether the books balance: every nano-unit allocated is paid, withheld, carried
+    /// forward, held in reserve, recouped or still pending. `Organization.moneySummary.balanced` is this.
     #[must_use]
     pub fn is_balanced(&self) -> bool {
         self.allocated == self.accounted_for()
@@ -464,7 +682,8 @@ impl ConservationLedger {
         self.carried.insert(key, carried_forward);
         let t = self.totals.entry(line.currency).or_default();
         t.pending -= i128::from(line.earnings_nanos) - i128::from(line.recouped_nanos);
-        t.paid += i128::from(line.payable_nanos);
+        t.paid += i128::from(line.paid_nanos);
+        t.withheld += i128::from(line.withheld_nanos);
         t.carried_forward += carried_forward - carried;
         t.reserved += reserved - released;
         Ok(())

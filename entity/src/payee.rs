@@ -22,6 +22,11 @@ pub struct Model {
     pub reserve_ppb: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub tax_country: Option<String>,
+    pub tax_form: Option<String>,
+    pub tax_id_masked: Option<String>,
+    pub tax_id_hash: Option<String>,
+    pub withholding_ppb: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,12 @@ pub struct Model {
     pub rounding_remainder_nanos: i64,
     /// A positive balance carried forward because it is below the payee's minimum.
     pub below_minimum: bool,
+    pub withheld_nanos: i64,
+    pub withholding_ppb: i64,
+    pub paid_nanos: i64,
+    pub payout_currency: String,
+    pub exchange_rate: String,
+    pub payout_amount_nanos: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

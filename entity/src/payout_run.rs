@@ -21,6 +21,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The last ledger entry id the run may take up; fixed when it starts computing.
     pub ledger_watermark: Option<i64>,
+    pub exchange_rates: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

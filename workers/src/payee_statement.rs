@@ -92,7 +92,16 @@ pub async fn load(db: &impl ConnectionTrait, payout_id: i64) -> anyhow::Result<P
             carried_forward_nanos: payout.carried_forward_nanos,
             rounding_remainder_nanos: payout.rounding_remainder_nanos,
             below_minimum: payout.below_minimum,
+            withheld_nanos: payout.withheld_nanos,
+            paid_nanos: payout.paid_nanos,
+            payout_amount_nanos: payout.payout_amount_nanos,
         },
+        withholding_percent: domain::share::Share::from_ppb(
+            u64::try_from(payout.withholding_ppb).unwrap_or(0),
+        )
+        .map_or_else(|_| "0".to_owned(), domain::share::Share::to_percent_string),
+        payout_currency: Currency::parse(&payout.payout_currency).unwrap_or(currency),
+        exchange_rate: payout.exchange_rate.clone(),
         payment_reference: payout.payment_reference,
         paid_at: payout.paid_at,
         lines,

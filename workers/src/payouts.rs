@@ -21,12 +21,17 @@
 //! reserves falling due (reserves held by earlier paid runs, released after the organisation's
 //! `reserve_release_periods` periods of `payout_period_months` months). The minimum payout
 //! applies when the balance is in the payee's own currency.
+//!
+//! The payable is then paid by the payee's terms (`domain::payout::compute_paid_payout`): their
+//! withholding rate, and, for a payee whose currency is not the ledger's, the rate the run
+//! records for that currency ([`rate_for`], the one place a run finds a rate).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use domain::money::Currency;
 use domain::payout::{
-    HeldReserve, PayoutInput, PayoutLine, RunStatus, compute_payout, due_reserves,
+    HeldReserve, PaymentTerms, PayoutInput, PayoutLine, PayoutRate, RateError, RunStatus,
+    compute_paid_payout, due_reserves, payout_rate,
 };
 use entity::{organization, payee, payout, payout_run};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
@@ -50,11 +55,62 @@ pub fn taken_up_values(run: &payout_run::Model, watermark: i64) -> Vec<sea_orm::
     ]
 }
 
+/// The rates a run was given (`payout_runs.exchange_rates`, a JSON object of currency →
+/// decimal string).
+///
+/// # Errors
+/// A stored value that is not such an object.
+pub fn run_rates(run: &payout_run::Model) -> anyhow::Result<BTreeMap<Currency, PayoutRate>> {
+    let raw: BTreeMap<String, String> = serde_json::from_str(&run.exchange_rates)
+        .map_err(|e| anyhow::anyhow!("payout run {}: exchange rates: {e}", run.id))?;
+    raw.into_iter()
+        .map(|(currency, rate)| {
+            let c = Currency::parse(&currency).map_err(|e| anyhow::anyhow!("{currency}: {e}"))?;
+            let r = PayoutRate::parse(&rate).map_err(|e| anyhow::anyhow!("{currency}: {e}"))?;
+            Ok((c, r))
+        })
+        .collect()
+}
+
+/// The rate a payee in `payout` is paid at from a ledger in `ledger`, in a run given
+/// `run_rates`: the one lookup both `createPayoutRun` (to refuse a run that lacks a rate) and
+/// the worker use. (A fallback to the organisation's rate table belongs here.)
+///
+/// # Errors
+/// [`RateError::Missing`].
+pub fn rate_for(
+    run_rates: &BTreeMap<Currency, PayoutRate>,
+    ledger: Currency,
+    payout: Currency,
+) -> Result<PayoutRate, RateError> {
+    payout_rate(run_rates, ledger, payout)
+}
+
+/// A payee's terms of payment in a run paying from a ledger in `ledger`.
+///
+/// # Errors
+/// An unknown stored currency, or no rate for the payee's currency.
+pub fn payment_terms(
+    payee: &payee::Model,
+    run_rates: &BTreeMap<Currency, PayoutRate>,
+    ledger: Currency,
+) -> anyhow::Result<PaymentTerms> {
+    let payout = Currency::parse(&payee.currency)
+        .map_err(|e| anyhow::anyhow!("payee {} currency {}: {e}", payee.id, payee.currency))?;
+    let rate = rate_for(run_rates, ledger, payout)?;
+    Ok(PaymentTerms {
+        withholding_ppb: u64::try_from(payee.withholding_ppb).unwrap_or(0),
+        conversion: (payout != ledger).then_some((payout, rate)),
+    })
+}
+
 /// A payee's computed payout in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComputedPayout {
     pub payee_id: i64,
     pub line: PayoutLine,
+    /// The withholding rate the line was paid by, in ppb.
+    pub withholding_ppb: i64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -167,6 +223,7 @@ pub async fn compute_run(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    let rates = run_rates(run)?;
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         let (payee_id, currency_code) = &key;
@@ -195,10 +252,13 @@ pub async fn compute_run(
                 0
             },
         };
-        let line = compute_payout(&input).map_err(|e| anyhow::anyhow!("payee {payee_id}: {e}"))?;
+        let terms = payment_terms(payee, &rates, currency)?;
+        let line = compute_paid_payout(&input, &terms)
+            .map_err(|e| anyhow::anyhow!("payee {payee_id}: {e}"))?;
         out.push(ComputedPayout {
             payee_id: *payee_id,
             line,
+            withholding_ppb: i64::try_from(terms.withholding_ppb).unwrap_or(0),
         });
     }
     Ok(out)
@@ -245,7 +305,7 @@ pub async fn announce(ctx: &crate::JobContext, run: &payout_run::Model) -> anyho
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             "SELECT currency, COUNT(*), CAST(SUM(payable_nanos) AS BIGINT), \
-               CAST(SUM(carried_forward_nanos) AS BIGINT) \
+               CAST(SUM(carried_forward_nanos) AS BIGINT), CAST(SUM(withheld_nanos) AS BIGINT) \
              FROM payouts WHERE payout_run_id = $1 GROUP BY currency ORDER BY currency",
             [run.id.into()],
         ))
@@ -264,6 +324,7 @@ pub async fn announce(ctx: &crate::JobContext, run: &payout_run::Model) -> anyho
             "payee_count": row.try_get_by_index::<i64>(1)?,
             "payable": decimal(row.try_get_by_index::<i64>(2)?),
             "carried_forward": decimal(row.try_get_by_index::<i64>(3)?),
+            "withheld": decimal(row.try_get_by_index::<i64>(4)?),
         }));
     }
     let data = serde_json::json!({

@@ -74,6 +74,10 @@ mirror_enum!(ExitReleasePolicy => domain::agreement::ExitReleasePolicy { Stay, T
 mirror_enum!(FutureRights => domain::agreement::FutureRights { None, FirstRefusal, Options });
 mirror_enum!(PayeeKind => domain::agreement::PayeeKind { Artist, Producer, Featured, Label, Other });
 
+mirror_enum!(
+    /// The tax form a payee has on file.
+    TaxForm => domain::tax::TaxForm { None, W9, W8Ben, W8BenE, W8Eci, Other });
+
 /// A label (one owner, a roster) or a collective (artists sharing costs and a name).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrganizationKind {

@@ -34,6 +34,8 @@ pub enum LedgerAccount {
     Payout,
     /// Held in reserve (negative) or released (positive).
     Reserve,
+    /// Withheld from a payout (tax; negative on the payee, held for the tax authority).
+    Withholding,
 }
 
 impl LedgerAccount {
@@ -44,6 +46,7 @@ impl LedgerAccount {
             "recoupment" => Self::Recoupment,
             "payout" => Self::Payout,
             "reserve" => Self::Reserve,
+            "withholding" => Self::Withholding,
             other => {
                 return Err(ApiError::internal(anyhow::anyhow!(
                     "unknown ledger account `{other}`"
@@ -103,7 +106,7 @@ impl LedgerEntry {
 }
 
 /// Where the organisation's allocated money is, in one currency. Always
-/// `allocated = paid + carriedForward + reserved + recouped + pending`, to the nano-unit:
+/// `allocated = paid + withheld + carriedForward + reserved + recouped + pending`, to the nano-unit:
 /// `balanced` says so, computed from the ledger on one side and the payout runs on the other.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct MoneySummary {
@@ -112,6 +115,8 @@ pub struct MoneySummary {
     pub allocated: Money,
     /// Paid by payout runs.
     pub paid: Money,
+    /// Withheld from payouts (tax), in the `WITHHOLDING` account.
+    pub withheld: Money,
     /// Carried forward by the payees' latest paid runs (negative for a payee who owes).
     pub carried_forward: Money,
     /// Held in reserve now.
@@ -141,7 +146,8 @@ pub async fn money_summary(
           CAST(SUM(CASE WHEN e.account IN ('earnings', 'label') AND NOT EXISTS ( \
               SELECT 1 FROM payout_runs r WHERE r.organization_id = e.organization_id AND r.status = 'paid' \
                 AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end)) \
-            THEN e.amount_nanos ELSE 0 END) AS BIGINT) \
+            THEN e.amount_nanos ELSE 0 END) AS BIGINT), \
+          CAST(SUM(CASE WHEN e.account = 'withholding' THEN -e.amount_nanos ELSE 0 END) AS BIGINT) \
         FROM ledger_entries e WHERE e.organization_id = $1 GROUP BY e.currency";
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -160,6 +166,7 @@ pub async fn money_summary(
         s.paid = get(3)?;
         s.reserved = get(4)?;
         s.pending = get(5)?;
+        s.withheld = get(6)?;
     }
     // The other side: what the payees' latest paid payouts carried forward.
     let mut paid_runs = payout_run::Entity::find()
@@ -200,6 +207,7 @@ pub async fn money_summary(
             MoneySummary {
                 allocated: money(s.allocated),
                 paid: money(s.paid),
+                withheld: money(s.withheld),
                 carried_forward: money(s.carried_forward),
                 reserved: money(s.reserved),
                 recouped: money(s.recouped),

@@ -27,6 +27,7 @@ pub mod refs;
 pub mod roster;
 pub mod splits;
 pub mod statements;
+pub mod tax;
 pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
@@ -56,6 +57,7 @@ pub struct Mutation(
     recoupables::RecoupablesMutation,
     ledger::LedgerMutation,
     webhooks::WebhooksMutation,
+    tax::TaxMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -57,6 +57,11 @@ impl Payee {
     async fn minimum_payout(&self) -> Money {
         Money::from_nanos(self.0.minimum_payout_nanos, &self.0.currency)
     }
+    /// Country, tax form, masked tax id and withholding rate. Personal: for the label's
+    /// owners, admins and managers, and the payee's own artist.
+    async fn tax_profile(&self, ctx: &Context<'_>) -> ApiResult<super::tax::TaxProfile> {
+        super::tax::TaxProfile::of(self.0.reveal(ctx).await?)
+    }
     /// Reference of the payout method (bank, PayPal…), never the account details themselves.
     /// Personal: for the label's owners, admins and managers, and the payee's own artist.
     async fn payout_method(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
@@ -171,7 +176,9 @@ pub struct PayeeBalance {
     pub paid: Money,
     /// Held in reserve now.
     pub reserved: Money,
-    /// Owed and not yet paid: `earned − recouped − paid − reserved`.
+    /// Withheld from payouts (tax).
+    pub withheld: Money,
+    /// Owed and not yet paid: `earned − recouped − paid − withheld − reserved`.
     pub unpaid: Money,
 }
 
@@ -191,7 +198,8 @@ async fn payee_balances(ctx: &Context<'_>, payee: &payee::Model) -> ApiResult<Ve
           CAST(SUM(CASE WHEN account IN ('earnings', 'label', 'recoupment') THEN amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN account = 'recoupment' THEN amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN account = 'payout' THEN -amount_nanos ELSE 0 END) AS BIGINT), \
-          CAST(SUM(CASE WHEN account = 'reserve' THEN -amount_nanos ELSE 0 END) AS BIGINT) \
+          CAST(SUM(CASE WHEN account = 'reserve' THEN -amount_nanos ELSE 0 END) AS BIGINT), \
+          CAST(SUM(CASE WHEN account = 'withholding' THEN -amount_nanos ELSE 0 END) AS BIGINT) \
         FROM ledger_entries WHERE organization_id = $1 AND payee_id = $2 GROUP BY currency ORDER BY currency";
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -207,15 +215,18 @@ async fn payee_balances(ctx: &Context<'_>, payee: &payee::Model) -> ApiResult<Ve
         let recouped: i64 = row.try_get_by_index(2)?;
         let paid: i64 = row.try_get_by_index(3)?;
         let reserved: i64 = row.try_get_by_index(4)?;
+        let withheld: i64 = row.try_get_by_index(5)?;
         out.push(PayeeBalance {
             earned: Money::from_nanos(earned, &currency),
             recouped: Money::from_nanos(recouped, &currency),
             paid: Money::from_nanos(paid, &currency),
             reserved: Money::from_nanos(reserved, &currency),
+            withheld: Money::from_nanos(withheld, &currency),
             unpaid: Money::from_nanos(
                 earned
                     .saturating_sub(recouped)
                     .saturating_sub(paid)
+                    .saturating_sub(withheld)
                     .saturating_sub(reserved),
                 &currency,
             ),

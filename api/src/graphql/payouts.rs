@@ -2,7 +2,8 @@
 //! `approvePayoutRun` → `markPayoutRunPaid` (a payment reference per payee) → paid; or
 //! `cancelPayoutRun`. `payoutUpdates` streams every step live.
 //!
-//! Paying writes the ledger: per payout a `payout` entry (minus what was paid) and `reserve`
+//! Paying writes the ledger: per payout a `payout` entry (minus what was paid), a
+//! `withholding` entry (minus what was withheld) and `reserve`
 //! entries (minus what is held, plus what is released), so a payee's ledger balance is what is
 //! carried forward. An artist member sees only the payouts of their own payees.
 
@@ -15,7 +16,7 @@ use entity::{ledger_entry, organization, payee, payout, payout_run};
 use futures::Stream;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, Statement,
+    QueryOrder, QuerySelect, Set, SqlErr, Statement,
 };
 
 use super::access::{ContextExt, OrgAccess, Permission};
@@ -121,6 +122,10 @@ pub struct PayoutRunTotal {
     pub reserved: Money,
     pub reserve_released: Money,
     pub payable: Money,
+    /// The part of `payable` withheld (tax).
+    pub withheld: Money,
+    /// What the payments stand for in this currency.
+    pub paid: Money,
     pub carried_forward: Money,
 }
 
@@ -164,6 +169,22 @@ impl PayoutRun {
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+    /// The rates the run converts at, as given when it was created.
+    async fn exchange_rates(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExchangeRate>> {
+        let rates = workers::payouts::run_rates(&self.0).map_err(ApiError::internal)?;
+        let org = organization::Entity::find_by_id(self.0.organization_id)
+            .one(ctx.db())
+            .await?
+            .ok_or(ApiError::NotFound("Organization"))?;
+        Ok(rates
+            .into_iter()
+            .map(|(to, rate)| ExchangeRate {
+                from: org.base_currency.clone(),
+                to: to.as_str().to_owned(),
+                rate: rate.get().to_string(),
+            })
+            .collect())
+    }
 
     /// Totals per currency.
     async fn totals(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayoutRunTotal>> {
@@ -175,7 +196,8 @@ impl PayoutRun {
                CAST(SUM(p.brought_forward_nanos) AS BIGINT), CAST(SUM(p.earnings_nanos) AS BIGINT), \
                CAST(SUM(p.recouped_nanos) AS BIGINT), CAST(SUM(p.reserved_nanos) AS BIGINT), \
                CAST(SUM(p.reserve_released_nanos) AS BIGINT), CAST(SUM(p.payable_nanos) AS BIGINT), \
-               CAST(SUM(p.carried_forward_nanos) AS BIGINT) \
+               CAST(SUM(p.carried_forward_nanos) AS BIGINT), CAST(SUM(p.withheld_nanos) AS BIGINT), \
+               CAST(SUM(p.paid_nanos) AS BIGINT) \
              FROM payouts p WHERE p.payout_run_id = $1 {filter} GROUP BY p.currency ORDER BY p.currency"
         );
         let mut values: Vec<sea_orm::Value> = vec![self.0.id.into()];
@@ -205,6 +227,8 @@ impl PayoutRun {
                 reserve_released: money(6)?,
                 payable: money(7)?,
                 carried_forward: money(8)?,
+                withheld: money(9)?,
+                paid: money(10)?,
                 currency,
             });
         }
@@ -294,9 +318,35 @@ impl Payout {
     async fn reserve_released(&self) -> Money {
         self.money(self.0.reserve_released_nanos)
     }
-    /// Paid this run: whole minor units of the currency.
+    /// Payable this run, before withholding: whole minor units of the currency.
     async fn payable(&self) -> Money {
         self.money(self.0.payable_nanos)
+    }
+    /// The part of `payable` withheld (tax) at `withholdingPercent`, kept in the
+    /// `WITHHOLDING` ledger account.
+    async fn withheld(&self) -> Money {
+        self.money(self.0.withheld_nanos)
+    }
+    /// The payee's withholding rate when the run was computed, a percent string.
+    async fn withholding_percent(&self) -> String {
+        u64::try_from(self.0.withholding_ppb)
+            .ok()
+            .and_then(|ppb| domain::share::Share::from_ppb(ppb).ok())
+            .map_or_else(|| "0".to_owned(), |s| s.to_percent_string())
+    }
+    /// What the payment stands for in `currency`: `payable − withheld`, less the conversion
+    /// remainder when paid in another currency.
+    async fn paid(&self) -> Money {
+        self.money(self.0.paid_nanos)
+    }
+    /// What the payee receives, in their payout currency (whole minor units of it).
+    async fn payout_amount(&self) -> Money {
+        Money::from_nanos(self.0.payout_amount_nanos, &self.0.payout_currency)
+    }
+    /// 1 unit of `currency` = `exchangeRate` units of `payoutAmount.currency` (an exact
+    /// decimal string; "1" when they are the same).
+    async fn exchange_rate(&self) -> &str {
+        &self.0.exchange_rate
     }
     /// Carried forward to the next run.
     async fn carried_forward(&self) -> Money {
@@ -391,6 +441,85 @@ pub struct CreatePayoutRunInput {
     pub organization_id: ID,
     /// The last day of the period to pay: earnings from sales up to it are taken up.
     pub period_end: NaiveDate,
+    /// The rates this run pays payees in other currencies at: one per payee currency that is
+    /// not the organisation's base currency (a missing one is a `userError` naming it).
+    pub exchange_rates: Option<Vec<ExchangeRateInput>>,
+}
+
+/// 1 unit of the organisation's base currency = `rate` units of `currency`.
+#[derive(InputObject)]
+pub struct ExchangeRateInput {
+    /// ISO 4217, the payees' currency.
+    pub currency: String,
+    /// A decimal string greater than zero, e.g. "0.9231".
+    pub rate: String,
+}
+
+/// A rate a run converts at: 1 unit of `from` (the ledger's currency) = `rate` units of `to`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ExchangeRate {
+    pub from: String,
+    pub to: String,
+    /// An exact decimal string.
+    pub rate: String,
+}
+
+/// Checks the rates given to `createPayoutRun` and that every payee currency of the
+/// organisation has one; returns them as stored (`payout_runs.exchange_rates`).
+async fn run_rates_input(
+    db: &impl ConnectionTrait,
+    org: &organization::Model,
+    input: Option<&[ExchangeRateInput]>,
+    errors: &mut UserErrors,
+) -> ApiResult<String> {
+    use domain::money::Currency;
+    use domain::payout::PayoutRate;
+    use std::collections::BTreeMap;
+    let mut rates: BTreeMap<Currency, PayoutRate> = BTreeMap::new();
+    for (i, r) in input.unwrap_or_default().iter().enumerate() {
+        let currency = errors.check(
+            &format!("exchangeRates.{i}.currency"),
+            Currency::parse(&r.currency),
+        );
+        let rate = errors.check(&format!("exchangeRates.{i}.rate"), PayoutRate::parse(&r.rate));
+        if let (Some(c), Some(rate)) = (currency, rate) {
+            if rates.insert(c, rate).is_some() {
+                errors.invalid(
+                    &format!("exchangeRates.{i}.currency"),
+                    format!("{c} is listed twice"),
+                );
+            }
+        }
+    }
+    let Ok(ledger) = Currency::parse(&org.base_currency) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "organisation {} has base currency {}",
+            org.id,
+            org.base_currency
+        )));
+    };
+    let currencies: Vec<String> = payee::Entity::find()
+        .select_only()
+        .column(payee::Column::Currency)
+        .distinct()
+        .filter(payee::Column::OrganizationId.eq(org.id))
+        .order_by_asc(payee::Column::Currency)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for code in currencies {
+        let Ok(payout) = Currency::parse(&code) else {
+            continue;
+        };
+        if let Err(err) = workers::payouts::rate_for(&rates, ledger, payout) {
+            errors.invalid("exchangeRates", err.to_string());
+        }
+    }
+    let stored: BTreeMap<&str, String> = rates
+        .iter()
+        .map(|(c, r)| (c.as_str(), r.get().to_string()))
+        .collect();
+    serde_json::to_string(&stored).map_err(ApiError::internal)
 }
 
 #[derive(InputObject)]
@@ -451,6 +580,19 @@ impl PayoutsMutation {
                 "a payout run can only pay a period that has ended",
             ));
         }
+        let org = organization::Entity::find_by_id(organization_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("Organization"))?;
+        let mut errors = UserErrors::default();
+        let exchange_rates =
+            run_rates_input(db, &org, input.exchange_rates.as_deref(), &mut errors).await?;
+        if !errors.is_empty() {
+            return Ok(PayoutRunPayload {
+                payout_run: None,
+                user_errors: errors.into_vec(),
+            });
+        }
         let txn = entity::db::begin_write(db).await?;
         let runs = payout_run::Entity::find()
             .filter(payout_run::Column::OrganizationId.eq(organization_id))
@@ -491,6 +633,7 @@ impl PayoutsMutation {
             created_at: Set(now),
             updated_at: Set(now),
             ledger_watermark: Set(None),
+            exchange_rates: Set(exchange_rates),
             ..Default::default()
         }
         .insert(&txn)
@@ -779,7 +922,8 @@ impl PayoutsMutation {
             "status": run.status,
             "payments": to_pay.iter().map(|(p, r)| serde_json::json!({
                 "payout_id": p.id, "payee_id": p.payee_id, "reference": r,
-                "amount_nanos": p.payable_nanos, "currency": p.currency,
+                "amount_nanos": p.paid_nanos, "currency": p.currency,
+                "payout_amount_nanos": p.payout_amount_nanos, "payout_currency": p.payout_currency,
             })).collect::<Vec<_>>(),
         }))
         .ok();
@@ -955,7 +1099,7 @@ async fn transition_done(
 }
 
 /// Writes the ledger entries of a run once every payment is made: per payout, what left the
-/// payee's balance (paid, held in reserve) and what came back to it (reserves released). After
+/// payee's balance (paid, withheld, held in reserve) and what came back to it (reserves released). After
 /// them a payee's ledger balance is exactly what the run carried forward. Only payouts whose
 /// money moved are settled (`PayoutStatus::is_settled_in_ledger`: paid, or carried forward);
 /// a pending or cancelled one writes nothing. Causes are unique per payout, so this can never
@@ -976,7 +1120,8 @@ async fn settle_run(
             continue;
         }
         let parts = [
-            ("payout", "paid", -p.payable_nanos),
+            ("payout", "paid", -p.paid_nanos),
+            ("withholding", "withheld", -p.withheld_nanos),
             ("reserve", "reserve_held", -p.reserved_nanos),
             ("reserve", "reserve_released", p.reserve_released_nanos),
         ];
