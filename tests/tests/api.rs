@@ -24,4 +24,5 @@ mod api {
     pub mod sessions;
     pub mod statements;
     pub mod webhooks;
+    pub mod withholding;
 }

@@ -25,7 +25,7 @@ const CREATE_KEY: &str =
 const RUN: &str = "query($id: ID!) { node(id: $id) { ... on PayoutRun { id status payouts(first: 100) { edges { node { id status currency payee { id name } broughtForward { amount currency } earnings { amount } recouped { amount } reserved { amount } reserveReleased { amount } payable { amount } carriedForward { amount } roundingRemainder { amount } paymentReference statementCsvUrl statementPdfUrl } } } } } }";
 
 /// `(store, title, ISRC, quantity, country, amount)`.
-type Sale = (
+pub(crate) type Sale = (
     &'static str,
     &'static str,
     &'static str,
@@ -83,7 +83,7 @@ const FEBRUARY: [Sale; 2] = [
     ("Deezer", "Low Tide", "QZBEN2500002", 5, "FR", "0.80"),
 ];
 
-fn distrokid(month: &str, sales: &[Sale]) -> Vec<u8> {
+pub(crate) fn distrokid(month: &str, sales: &[Sale]) -> Vec<u8> {
     let mut out = format!("{HEADER}\r\n");
     for (store, title, isrc, quantity, country, amount) in sales {
         out.push_str(&format!(
@@ -135,8 +135,8 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
 }
 
 /// A downloaded CSV statement: its `field,value` block and its line table.
-struct CsvStatement {
-    fields: BTreeMap<String, String>,
+pub(crate) struct CsvStatement {
+    pub(crate) fields: BTreeMap<String, String>,
     /// Release, UPC, Track, ISRC, Store, Territory, Quantity, Earnings, Recouped.
     lines: Vec<Vec<String>>,
     /// Recoupable, Kind, Incurred on, Currency, Amount, Recouped this run, Recouped to date,
@@ -179,7 +179,7 @@ fn parse_statement(text: &str) -> CsvStatement {
 }
 
 /// An exact decimal string in nano-units, through the domain's own parser.
-fn nanos(amount: &str) -> i64 {
+pub(crate) fn nanos(amount: &str) -> i64 {
     domain::money::parse_decimal_str(amount)
         .unwrap_or_else(|e| panic!("{amount:?} is not an exact amount: {e}"))
 }
@@ -193,7 +193,7 @@ async fn get(app: &TestApp, token: Option<&str>, url: &str) -> reqwest::Response
 }
 
 /// Downloads a statement that must be there; checks the headers and returns the body.
-async fn download(app: &TestApp, token: &str, url: &str, content_type: &str) -> (String, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, token: &str, url: &str, content_type: &str) -> (String, Vec<u8>) {
     let response = get(app, Some(token), url).await;
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     let header = |name| {
@@ -214,7 +214,7 @@ async fn download(app: &TestApp, token: &str, url: &str, content_type: &str) -> 
     (disposition, bytes)
 }
 
-async fn csv(app: &TestApp, token: &str, payout: &Value) -> CsvStatement {
+pub(crate) async fn csv(app: &TestApp, token: &str, payout: &Value) -> CsvStatement {
     let url = payout["statementCsvUrl"].as_str().expect("CSV url");
     let (disposition, bytes) = download(app, token, url, "text/csv").await;
     assert!(
@@ -225,7 +225,7 @@ async fn csv(app: &TestApp, token: &str, payout: &Value) -> CsvStatement {
 }
 
 /// The inflated content streams of a PDF, concatenated.
-fn pdf_text(pdf: &[u8]) -> Vec<u8> {
+pub(crate) fn pdf_text(pdf: &[u8]) -> Vec<u8> {
     let mut text = Vec::new();
     let mut rest = pdf;
     while let Some(at) = rest.windows(8).position(|w| w == b"\nstream\n") {
@@ -242,7 +242,7 @@ fn pdf_text(pdf: &[u8]) -> Vec<u8> {
     text
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
@@ -283,7 +283,7 @@ fn assert_matches_payout(statement: &CsvStatement, payout: &Value) {
     assert_eq!(recouped, nanos(&f["Recouped"]), "lines sum to the recouped");
 }
 
-async fn upload(app: &TestApp, token: &str, org: &str, name: &str, bytes: Vec<u8>) {
+pub(crate) async fn upload(app: &TestApp, token: &str, org: &str, name: &str, bytes: Vec<u8>) {
     let data = app.upload_statement(token, org, name, bytes).await;
     let id = data["data"]["uploadStatement"]["statement"]["id"]
         .as_str()
