@@ -120,6 +120,67 @@ async fn render_statement(
     Ok((file_name, bytes))
 }
 
+/// `GET /payees/{id}/year-end/{year}/summary.csv`.
+pub async fn year_end_csv(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    path: web::Path<(String, i32)>,
+) -> HttpResponse {
+    year_end(&state, &http, &path.0, path.1, StatementFormat::Csv).await
+}
+
+/// `GET /payees/{id}/year-end/{year}/summary.pdf`.
+pub async fn year_end_pdf(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    path: web::Path<(String, i32)>,
+) -> HttpResponse {
+    year_end(&state, &http, &path.0, path.1, StatementFormat::Pdf).await
+}
+
+/// A payee's year-end summary: the same access as the payee's statements (their money).
+async fn year_end(
+    state: &AppState,
+    http: &HttpRequest,
+    id: &str,
+    year: i32,
+    format: StatementFormat,
+) -> HttpResponse {
+    let result = async {
+        let token = crate::http::credential(http).map_err(downloads_error)?;
+        let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
+            .await
+            .map_err(downloads_error)?;
+        if matches!(principal, Principal::Anonymous) {
+            return Err(ApiError::Unauthenticated);
+        }
+        let payee_id = decode_or_not_found(Kind::Payee, &ID(id.to_owned()))?;
+        graphql::payouts::load_payee_money(&state.db, &principal, payee_id).await?;
+        let summary = workers::year_end::load(&state.db, payee_id, year).await?;
+        let file_name = format!("{}.{}", summary.file_stem(), format.extension());
+        let bytes = tokio::task::spawn_blocking(move || match format {
+            StatementFormat::Csv => domain::year_end::to_csv(&summary),
+            StatementFormat::Pdf => domain::year_end::to_pdf(&summary),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>((file_name, bytes))
+    }
+    .await;
+    match result {
+        Ok((file_name, bytes)) => HttpResponse::Ok()
+            .content_type(format.content_type())
+            .insert_header(ContentDisposition {
+                disposition: DispositionType::Attachment,
+                parameters: vec![DispositionParam::Filename(file_name)],
+            })
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .body(bytes),
+        Err(err) => error_response(&err),
+    }
+}
+
 /// What a refusal before the download is, in this endpoint's terms.
 fn downloads_error(refusal: crate::http::Refusal) -> ApiError {
     match refusal {

@@ -633,6 +633,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
                     "/payouts/{id}/statement.pdf",
                     web::get().to(crate::downloads::statement_pdf),
                 )
+                .route(
+                    "/payees/{id}/year-end/{year}/summary.csv",
+                    web::get().to(crate::downloads::year_end_csv),
+                )
+                .route(
+                    "/payees/{id}/year-end/{year}/summary.pdf",
+                    web::get().to(crate::downloads::year_end_pdf),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics)),

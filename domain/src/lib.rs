@@ -42,3 +42,4 @@ pub mod statement;
 pub mod tax;
 pub mod text;
 pub mod webhook;
+pub mod year_end;

@@ -380,8 +380,10 @@ pub struct PaymentTerms {
 
 /// `nanos` rounded half-even to `currency`'s minor unit.
 fn half_even_to_minor_unit(value: Decimal, currency: Currency) -> Result<i64, PayoutError> {
-    let rounded =
-        value.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointNearestEven);
+    let rounded = value.round_dp_with_strategy(
+        currency.minor_units(),
+        RoundingStrategy::MidpointNearestEven,
+    );
     nanos_from_decimal(rounded).map_err(|_| PayoutError::Overflow)
 }
 
@@ -411,7 +413,8 @@ pub fn compute_paid_payout(
         return Ok(line);
     }
     let ppb = Decimal::from(terms.withholding_ppb) / Decimal::from(Share::WHOLE_PPB);
-    let withheld = half_even_to_minor_unit(decimal_from_nanos(line.payable_nanos) * ppb, input.currency)?;
+    let withheld =
+        half_even_to_minor_unit(decimal_from_nanos(line.payable_nanos) * ppb, input.currency)?;
     let net = line.payable_nanos - withheld;
     let (payout_amount, paid) = if payout_currency == input.currency {
         (net, net)
@@ -437,12 +440,10 @@ pub fn compute_paid_payout(
     line.withheld_nanos = withheld;
     line.paid_nanos = paid;
     line.payout_amount_nanos = payout_amount;
-    line.rounding_remainder_nanos = to_i64(
-        i128::from(line.rounding_remainder_nanos) + i128::from(fx_remainder),
-    )?;
-    line.carried_forward_nanos = to_i64(
-        i128::from(line.carried_forward_nanos) + i128::from(fx_remainder),
-    )?;
+    line.rounding_remainder_nanos =
+        to_i64(i128::from(line.rounding_remainder_nanos) + i128::from(fx_remainder))?;
+    line.carried_forward_nanos =
+        to_i64(i128::from(line.carried_forward_nanos) + i128::from(fx_remainder))?;
     Ok(line)
 }
 
@@ -612,7 +613,12 @@ impl ConservationTotals {
     /// `allocated`.
     #[must_use]
     pub fn accounted_for(&self) -> i128 {
-        self.paid + self.withheld + self.carried_forward + self.reserved + self.recouped + self.pending
+        self.paid
+            + self.withheld
+            + self.carried_forward
+            + self.reserved
+            + self.recouped
+            + self.pending
     }
 
     /// Whether the books balance: every nano-unit allocated is paid, withheld, carried

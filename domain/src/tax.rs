@@ -60,10 +60,7 @@ pub fn parse_country(raw: &str) -> Result<String, TaxError> {
     let code = raw.trim().to_ascii_uppercase();
     let known = code.len() == 2
         && code.bytes().all(|b| b.is_ascii_uppercase())
-        && COUNTRIES
-            .as_bytes()
-            .chunks(2)
-            .any(|c| c == code.as_bytes());
+        && COUNTRIES.as_bytes().chunks(2).any(|c| c == code.as_bytes());
     if known {
         Ok(code)
     } else {

@@ -46,8 +46,8 @@ fn terms(withholding_ppb: u64, conversion: Option<(&str, &str)>) -> PaymentTerms
 
 #[test]
 fn thirty_percent_withholding_pays_seventy_percent() {
-    let line = compute_paid_payout(&input("USD", "100.004"), &terms(300_000_000, None))
-        .expect("valid");
+    let line =
+        compute_paid_payout(&input("USD", "100.004"), &terms(300_000_000, None)).expect("valid");
     assert_eq!(line.payable_nanos, units("100.00"));
     assert_eq!(line.withheld_nanos, units("30.00"));
     assert_eq!(line.paid_nanos, units("70.00"));
@@ -120,8 +120,8 @@ fn rounding_up_carries_a_small_debt_rather_than_creating_money() {
 #[test]
 fn too_little_to_pay_in_the_payout_currency_is_carried_whole() {
     // 0.01 USD at 0.4 = 0.004 EUR → 0.00: nothing is paid.
-    let line = compute_paid_payout(&input("USD", "0.01"), &terms(0, Some(("EUR", "0.4"))))
-        .expect("valid");
+    let line =
+        compute_paid_payout(&input("USD", "0.01"), &terms(0, Some(("EUR", "0.4")))).expect("valid");
     assert_eq!(line.payable_nanos, 0);
     assert_eq!(line.paid_nanos, 0);
     assert_eq!(line.payout_amount_nanos, 0);
@@ -130,13 +130,31 @@ fn too_little_to_pay_in_the_payout_currency_is_carried_whole() {
 
 #[test]
 fn a_rate_is_a_positive_decimal_and_a_missing_one_names_its_currency() {
-    assert!(matches!(PayoutRate::parse("0"), Err(RateError::NotPositive)));
-    assert!(matches!(PayoutRate::parse("-1.2"), Err(RateError::NotPositive)));
-    assert!(matches!(PayoutRate::parse("1e3"), Err(RateError::NotADecimal)));
-    assert!(matches!(PayoutRate::parse("abc"), Err(RateError::NotADecimal)));
+    assert!(matches!(
+        PayoutRate::parse("0"),
+        Err(RateError::NotPositive)
+    ));
+    assert!(matches!(
+        PayoutRate::parse("-1.2"),
+        Err(RateError::NotPositive)
+    ));
+    assert!(matches!(
+        PayoutRate::parse("1e3"),
+        Err(RateError::NotADecimal)
+    ));
+    assert!(matches!(
+        PayoutRate::parse("abc"),
+        Err(RateError::NotADecimal)
+    ));
     let rates = BTreeMap::from([(cur("EUR"), rate("0.92"))]);
-    assert_eq!(payout_rate(&rates, cur("USD"), cur("USD")), Ok(PayoutRate::ONE));
-    assert_eq!(payout_rate(&rates, cur("USD"), cur("EUR")), Ok(rate("0.92")));
+    assert_eq!(
+        payout_rate(&rates, cur("USD"), cur("USD")),
+        Ok(PayoutRate::ONE)
+    );
+    assert_eq!(
+        payout_rate(&rates, cur("USD"), cur("EUR")),
+        Ok(rate("0.92"))
+    );
     let missing = payout_rate(&rates, cur("USD"), cur("GBP")).expect_err("no GBP rate");
     assert!(missing.to_string().contains("GBP"), "{missing}");
 }

@@ -22,8 +22,16 @@ const COLUMNS: &[(&str, &str, &str)] = &[
     ("payouts", "paid_nanos", "BIGINT NOT NULL DEFAULT 0"),
     ("payouts", "payout_currency", "TEXT NOT NULL DEFAULT ''"),
     ("payouts", "exchange_rate", "TEXT NOT NULL DEFAULT '1'"),
-    ("payouts", "payout_amount_nanos", "BIGINT NOT NULL DEFAULT 0"),
-    ("payout_runs", "exchange_rates", "TEXT NOT NULL DEFAULT '{}'"),
+    (
+        "payouts",
+        "payout_amount_nanos",
+        "BIGINT NOT NULL DEFAULT 0",
+    ),
+    (
+        "payout_runs",
+        "exchange_rates",
+        "TEXT NOT NULL DEFAULT '{}'",
+    ),
     ("payees", "tax_country", "TEXT NULL"),
     ("payees", "tax_form", "TEXT NULL"),
     ("payees", "tax_id_masked", "TEXT NULL"),

@@ -21,6 +21,7 @@ pub mod payouts;
 pub mod queue;
 pub mod sweeper;
 pub mod webhooks;
+pub mod year_end;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -62,6 +62,22 @@ impl Payee {
     async fn tax_profile(&self, ctx: &Context<'_>) -> ApiResult<super::tax::TaxProfile> {
         super::tax::TaxProfile::of(self.0.reveal(ctx).await?)
     }
+    /// Where the payee's year-end summary for `year` (gross, recouped, withheld and paid per
+    /// currency over the runs paid for periods ending in it) downloads as CSV, with the same
+    /// bearer token; readable by whoever may read the payee's money.
+    async fn year_end_summary_csv_url(&self, year: i32) -> String {
+        format!(
+            "/payees/{}/year-end/{year}/summary.csv",
+            ids::encode(Kind::Payee, self.0.id).as_str()
+        )
+    }
+    /// The same summary as PDF.
+    async fn year_end_summary_pdf_url(&self, year: i32) -> String {
+        format!(
+            "/payees/{}/year-end/{year}/summary.pdf",
+            ids::encode(Kind::Payee, self.0.id).as_str()
+        )
+    }
     /// Reference of the payout method (bank, PayPal…), never the account details themselves.
     /// Personal: for the label's owners, admins and managers, and the payee's own artist.
     async fn payout_method(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {

@@ -436,6 +436,32 @@ pub async fn load_payout(
     }
 }
 
+/// Loads a payee for a download of their money (the year-end summary), with the rule of
+/// [`load_payout`]: another organisation's or artist's payee is not found; one's own
+/// organisation's without `ReadMoney` is forbidden.
+///
+/// # Errors
+/// NOT_FOUND or FORBIDDEN.
+pub async fn load_payee_money(
+    db: &impl ConnectionTrait,
+    principal: &crate::auth::Principal,
+    payee_id: i64,
+) -> ApiResult<payee::Model> {
+    let payee = payee::Entity::find_by_id(payee_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("Payee"))?;
+    let owner = payee.artist_id.map_or(Owner::Label, Owner::Artist);
+    match guard::holder(principal, payee.organization_id) {
+        None => Err(ApiError::NotFound("Payee")),
+        Some(holder) if !holder.sees(owner) => Err(ApiError::NotFound("Payee")),
+        Some(holder) if !holder.has(Permission::ReadMoney) => Err(ApiError::Forbidden(
+            guard::permission_message(Permission::ReadMoney),
+        )),
+        Some(_) => Ok(payee),
+    }
+}
+
 #[derive(InputObject)]
 pub struct CreatePayoutRunInput {
     pub organization_id: ID,
@@ -481,7 +507,10 @@ async fn run_rates_input(
             &format!("exchangeRates.{i}.currency"),
             Currency::parse(&r.currency),
         );
-        let rate = errors.check(&format!("exchangeRates.{i}.rate"), PayoutRate::parse(&r.rate));
+        let rate = errors.check(
+            &format!("exchangeRates.{i}.rate"),
+            PayoutRate::parse(&r.rate),
+        );
         if let (Some(c), Some(rate)) = (currency, rate) {
             if rates.insert(c, rate).is_some() {
                 errors.invalid(

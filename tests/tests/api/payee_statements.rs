@@ -193,7 +193,12 @@ async fn get(app: &TestApp, token: Option<&str>, url: &str) -> reqwest::Response
 }
 
 /// Downloads a statement that must be there; checks the headers and returns the body.
-pub(crate) async fn download(app: &TestApp, token: &str, url: &str, content_type: &str) -> (String, Vec<u8>) {
+pub(crate) async fn download(
+    app: &TestApp,
+    token: &str,
+    url: &str,
+    content_type: &str,
+) -> (String, Vec<u8>) {
     let response = get(app, Some(token), url).await;
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     let header = |name| {

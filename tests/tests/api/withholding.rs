@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tests::{TestApp, on_every_backend};
 
 use super::money::{
-    APPROVE_RUN, CREATE_AGREEMENT, CREATE_ARTIST, CREATE_PAYEE, CREATE_RELEASE, ADD_TRACK,
+    ADD_TRACK, APPROVE_RUN, CREATE_AGREEMENT, CREATE_ARTIST, CREATE_PAYEE, CREATE_RELEASE,
     CREATE_RUN, PAY_RUN, SET_SPLIT, id_at, wait_for_run,
 };
 use super::payee_statements::{Sale, contains, csv, distrokid, download, nanos, pdf_text, upload};
@@ -46,12 +46,20 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
     let owner = app.sign_up("owner@withholding.test").await;
     let org = app.create_organization(&owner, "Kestrel Records").await;
     let data = app
-        .ok(Some(&owner), CREATE_ARTIST, json!({"input": {"organizationId": org, "name": "Ada Vesper"}}))
+        .ok(
+            Some(&owner),
+            CREATE_ARTIST,
+            json!({"input": {"organizationId": org, "name": "Ada Vesper"}}),
+        )
         .await;
     let ada = id_at(&data, &["createArtist", "artist", "id"]);
     let ada_payee = id_at(&data["createArtist"]["artist"]["payees"][0], &["id"]);
     let data = app
-        .ok(Some(&owner), CREATE_ARTIST, json!({"input": {"organizationId": org, "name": "Juniper Static"}}))
+        .ok(
+            Some(&owner),
+            CREATE_ARTIST,
+            json!({"input": {"organizationId": org, "name": "Juniper Static"}}),
+        )
         .await;
     let juniper = id_at(&data, &["createArtist", "artist", "id"]);
     let data = app.ok(Some(&owner), CREATE_AGREEMENT, json!({"input": {"artistId": ada, "title": "Record deal", "masterOwner": "LABEL", "artistRevenueShare": "100", "dealBasis": "GROSS", "startsOn": "2024-01-01"}})).await;
@@ -71,13 +79,21 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
         .collect();
     assert_eq!(
         fields,
-        [&json!(["country"]), &json!(["taxId"]), &json!(["withholdingPercent"])],
+        [
+            &json!(["country"]),
+            &json!(["taxId"]),
+            &json!(["withholdingPercent"])
+        ],
         "{data}"
     );
     let data = app
         .ok(Some(&owner), SET_TAX, json!({"input": {"payeeId": ada_payee, "country": "us", "form": "W9", "taxId": TAX_ID, "withholdingPercent": "30"}}))
         .await;
-    assert_eq!(data["setPayeeTaxProfile"]["userErrors"], json!([]), "{data}");
+    assert_eq!(
+        data["setPayeeTaxProfile"]["userErrors"],
+        json!([]),
+        "{data}"
+    );
     assert_eq!(
         data["setPayeeTaxProfile"]["taxProfile"],
         json!({"country": "US", "form": "W9", "taxId": "•••• 6789", "withholdingPercent": "30"})
@@ -90,24 +106,41 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
         .invite_member(&owner, &org, "ada@withholding.test", "ARTIST", Some(&ada))
         .await;
     let juniper_token = app
-        .invite_member(&owner, &org, "juniper@withholding.test", "ARTIST", Some(&juniper))
+        .invite_member(
+            &owner,
+            &org,
+            "juniper@withholding.test",
+            "ARTIST",
+            Some(&juniper),
+        )
         .await;
-    let own = app.ok(Some(&ada_token), PROFILE, json!({"id": ada_payee})).await;
+    let own = app
+        .ok(Some(&ada_token), PROFILE, json!({"id": ada_payee}))
+        .await;
     assert_eq!(own["node"]["taxProfile"]["taxId"], "•••• 6789", "{own}");
     no_tax_id(&own);
-    let other = app.graphql(Some(&juniper_token), PROFILE, json!({"id": ada_payee})).await;
+    let other = app
+        .graphql(Some(&juniper_token), PROFILE, json!({"id": ada_payee}))
+        .await;
     assert!(
         other["data"]["node"].is_null() || other["data"]["node"]["taxProfile"].is_null(),
         "another artist read the tax profile: {other}"
     );
     assert!(!other.to_string().contains("6789"), "{other}");
-    let history = app.ok(Some(&owner), PROFILE, json!({"id": ada_payee})).await;
+    let history = app
+        .ok(Some(&owner), PROFILE, json!({"id": ada_payee}))
+        .await;
     no_tax_id(&history);
     let viewer = app
         .invite_member(&owner, &org, "viewer@withholding.test", "VIEWER", None)
         .await;
-    let seen = app.graphql(Some(&viewer), PROFILE, json!({"id": ada_payee})).await;
-    assert!(seen["data"]["node"]["taxProfile"].is_null(), "a viewer read the profile: {seen}");
+    let seen = app
+        .graphql(Some(&viewer), PROFILE, json!({"id": ada_payee}))
+        .await;
+    assert!(
+        seen["data"]["node"]["taxProfile"].is_null(),
+        "a viewer read the profile: {seen}"
+    );
 
     // A release split half each between Ada (30 % withheld) and Lena (paid in EUR).
     let data = app
@@ -119,20 +152,48 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
         .await;
     assert_eq!(data["addTrack"]["userErrors"], json!([]), "{data}");
     let data = app
-        .ok(Some(&owner), SET_SPLIT, json!({"input": {"releaseId": release, "effectiveFrom": "2024-01-01", "shares": [
-            {"payeeId": ada_payee, "share": "50"}, {"payeeId": lena, "share": "50"}]}}))
+        .ok(
+            Some(&owner),
+            SET_SPLIT,
+            json!({"input": {"releaseId": release, "effectiveFrom": "2024-01-01", "shares": [
+            {"payeeId": ada_payee, "share": "50"}, {"payeeId": lena, "share": "50"}]}}),
+        )
         .await;
     assert_eq!(data["setSplit"]["userErrors"], json!([]), "{data}");
-    let sales: [Sale; 1] = [("Spotify", "Harbour Lights", "QZBEN2500001", 100, "US", "24.691357802")];
-    upload(&app, &owner, &org, "january.tsv", distrokid("2025-01", &sales)).await;
+    let sales: [Sale; 1] = [(
+        "Spotify",
+        "Harbour Lights",
+        "QZBEN2500001",
+        100,
+        "US",
+        "24.691357802",
+    )];
+    upload(
+        &app,
+        &owner,
+        &org,
+        "january.tsv",
+        distrokid("2025-01", &sales),
+    )
+    .await;
 
     // No rate for EUR: a userError naming it; a bad rate: a userError on it.
     let data = app
-        .ok(Some(&owner), CREATE_RUN, json!({"input": {"organizationId": org, "periodEnd": "2025-01-31"}}))
+        .ok(
+            Some(&owner),
+            CREATE_RUN,
+            json!({"input": {"organizationId": org, "periodEnd": "2025-01-31"}}),
+        )
         .await;
     let errors = &data["createPayoutRun"]["userErrors"];
     assert_eq!(errors[0]["field"], json!(["exchangeRates"]), "{data}");
-    assert!(errors[0]["message"].as_str().expect("message").contains("EUR"), "{data}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("EUR"),
+        "{data}"
+    );
     assert!(data["createPayoutRun"]["payoutRun"].is_null());
     let data = app
         .ok(Some(&owner), CREATE_RUN, json!({"input": {"organizationId": org, "periodEnd": "2025-01-31", "exchangeRates": [{"currency": "EUR", "rate": "-0.92"}]}}))
@@ -149,12 +210,20 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
     assert_eq!(data["createPayoutRun"]["userErrors"], json!([]), "{data}");
     let run_id = id_at(&data, &["createPayoutRun", "payoutRun", "id"]);
     let run = wait_for_run(&app, &owner, RUN, &run_id, "READY").await;
-    assert_eq!(run["exchangeRates"], json!([{"from": "USD", "to": "EUR", "rate": rate}]));
+    assert_eq!(
+        run["exchangeRates"],
+        json!([{"from": "USD", "to": "EUR", "rate": rate}])
+    );
     let payouts: std::collections::BTreeMap<String, Value> = run["payouts"]["edges"]
         .as_array()
         .expect("payouts")
         .iter()
-        .map(|e| (e["node"]["payee"]["id"].as_str().expect("id").to_owned(), e["node"].clone()))
+        .map(|e| {
+            (
+                e["node"]["payee"]["id"].as_str().expect("id").to_owned(),
+                e["node"].clone(),
+            )
+        })
         .collect();
 
     // Ada: 12.345678901 earned, 12.34 payable; 30 % of it withheld half-even to the cent,
@@ -164,9 +233,15 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
     assert_eq!(payable, dec("12.34"));
     let withheld = dec(a["withheld"]["amount"].as_str().expect("withheld"));
     assert_eq!(withheld, half_even(payable * dec("0.3"), 2));
-    assert_eq!(dec(a["paid"]["amount"].as_str().expect("paid")), payable - withheld);
+    assert_eq!(
+        dec(a["paid"]["amount"].as_str().expect("paid")),
+        payable - withheld
+    );
     assert_eq!(a["payoutAmount"]["currency"], "USD");
-    assert_eq!(dec(a["payoutAmount"]["amount"].as_str().expect("amount")), payable - withheld);
+    assert_eq!(
+        dec(a["payoutAmount"]["amount"].as_str().expect("amount")),
+        payable - withheld
+    );
     assert_eq!(a["withholdingPercent"], "30");
 
     // Lena: 12.34 USD payable, converted at 0.92 and rounded half-even once to the cent; the
@@ -181,25 +256,56 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
     let paid = dec(l["paid"]["amount"].as_str().expect("paid"));
     assert_eq!(paid, half_even(amount / dec(rate), 9));
     let carried = dec(l["carriedForward"]["amount"].as_str().expect("carried"));
-    assert_eq!(paid + carried, dec("12.345678901"), "nothing lost or created");
+    assert_eq!(
+        paid + carried,
+        dec("12.345678901"),
+        "nothing lost or created"
+    );
     assert_eq!(l["roundingRemainder"], l["carriedForward"]);
 
     // Ada's statement shows the withholding, in the CSV and the PDF.
     let statement = csv(&app, &owner, a).await;
     assert_eq!(statement.fields["Withholding rate %"], "30");
-    assert_eq!(nanos(&statement.fields["Withheld"]), nanos(a["withheld"]["amount"].as_str().expect("w")));
-    assert_eq!(nanos(&statement.fields["Paid"]), nanos(a["paid"]["amount"].as_str().expect("p")));
+    assert_eq!(
+        nanos(&statement.fields["Withheld"]),
+        nanos(a["withheld"]["amount"].as_str().expect("w"))
+    );
+    assert_eq!(
+        nanos(&statement.fields["Paid"]),
+        nanos(a["paid"]["amount"].as_str().expect("p"))
+    );
     let lena_statement = csv(&app, &owner, l).await;
     assert_eq!(lena_statement.fields["Payout currency"], "EUR");
     assert_eq!(lena_statement.fields["Exchange rate"], rate);
-    assert_eq!(lena_statement.fields["Payout amount"], l["payoutAmount"]["amount"].as_str().expect("a"));
-    let (_, pdf) = download(&app, &owner, a["statementPdfUrl"].as_str().expect("pdf"), "application/pdf").await;
+    assert_eq!(
+        lena_statement.fields["Payout amount"],
+        l["payoutAmount"]["amount"].as_str().expect("a")
+    );
+    let (_, pdf) = download(
+        &app,
+        &owner,
+        a["statementPdfUrl"].as_str().expect("pdf"),
+        "application/pdf",
+    )
+    .await;
     let text = pdf_text(&pdf);
-    assert!(contains(&text, "Less withheld"), "the PDF shows the withholding");
-    assert!(contains(&text, a["withheld"]["amount"].as_str().expect("w")));
+    assert!(
+        contains(&text, "Less withheld"),
+        "the PDF shows the withholding"
+    );
+    assert!(contains(
+        &text,
+        a["withheld"]["amount"].as_str().expect("w")
+    ));
 
     // Pay the run: the withholding sits in its own account, and the books balance.
-    let data = app.ok(Some(&owner), APPROVE_RUN, json!({"input": {"payoutRunId": run_id}})).await;
+    let data = app
+        .ok(
+            Some(&owner),
+            APPROVE_RUN,
+            json!({"input": {"payoutRunId": run_id}}),
+        )
+        .await;
     assert_eq!(data["approvePayoutRun"]["userErrors"], json!([]), "{data}");
     let data = app
         .ok(Some(&owner), PAY_RUN, json!({"input": {"payoutRunId": run_id, "payments": [
@@ -216,20 +322,94 @@ async fn payee_paid_in_their_currency_with_withholding(app: TestApp) {
         .filter(|n| n["account"] == "WITHHOLDING")
         .collect();
     assert_eq!(withholding.len(), 1, "{ledger}");
-    assert_eq!(dec(withholding[0]["amount"]["amount"].as_str().expect("amount")), -dec(a["withheld"]["amount"].as_str().expect("w")));
-    assert_eq!(ledger["node"]["balances"][0]["withheld"]["amount"], a["withheld"]["amount"]);
+    assert_eq!(
+        dec(withholding[0]["amount"]["amount"].as_str().expect("amount")),
+        -dec(a["withheld"]["amount"].as_str().expect("w"))
+    );
+    assert_eq!(
+        ledger["node"]["balances"][0]["withheld"]["amount"],
+        a["withheld"]["amount"]
+    );
     let summary = app.ok(Some(&owner), SUMMARY, json!({"id": org})).await;
     let usd = &summary["organization"]["moneySummary"][0];
     assert_eq!(usd["currency"], "USD", "{summary}");
     assert_eq!(usd["balanced"], true, "{summary}");
-    assert_eq!(usd["withheld"]["amount"], a["withheld"]["amount"], "{summary}");
+    assert_eq!(
+        usd["withheld"]["amount"], a["withheld"]["amount"],
+        "{summary}"
+    );
     let total = |k: &str| dec(usd[k]["amount"].as_str().expect(k));
     assert_eq!(
         total("allocated"),
-        total("paid") + total("withheld") + total("carriedForward") + total("reserved") + total("recouped") + total("pending"),
+        total("paid")
+            + total("withheld")
+            + total("carriedForward")
+            + total("reserved")
+            + total("recouped")
+            + total("pending"),
         "{summary}"
     );
-    assert_eq!(total("paid"), dec(a["paid"]["amount"].as_str().expect("p")) + paid);
+    assert_eq!(
+        total("paid"),
+        dec(a["paid"]["amount"].as_str().expect("p")) + paid
+    );
+
+    // The year-end summaries: gross, recouped, withheld and paid per currency.
+    let urls = app
+        .ok(Some(&owner), "query($id: ID!) { node(id: $id) { ... on Payee { yearEndSummaryCsvUrl(year: 2025) yearEndSummaryPdfUrl(year: 2025) } } }", json!({"id": ada_payee}))
+        .await;
+    let csv_url = urls["node"]["yearEndSummaryCsvUrl"]
+        .as_str()
+        .expect("csv url");
+    let (_, bytes) = download(&app, &ada_token, csv_url, "text/csv").await;
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let row = format!(
+        "USD,12.345678901,0.00,{},{},USD,{}\r\n",
+        a["withheld"]["amount"].as_str().expect("w"),
+        a["paid"]["amount"].as_str().expect("p"),
+        a["payoutAmount"]["amount"].as_str().expect("a"),
+    );
+    assert!(text.contains(&row), "{row:?} in {text}");
+    let lena_urls = app
+        .ok(Some(&owner), "query($id: ID!) { node(id: $id) { ... on Payee { yearEndSummaryCsvUrl(year: 2025) } } }", json!({"id": lena}))
+        .await;
+    let (_, bytes) = download(
+        &app,
+        &owner,
+        lena_urls["node"]["yearEndSummaryCsvUrl"]
+            .as_str()
+            .expect("url"),
+        "text/csv",
+    )
+    .await;
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let row = format!("USD,12.345678901,0.00,0.00,{paid},EUR,{amount}\r\n");
+    assert!(text.contains(&row), "{row:?} in {text}");
+    let (_, pdf) = download(
+        &app,
+        &owner,
+        urls["node"]["yearEndSummaryPdfUrl"]
+            .as_str()
+            .expect("pdf url"),
+        "application/pdf",
+    )
+    .await;
+    assert!(
+        contains(&pdf, a["withheld"]["amount"].as_str().expect("w")),
+        "the PDF shows what was withheld"
+    );
+    let refused = app
+        .client
+        .get(format!("{}{csv_url}", app.base_url))
+        .bearer_auth(&juniper_token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        refused.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "another artist's summary"
+    );
 }
 
 on_every_backend!(payee_paid_in_their_currency_with_withholding);
