@@ -197,13 +197,14 @@ proptest! {
 
     #[test]
     fn the_books_balance_exactly_when_every_nano_is_accounted_for(
-        parts in prop::array::uniform5(-(1_i128 << 80)..(1_i128 << 80)),
+        parts in prop::array::uniform6(-(1_i128 << 80)..(1_i128 << 80)),
         off in -3_i128..=3,
     ) {
-        let [paid, carried_forward, reserved, recouped, pending] = parts;
+        let [paid, withheld, carried_forward, reserved, recouped, pending] = parts;
         let totals = ConservationTotals {
-            allocated: paid + carried_forward + reserved + recouped + pending + off,
+            allocated: paid + withheld + carried_forward + reserved + recouped + pending + off,
             paid,
+            withheld,
             carried_forward,
             reserved,
             recouped,

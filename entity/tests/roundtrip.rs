@@ -541,6 +541,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             reserve_ppb: 42,
             created_at: ts(),
             updated_at: ts(),
+            tax_country: Some("US".to_owned()),
+            tax_form: Some("w9".to_owned()),
+            tax_id_masked: Some("•••• 6789".to_owned()),
+            tax_id_hash: Some("tax_id_hash ✓".to_owned()),
+            withholding_ppb: 300_000_000,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -555,6 +560,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             reserve_ppb: Set(expected.reserve_ppb),
             created_at: Set(expected.created_at),
             updated_at: Set(expected.updated_at),
+            tax_country: Set(expected.tax_country.clone()),
+            tax_form: Set(expected.tax_form.clone()),
+            tax_id_masked: Set(expected.tax_id_masked.clone()),
+            tax_id_hash: Set(expected.tax_id_hash.clone()),
+            withholding_ppb: Set(expected.withholding_ppb),
         };
         let saved = active.insert(db).await.expect("insert payees");
         assert!(saved.id > 0, "payees id");
@@ -1262,6 +1272,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: ts(),
             updated_at: ts(),
             ledger_watermark: Some(-1_234_567_890_123),
+            exchange_rates: "{\"EUR\":\"0.92\"}".to_owned(),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1276,6 +1287,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: Set(expected.created_at),
             updated_at: Set(expected.updated_at),
             ledger_watermark: Set(expected.ledger_watermark),
+            exchange_rates: Set(expected.exchange_rates.clone()),
         };
         let saved = active.insert(db).await.expect("insert payout_runs");
         assert!(saved.id > 0, "payout_runs id");
@@ -1315,6 +1327,12 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: ts(),
             rounding_remainder_nanos: -1_234_567_890_123,
             below_minimum: true,
+            withheld_nanos: -1_234_567_890_123,
+            withholding_ppb: 300_000_000,
+            paid_nanos: -1_234_567_890_123,
+            payout_currency: "JPY".to_owned(),
+            exchange_rate: "151.25".to_owned(),
+            payout_amount_nanos: -1_234_567_890_123,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1335,6 +1353,12 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             created_at: Set(expected.created_at),
             rounding_remainder_nanos: Set(expected.rounding_remainder_nanos),
             below_minimum: Set(expected.below_minimum),
+            withheld_nanos: Set(expected.withheld_nanos),
+            withholding_ppb: Set(expected.withholding_ppb),
+            paid_nanos: Set(expected.paid_nanos),
+            payout_currency: Set(expected.payout_currency.clone()),
+            exchange_rate: Set(expected.exchange_rate.clone()),
+            payout_amount_nanos: Set(expected.payout_amount_nanos),
         };
         let saved = active.insert(db).await.expect("insert payouts");
         assert!(saved.id > 0, "payouts id");

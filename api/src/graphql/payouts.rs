@@ -511,13 +511,13 @@ async fn run_rates_input(
             &format!("exchangeRates.{i}.rate"),
             PayoutRate::parse(&r.rate),
         );
-        if let (Some(c), Some(rate)) = (currency, rate) {
-            if rates.insert(c, rate).is_some() {
-                errors.invalid(
-                    &format!("exchangeRates.{i}.currency"),
-                    format!("{c} is listed twice"),
-                );
-            }
+        if let (Some(c), Some(rate)) = (currency, rate)
+            && rates.insert(c, rate).is_some()
+        {
+            errors.invalid(
+                &format!("exchangeRates.{i}.currency"),
+                format!("{c} is listed twice"),
+            );
         }
     }
     let Ok(ledger) = Currency::parse(&org.base_currency) else {
