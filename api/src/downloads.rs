@@ -102,14 +102,7 @@ async fn render_statement(
     id: &str,
     format: StatementFormat,
 ) -> Result<(String, Vec<u8>), ApiError> {
-    // A token that names no one is refused like no token at all: 401, never anonymous.
-    let token = crate::http::credential(http).map_err(downloads_error)?;
-    let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
-        .await
-        .map_err(downloads_error)?;
-    if matches!(principal, Principal::Anonymous) {
-        return Err(ApiError::Unauthenticated);
-    }
+    let principal = principal(state, http).await?;
     let row_id = decode_or_not_found(Kind::Payout, &ID(id.to_owned()))?;
     let (payout, _payee) = graphql::payouts::load_payout(&state.db, &principal, row_id).await?;
     let statement = workers::payee_statement::load(&state.db, payout.id).await?;
@@ -118,6 +111,22 @@ async fn render_statement(
         .await
         .map_err(ApiError::internal)?;
     Ok((file_name, bytes))
+}
+
+/// The caller of a download. A token that names no one is refused like no token at all: 401,
+/// never anonymous.
+///
+/// # Errors
+/// UNAUTHENTICATED, RATE_LIMITED, or INTERNAL when the credential could not be looked up.
+pub(crate) async fn principal(state: &AppState, http: &HttpRequest) -> Result<Principal, ApiError> {
+    let token = crate::http::credential(http).map_err(downloads_error)?;
+    let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
+        .await
+        .map_err(downloads_error)?;
+    if matches!(principal, Principal::Anonymous) {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(principal)
 }
 
 /// What a refusal before the download is, in this endpoint's terms.
@@ -131,7 +140,7 @@ fn downloads_error(refusal: crate::http::Refusal) -> ApiError {
     }
 }
 
-fn error_response(err: &ApiError) -> HttpResponse {
+pub(crate) fn error_response(err: &ApiError) -> HttpResponse {
     let status = match err {
         ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -139,7 +148,7 @@ fn error_response(err: &ApiError) -> HttpResponse {
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Internal(source) => {
-            tracing::error!(error = ?source, "rendering a payee statement failed");
+            tracing::error!(error = ?source, "rendering a download failed");
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };

@@ -633,6 +633,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
                     "/payouts/{id}/statement.pdf",
                     web::get().to(crate::downloads::statement_pdf),
                 )
+                .route(
+                    "/payout-runs/{id}/{file}",
+                    web::get().to(crate::run_exports::export),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics)),
