@@ -275,7 +275,10 @@ pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("updatePayoutSettings", Some(Permission::ApprovePayouts)),
     ("approvePayoutRun", Some(Permission::ApprovePayouts)),
     ("markPayoutRunPaid", Some(Permission::ApprovePayouts)),
-    ("setOrganizationPayoutAccount", Some(Permission::ApprovePayouts)),
+    (
+        "setOrganizationPayoutAccount",
+        Some(Permission::ApprovePayouts),
+    ),
     ("importPayoutConfirmation", Some(Permission::ApprovePayouts)),
     ("addRecoupable", Some(Permission::ManageRecoupables)),
     ("createWebhook", Some(Permission::ManageWebhooks)),

@@ -106,7 +106,8 @@ pub async fn run_transfers(
                 payout_id: p.id,
                 payee_name: payee.name.clone(),
                 amount,
-                details: details.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no details")))?,
+                details: details
+                    .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no details")))?,
                 note: format!("Royalties to {}", run.period_end),
             }),
             Err(reason) => unusable.push((p, reason)),
@@ -208,6 +209,9 @@ impl PayoutRunRails {
 
 #[derive(InputObject)]
 pub struct ImportPayoutConfirmationInput {
+    /// The run's organisation: every upload names it, so the server checks the caller before
+    /// it reads the file.
+    pub organization_id: ID,
     pub payout_run_id: ID,
     /// A Wise or PayPal result CSV, or a CAMT.053 bank statement (XML).
     pub file: Upload,
@@ -260,6 +264,10 @@ impl RailsMutation {
         input: ImportPayoutConfirmationInput,
     ) -> ApiResult<ImportPayoutConfirmationPayload> {
         let run = payouts::load_run(ctx, &input.payout_run_id, Permission::ApprovePayouts).await?;
+        if ids::decode(Kind::Organization, &input.organization_id).ok() != Some(run.organization_id)
+        {
+            return Err(ApiError::NotFound("PayoutRun"));
+        }
         let upload = input
             .file
             .value(ctx)
@@ -333,10 +341,9 @@ impl RailsMutation {
         }
         let mut paid = 0_i64;
         for (payout_id, reference) in &report.to_pay {
-            paid += i64::try_from(
-                payouts::mark_payout_paid(&txn, *payout_id, reference, now).await?,
-            )
-            .unwrap_or(0);
+            paid +=
+                i64::try_from(payouts::mark_payout_paid(&txn, *payout_id, reference, now).await?)
+                    .unwrap_or(0);
         }
         let mut run_after = run.clone();
         if locked && paid > 0 && !payouts::any_pending(&txn, run.id).await? {

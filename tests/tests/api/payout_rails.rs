@@ -38,7 +38,15 @@ fn fields(payload: &Value) -> Vec<String> {
         .as_array()
         .expect("userErrors")
         .iter()
-        .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+        .map(|e| {
+            e["field"]
+                .as_array()
+                .expect("field path")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
         .collect()
 }
 
@@ -57,17 +65,31 @@ async fn download(app: &TestApp, token: &str, url: &str) -> String {
 }
 
 /// `importPayoutConfirmation` through a GraphQL multipart request: its payload.
-async fn import(app: &TestApp, token: &str, run: &str, name: &str, bytes: &[u8]) -> Value {
-    let response = import_raw(app, token, run, name, bytes).await;
+async fn import(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    run: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Value {
+    let response = import_raw(app, token, org, run, name, bytes).await;
     assert!(response["errors"].is_null(), "{response}");
     response["data"]["importPayoutConfirmation"].clone()
 }
 
 /// The whole response of an import.
-async fn import_raw(app: &TestApp, token: &str, run: &str, name: &str, bytes: &[u8]) -> Value {
+async fn import_raw(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    run: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Value {
     let operations = json!({
         "query": IMPORT,
-        "variables": { "input": { "payoutRunId": run, "file": null } },
+        "variables": { "input": { "organizationId": org, "payoutRunId": run, "file": null } },
     });
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
@@ -93,14 +115,12 @@ async fn import_raw(app: &TestApp, token: &str, run: &str, name: &str, bytes: &[
 /// The XSD the SEPA file must follow: `IMPRINT_SCHEMAS_DIR`, else `../shared/schemas` beside
 /// the repository.
 fn pain_xsd() -> std::path::PathBuf {
-    std::env::var_os("IMPRINT_SCHEMAS_DIR").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/schemas")
-        },
-        std::path::PathBuf::from,
-    )
-    .join("pain.001.001.03.xsd")
+    std::env::var_os("IMPRINT_SCHEMAS_DIR")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas"),
+            std::path::PathBuf::from,
+        )
+        .join("pain.001.001.03.xsd")
 }
 
 /// Validates `xml` against the pain.001.001.03 XSD with `xmllint` (libxml2-utils). There is
@@ -225,14 +245,30 @@ async fn payout_rails(app: TestApp) {
         .invite_member(&owner, &org, "ada@rails.test", "ARTIST", Some(&ada))
         .await;
     let outsider = app.sign_up("outsider@elsewhere.test").await;
-    app.create_organization(&outsider, "Elsewhere").await;
+    let elsewhere = app.create_organization(&outsider, "Elsewhere").await;
 
     // Bad input: userErrors on the field, nothing stored.
     let data = app.ok(Some(&owner), SET_DETAILS, json!({"input": {"payeeId": ada_payee, "rail": "IBAN", "iban": "DE45 5001 0517 5407 3249 31", "bic": "DEUT"}})).await;
-    assert_eq!(fields(&data["setPayeePaymentDetails"]), ["iban", "bic"], "{data}");
-    let data = app.ok(Some(&owner), SET_DETAILS, json!({"input": {"payeeId": producer, "rail": "PAYPAL", "email": "theo@@example"}})).await;
+    assert_eq!(
+        fields(&data["setPayeePaymentDetails"]),
+        ["iban", "bic"],
+        "{data}"
+    );
+    let data = app
+        .ok(
+            Some(&owner),
+            SET_DETAILS,
+            json!({"input": {"payeeId": producer, "rail": "PAYPAL", "email": "theo@@example"}}),
+        )
+        .await;
     assert_eq!(fields(&data["setPayeePaymentDetails"]), ["email"], "{data}");
-    let data = app.ok(Some(&owner), SET_DETAILS, json!({"input": {"payeeId": guest, "rail": "WISE"}})).await;
+    let data = app
+        .ok(
+            Some(&owner),
+            SET_DETAILS,
+            json!({"input": {"payeeId": guest, "rail": "WISE"}}),
+        )
+        .await;
     assert_eq!(fields(&data["setPayeePaymentDetails"]), ["email"], "{data}");
     let data = app.ok(Some(&owner), PAYEE, json!({"id": ada_payee})).await;
     assert!(data["node"]["paymentDetails"].is_null(), "{data}");
@@ -244,18 +280,49 @@ async fn payout_rails(app: TestApp) {
     assert_eq!(details["bic"], "DEUTDEFF");
     assert_eq!(details["masked"], false);
     for (id, input) in [
-        (&producer, json!({"rail": "PAYPAL", "email": "Theo@Example.com"})),
-        (&guest, json!({"rail": "WISE", "wiseRecipientId": "48213377"})),
+        (
+            &producer,
+            json!({"rail": "PAYPAL", "email": "Theo@Example.com"}),
+        ),
+        (
+            &guest,
+            json!({"rail": "WISE", "wiseRecipientId": "48213377"}),
+        ),
     ] {
         let mut input = input;
         input["payeeId"] = json!(id);
-        let data = app.ok(Some(&owner), SET_DETAILS, json!({"input": input})).await;
-        assert_eq!(data["setPayeePaymentDetails"]["userErrors"], json!([]), "{data}");
+        let data = app
+            .ok(Some(&owner), SET_DETAILS, json!({"input": input}))
+            .await;
+        assert_eq!(
+            data["setPayeePaymentDetails"]["userErrors"],
+            json!([]),
+            "{data}"
+        );
     }
-    let data = app.ok(Some(&owner), SET_ACCOUNT, json!({"input": {"organizationId": org, "iban": "FR14 2004 1010 0505 0001 3M02 607"}})).await;
-    assert_eq!(fields(&data["setOrganizationPayoutAccount"]), ["iban"], "{data}");
-    let data = app.ok(Some(&owner), SET_ACCOUNT, json!({"input": {"organizationId": org, "iban": IBAN_LABEL, "bic": "BNPAFRPP"}})).await;
-    assert_eq!(data["setOrganizationPayoutAccount"]["iban"], IBAN_LABEL, "{data}");
+    let data = app
+        .ok(
+            Some(&owner),
+            SET_ACCOUNT,
+            json!({"input": {"organizationId": org, "iban": "FR14 2004 1010 0505 0001 3M02 607"}}),
+        )
+        .await;
+    assert_eq!(
+        fields(&data["setOrganizationPayoutAccount"]),
+        ["iban"],
+        "{data}"
+    );
+    let data = app
+        .ok(
+            Some(&owner),
+            SET_ACCOUNT,
+            json!({"input": {"organizationId": org, "iban": IBAN_LABEL, "bic": "BNPAFRPP"}}),
+        )
+        .await;
+    assert_eq!(
+        data["setOrganizationPayoutAccount"]["iban"], IBAN_LABEL,
+        "{data}"
+    );
 
     // Who sees what: a viewer sees the details masked; Ada sees her own whole and not the
     // producer's at all; another organisation finds nothing, and may change nothing.
@@ -266,22 +333,54 @@ async fn payout_rails(app: TestApp) {
     assert!(masked["bic"].is_null());
     let data = app.ok(Some(&viewer), PAYEE, json!({"id": producer})).await;
     assert_eq!(data["node"]["paymentDetails"]["email"], "t•••@example.com");
-    let data = app.ok(Some(&ada_token), PAYEE, json!({"id": ada_payee})).await;
-    assert_eq!(data["node"]["paymentDetails"]["iban"], "DE44500105175407324931");
-    let data = app.graphql(Some(&ada_token), PAYEE, json!({"id": producer})).await;
+    let data = app
+        .ok(Some(&ada_token), PAYEE, json!({"id": ada_payee}))
+        .await;
+    assert_eq!(
+        data["node"]["paymentDetails"]["iban"],
+        "DE44500105175407324931"
+    );
+    let data = app
+        .graphql(Some(&ada_token), PAYEE, json!({"id": producer}))
+        .await;
     assert!(data["data"]["node"].is_null(), "{data}");
     for token in [&ada_token, &outsider] {
         let data = app.graphql(Some(token), SET_DETAILS, json!({"input": {"payeeId": producer, "rail": "PAYPAL", "email": "thief@example.com"}})).await;
-        assert_eq!(data["errors"][0]["extensions"]["code"], "NOT_FOUND", "{data}");
+        assert_eq!(
+            data["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{data}"
+        );
     }
-    let data = app.graphql(Some(&viewer), SET_DETAILS, json!({"input": {"payeeId": producer, "rail": "PAYPAL", "email": "thief@example.com"}})).await;
-    assert_eq!(data["errors"][0]["extensions"]["code"], "FORBIDDEN", "{data}");
-    let data = app.graphql(Some(&outsider), SET_ACCOUNT, json!({"input": {"organizationId": org, "iban": IBAN_LABEL}})).await;
-    assert_eq!(data["errors"][0]["extensions"]["code"], "NOT_FOUND", "{data}");
+    let data = app
+        .graphql(
+            Some(&viewer),
+            SET_DETAILS,
+            json!({"input": {"payeeId": producer, "rail": "PAYPAL", "email": "thief@example.com"}}),
+        )
+        .await;
+    assert_eq!(
+        data["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{data}"
+    );
+    let data = app
+        .graphql(
+            Some(&outsider),
+            SET_ACCOUNT,
+            json!({"input": {"organizationId": org, "iban": IBAN_LABEL}}),
+        )
+        .await;
+    assert_eq!(
+        data["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{data}"
+    );
 
     // A euro statement, allocated, then a run computed and approved.
     let data = app.ok(Some(&owner), "mutation($org: ID!) { createImportTemplate(input: {organizationId: $org, name: \"Euro store\", mapping: {amount: \"Revenue\", currency: \"Currency\", isrc: \"ISRC\", title: \"Song\", territory: \"Country\", quantity: \"Plays\", salePeriod: \"Period\"}}) { importTemplate { name } userErrors { field message } } }", json!({"org": org})).await;
-    assert_eq!(data["createImportTemplate"]["userErrors"], json!([]), "{data}");
+    assert_eq!(
+        data["createImportTemplate"]["userErrors"],
+        json!([]),
+        "{data}"
+    );
     let csv = "Period,ISRC,Song,Country,Plays,Revenue,Currency\r\n2025-01,QZBEN2500001,Harbour Lights,DE,1200,123.45,EUR\r\n2025-01,QZBEN2500001,Harbour Lights,FR,800,77.03,EUR\r\n";
     let upload = app
         .upload_statement(&owner, &org, "euro.csv", csv.as_bytes().to_vec())
@@ -303,15 +402,30 @@ async fn payout_rails(app: TestApp) {
     let run_id = id_at(&data, &["createPayoutRun", "payoutRun", "id"]);
     super::money::wait_for_run(&app, &owner, RUN, &run_id, "READY").await;
     // A ready run exports nothing yet.
-    let response = get(&app, Some(&owner), &format!("/payout-runs/{}/wise.csv", run_id)).await;
+    let response = get(
+        &app,
+        Some(&owner),
+        &format!("/payout-runs/{}/wise.csv", run_id),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let data = app
-        .ok(Some(&owner), APPROVE_RUN, json!({"input": {"payoutRunId": run_id}}))
+        .ok(
+            Some(&owner),
+            APPROVE_RUN,
+            json!({"input": {"payoutRunId": run_id}}),
+        )
         .await;
     assert_eq!(data["approvePayoutRun"]["userErrors"], json!([]), "{data}");
     let run = app.ok(Some(&owner), RUN, json!({"id": run_id})).await["node"].clone();
     let payouts = payouts_by_payee(&run);
-    let payable = |payee: &str| nanos(payouts[payee]["payable"]["amount"].as_str().expect("payable"));
+    let payable = |payee: &str| {
+        nanos(
+            payouts[payee]["payable"]["amount"]
+                .as_str()
+                .expect("payable"),
+        )
+    };
     for p in [&ada_payee, &producer, &guest, &session] {
         assert!(payable(p) > 0, "{run}");
         assert_eq!(payouts[p]["currency"], "EUR");
@@ -340,19 +454,47 @@ async fn payout_rails(app: TestApp) {
     assert_eq!(totals["SEPA"], payable(&ada_payee), "{rails}");
     assert_eq!(totals["PAYPAL"], payable(&producer));
     assert_eq!(totals["WISE"], payable(&guest));
-    let unusable = rails["payoutsWithoutUsableDetails"].as_array().expect("list");
+    let unusable = rails["payoutsWithoutUsableDetails"]
+        .as_array()
+        .expect("list");
     assert_eq!(unusable.len(), 1, "{rails}");
     assert_eq!(unusable[0]["payout"]["payee"]["id"], session.as_str());
-    assert!(unusable[0]["reason"].as_str().expect("reason").contains("no payment details"));
+    assert!(
+        unusable[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("no payment details")
+    );
     // The rails are for those who pay: a viewer is refused, an outsider finds no run.
-    let data = app.graphql(Some(&viewer), RAILS, json!({"id": run_id})).await;
-    assert_eq!(data["errors"][0]["extensions"]["code"], "FORBIDDEN", "{data}");
+    let data = app
+        .graphql(Some(&viewer), RAILS, json!({"id": run_id}))
+        .await;
+    assert_eq!(
+        data["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{data}"
+    );
     let url = |field: &str| rails[field].as_str().expect("url").to_owned();
-    for field in ["wiseBatchCsvUrl", "paypalPayoutsCsvUrl", "sepaCreditTransferUrl"] {
-        assert_eq!(get(&app, None, &url(field)).await.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(get(&app, Some(&outsider), &url(field)).await.status(), StatusCode::NOT_FOUND);
-        assert_eq!(get(&app, Some(&viewer), &url(field)).await.status(), StatusCode::FORBIDDEN);
-        assert_eq!(get(&app, Some(&ada_token), &url(field)).await.status(), StatusCode::FORBIDDEN);
+    for field in [
+        "wiseBatchCsvUrl",
+        "paypalPayoutsCsvUrl",
+        "sepaCreditTransferUrl",
+    ] {
+        assert_eq!(
+            get(&app, None, &url(field)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get(&app, Some(&outsider), &url(field)).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get(&app, Some(&viewer), &url(field)).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            get(&app, Some(&ada_token), &url(field)).await.status(),
+            StatusCode::FORBIDDEN
+        );
     }
 
     // Wise: a header and the guest's row, paying exactly the guest's payable.
@@ -360,13 +502,26 @@ async fn payout_rails(app: TestApp) {
     let rows = csv_rows(&wise, false);
     assert_eq!(
         rows[0],
-        ["name", "recipientId", "recipientEmail", "type", "paymentReference", "amountCurrency", "amount", "sourceCurrency", "targetCurrency"]
+        [
+            "name",
+            "recipientId",
+            "recipientEmail",
+            "type",
+            "paymentReference",
+            "amountCurrency",
+            "amount",
+            "sourceCurrency",
+            "targetCurrency"
+        ]
     );
     assert_eq!(rows.len(), 2, "{wise}");
     assert_eq!(rows[1][1], "48213377");
     assert_eq!(rows[1][4], reference(&guest));
     assert_eq!(rows[1][8], "EUR");
-    assert_eq!(rows[1..].iter().map(|r| nanos(&r[6])).sum::<i64>(), payable(&guest));
+    assert_eq!(
+        rows[1..].iter().map(|r| nanos(&r[6])).sum::<i64>(),
+        payable(&guest)
+    );
     // PayPal: no header; the producer's row.
     let paypal = download(&app, &owner, &url("paypalPayoutsCsvUrl")).await;
     let rows = csv_rows(&paypal, false);
@@ -381,16 +536,32 @@ async fn payout_rails(app: TestApp) {
     assert_eq!(xml_values(&sepa, "EndToEndId"), [reference(&ada_payee)]);
     let amounts: i64 = xml_values(&sepa, "InstdAmt").iter().map(|a| nanos(a)).sum();
     assert_eq!(amounts, payable(&ada_payee));
-    assert!(xml_values(&sepa, "CtrlSum").iter().all(|s| nanos(s) == amounts), "{sepa}");
-    assert_eq!(xml_values(&sepa, "IBAN"), [IBAN_LABEL, "DE44500105175407324931"]);
+    assert!(
+        xml_values(&sepa, "CtrlSum")
+            .iter()
+            .all(|s| nanos(s) == amounts),
+        "{sepa}"
+    );
+    assert_eq!(
+        xml_values(&sepa, "IBAN"),
+        [IBAN_LABEL, "DE44500105175407324931"]
+    );
     assert_eq!(xml_values(&sepa, "Nm")[2], "Ada V. Marsh");
 
     // The session musician is paid by hand; the run waits for the others.
     let data = app.ok(Some(&owner), PAY_RUN, json!({"input": {"payoutRunId": run_id, "payments": [{"payeeId": session, "paymentReference": "cash-1"}]}})).await;
-    assert_eq!(data["markPayoutRunPaid"]["payoutRun"]["status"], "APPROVED", "{data}");
+    assert_eq!(
+        data["markPayoutRunPaid"]["payoutRun"]["status"], "APPROVED",
+        "{data}"
+    );
 
     // Wise's result: the guest's transfer, plus a row for no payout of ours (line 3).
-    let amount = |payee: &str| payouts[payee]["payable"]["amount"].as_str().expect("amount").to_owned();
+    let amount = |payee: &str| {
+        payouts[payee]["payable"]["amount"]
+            .as_str()
+            .expect("amount")
+            .to_owned()
+    };
     let wise_result = format!(
         "TransferWise ID,Status,Target amount,Target currency,Reference\n\
          T-900,outgoing_payment_sent,{},EUR,{}\n\
@@ -398,29 +569,74 @@ async fn payout_rails(app: TestApp) {
         amount(&guest),
         reference(&guest)
     );
-    let data = import(&app, &owner, &run_id, "wise.csv", wise_result.as_bytes()).await;
+    let data = import(
+        &app,
+        &owner,
+        &org,
+        &run_id,
+        "wise.csv",
+        wise_result.as_bytes(),
+    )
+    .await;
     assert_eq!(data["userErrors"], json!([]), "{data}");
     assert_eq!(data["format"], "wise");
     assert_eq!(data["paidCount"], 1, "{data}");
     assert_eq!(data["unmatchedRows"][0]["line"], 3, "{data}");
     assert_eq!(data["payoutRun"]["status"], "APPROVED");
     // The same file again changes nothing, and says so.
-    let data = import(&app, &owner, &run_id, "wise.csv", wise_result.as_bytes()).await;
-    assert_eq!((data["paidCount"].clone(), data["alreadyPaidCount"].clone()), (json!(0), json!(1)), "{data}");
+    let data = import(
+        &app,
+        &owner,
+        &org,
+        &run_id,
+        "wise.csv",
+        wise_result.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (data["paidCount"].clone(), data["alreadyPaidCount"].clone()),
+        (json!(0), json!(1)),
+        "{data}"
+    );
     // PayPal's result.
     let paypal_result = format!(
         "Transaction ID,Recipient,Sender Item ID,Status,Amount,Currency\nPP-1,theo@example.com,{},Completed,{},EUR\n",
         reference(&producer),
         amount(&producer)
     );
-    let data = import(&app, &owner, &run_id, "paypal.csv", paypal_result.as_bytes()).await;
-    assert_eq!((data["format"].clone(), data["paidCount"].clone()), (json!("paypal"), json!(1)), "{data}");
+    let data = import(
+        &app,
+        &owner,
+        &org,
+        &run_id,
+        "paypal.csv",
+        paypal_result.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (data["format"].clone(), data["paidCount"].clone()),
+        (json!("paypal"), json!(1)),
+        "{data}"
+    );
     // Not a confirmation at all: a userError.
-    let data = import(&app, &owner, &run_id, "notes.txt", b"hello\nworld\n").await;
+    let data = import(&app, &owner, &org, &run_id, "notes.txt", b"hello\nworld\n").await;
     assert_eq!(fields(&data), ["file"], "{data}");
     // Nobody else may import: a viewer is refused, another organisation finds no run.
-    for (token, code) in [(&viewer, "FORBIDDEN"), (&outsider, "NOT_FOUND"), (&ada_token, "FORBIDDEN")] {
-        let data = import_raw(&app, token, &run_id, "paypal.csv", paypal_result.as_bytes()).await;
+    for (token, their_org, code) in [
+        (&viewer, &org, "FORBIDDEN"),
+        (&ada_token, &org, "FORBIDDEN"),
+        (&outsider, &elsewhere, "NOT_FOUND"),
+        (&outsider, &org, "FORBIDDEN"),
+    ] {
+        let data = import_raw(
+            &app,
+            token,
+            their_org,
+            &run_id,
+            "paypal.csv",
+            paypal_result.as_bytes(),
+        )
+        .await;
         assert_eq!(data["errors"][0]["extensions"]["code"], code, "{data}");
     }
     // The bank's statement: Ada's transfer booked, and an incoming credit that pays nothing.
@@ -448,13 +664,17 @@ async fn payout_rails(app: TestApp) {
         amount = amount(&ada_payee),
         reference = reference(&ada_payee)
     );
-    let data = import(&app, &owner, &run_id, "camt053.xml", camt.as_bytes()).await;
+    let data = import(&app, &owner, &org, &run_id, "camt053.xml", camt.as_bytes()).await;
     assert_eq!(data["format"], "camt053", "{data}");
     assert_eq!(data["paidCount"], 1, "{data}");
     assert_eq!(data["unmatchedRows"][0]["line"], 12, "{data}");
     assert_eq!(data["payoutRun"]["status"], "PAID", "{data}");
-    let data = import(&app, &owner, &run_id, "camt053.xml", camt.as_bytes()).await;
-    assert_eq!((data["paidCount"].clone(), data["alreadyPaidCount"].clone()), (json!(0), json!(1)), "{data}");
+    let data = import(&app, &owner, &org, &run_id, "camt053.xml", camt.as_bytes()).await;
+    assert_eq!(
+        (data["paidCount"].clone(), data["alreadyPaidCount"].clone()),
+        (json!(0), json!(1)),
+        "{data}"
+    );
     assert_eq!(data["payoutRun"]["status"], "PAID");
     let run = app.ok(Some(&owner), RUN, json!({"id": run_id})).await["node"].clone();
     let payouts = payouts_by_payee(&run);
