@@ -20,7 +20,14 @@ fn unique_suffix() -> String {
 }
 
 /// `(payout_method, rail, account, note)` expected after the migration.
-const CASES: [(&str, Option<&str>, Option<&str>, Option<&str>); 5] = [
+type Case = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const CASES: [Case; 5] = [
     (
         "IBAN: DE44 5001 0517 5407 3249 31",
         Some("iban"),
@@ -46,11 +53,18 @@ const CASES: [(&str, Option<&str>, Option<&str>, Option<&str>); 5] = [
         None,
         Some("DE45500105175407324931"),
     ),
-    ("cheque to the studio", None, None, Some("cheque to the studio")),
+    (
+        "cheque to the studio",
+        None,
+        None,
+        Some("cheque to the studio"),
+    ),
 ];
 
 async fn exercise(db: &DatabaseConnection) {
-    Migrator::up(db, Some(BEFORE)).await.expect("migrate up to 17");
+    Migrator::up(db, Some(BEFORE))
+        .await
+        .expect("migrate up to 17");
     db.execute_unprepared(
         "INSERT INTO organizations (id, name, kind, base_currency, created_at) \
          VALUES (1, 'Tern', 'label', 'EUR', '2026-01-01 00:00:00+00:00')",

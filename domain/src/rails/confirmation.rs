@@ -491,7 +491,10 @@ mod tests {
     use super::*;
 
     fn eur(cents: i64) -> Money {
-        Money::new(cents * 10_000_000, Currency::parse("EUR").unwrap())
+        Money::new(
+            cents * 10_000_000,
+            Currency::parse("EUR").expect("test value"),
+        )
     }
 
     fn payouts() -> Vec<OpenPayout> {
@@ -522,7 +525,7 @@ mod tests {
                    T3,outgoing_payment_sent,7.00,EUR,IMPRINT-3\n\
                    T4,outgoing_payment_sent,9.99,EUR,IMPRINT-99\n\
                    T5,outgoing_payment_sent,10.00,EUR,IMPRINT-1\n";
-        let (format, rows) = read(csv.as_bytes()).unwrap();
+        let (format, rows) = read(csv.as_bytes()).expect("test value");
         assert_eq!(format, Format::Wise);
         let report = match_rows(format, &rows, &payouts());
         assert_eq!(report.to_pay, vec![(1, "wise:T1".to_owned())]);
@@ -536,7 +539,7 @@ mod tests {
         let csv = "Transaction ID,Recipient,Sender Item ID,Status,Amount,Currency\n\
                    P1,a@example.com,IMPRINT-2,Completed,25.51,EUR\n\
                    P2,b@example.com,,Completed,10.00,EUR\n";
-        let (format, rows) = read(csv.as_bytes()).unwrap();
+        let (format, rows) = read(csv.as_bytes()).expect("test value");
         assert_eq!(format, Format::PayPal);
         let report = match_rows(format, &rows, &payouts());
         // The second row has no reference, but one pending payout of exactly 10.00 EUR.
@@ -563,7 +566,7 @@ mod tests {
   </Ntry>
  </Stmt></BkToCstmrStmt>
 </Document>"#;
-        let (format, rows) = read(xml.as_bytes()).unwrap();
+        let (format, rows) = read(xml.as_bytes()).expect("test value");
         assert_eq!(format, Format::Camt053);
         let report = match_rows(format, &rows, &payouts());
         assert_eq!(

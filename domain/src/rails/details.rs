@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn ibans_are_checked_by_country_length_and_checksum() {
-        let iban = Iban::parse("de44 5001 0517 5407 3249 31").unwrap();
+        let iban = Iban::parse("de44 5001 0517 5407 3249 31").expect("test value");
         assert_eq!(iban.as_str(), "DE44500105175407324931");
         assert_eq!(iban.country(), "DE");
         assert_eq!(iban.masked(), "DE••••••••••••••••4931");
@@ -406,7 +406,10 @@ mod tests {
 
     #[test]
     fn bics_have_eight_or_eleven_characters() {
-        assert_eq!(Bic::parse(" deutdeff ").unwrap().as_str(), "DEUTDEFF");
+        assert_eq!(
+            Bic::parse(" deutdeff ").expect("test value").as_str(),
+            "DEUTDEFF"
+        );
         assert!(Bic::parse("DEUTDEFF500").is_ok());
         assert!(Bic::parse("DEUTDEF").is_err());
         assert!(Bic::parse("DEUTDEFF50").is_err());
@@ -429,7 +432,7 @@ mod tests {
             bic: Some("NOPE"),
             ..Default::default()
         })
-        .unwrap_err();
+        .expect_err("test value");
         let fields: Vec<_> = bad.iter().map(DetailsError::field).collect();
         assert_eq!(fields, ["iban", "bic"]);
         let bad = PaymentDetails::parse(&DetailsInput {
@@ -437,14 +440,14 @@ mod tests {
             email: Some("someone@localhost"),
             ..Default::default()
         })
-        .unwrap_err();
+        .expect_err("test value");
         assert_eq!(bad, [DetailsError::Email]);
         let ok = PaymentDetails::parse(&DetailsInput {
             rail: "wise",
             wise_recipient_id: Some("12345678"),
             ..Default::default()
         })
-        .unwrap();
+        .expect("test value");
         assert_eq!(
             ok,
             PaymentDetails::Wise(WiseRecipient::Id("12345678".into()))
@@ -455,8 +458,8 @@ mod tests {
     fn columns_round_trip() {
         for details in [
             PaymentDetails::BankAccount {
-                iban: Iban::parse("DE44500105175407324931").unwrap(),
-                bic: Some(Bic::parse("DEUTDEFF").unwrap()),
+                iban: Iban::parse("DE44500105175407324931").expect("test value"),
+                bic: Some(Bic::parse("DEUTDEFF").expect("test value")),
                 account_holder: Some("Ada L".into()),
             },
             PaymentDetails::PayPal {
@@ -468,7 +471,7 @@ mod tests {
             let (rail, account, bic, holder) = details.to_columns();
             let back =
                 PaymentDetails::from_columns(&rail, &account, bic.as_deref(), holder.as_deref())
-                    .unwrap();
+                    .expect("test value");
             assert_eq!(back, details);
         }
     }
@@ -510,7 +513,7 @@ mod tests {
             let mut bytes = valid.as_bytes().to_vec();
             let d = bytes[pos] - b'0';
             bytes[pos] = b'0' + (d + delta) % 10;
-            let changed = String::from_utf8(bytes).unwrap();
+            let changed = String::from_utf8(bytes).expect("test value");
             prop_assert!(Iban::parse(&changed).is_err());
         }
 

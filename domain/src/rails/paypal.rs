@@ -33,7 +33,7 @@ mod tests {
 
     #[test]
     fn rows_without_header() {
-        let usd = Currency::parse("USD").unwrap();
+        let usd = Currency::parse("USD").expect("test value");
         let t = Transfer {
             payout_id: 3,
             payee_name: "Cy".into(),
@@ -43,7 +43,7 @@ mod tests {
             },
             note: "Royalties to 2026-06-30".into(),
         };
-        let text = String::from_utf8(to_csv(&[t])).unwrap();
+        let text = String::from_utf8(to_csv(&[t])).expect("test value");
         assert_eq!(
             text,
             "cy@example.com,100.00,USD,IMPRINT-3,Royalties to 2026-06-30\n"

@@ -95,13 +95,13 @@ mod tests {
     use crate::rails::details::{Iban, WiseRecipient};
 
     fn money(c: &str) -> Money {
-        Money::new(1_000_000_000, Currency::parse(c).unwrap())
+        Money::new(1_000_000_000, Currency::parse(c).expect("test value"))
     }
 
     #[test]
     fn each_payout_has_one_rail_or_a_reason() {
         let bank = PaymentDetails::BankAccount {
-            iban: Iban::parse("DE44500105175407324931").unwrap(),
+            iban: Iban::parse("DE44500105175407324931").expect("test value"),
             bic: None,
             account_holder: None,
         };

@@ -207,7 +207,7 @@ mod tests {
             created_at: "2026-12-06T13:00:00".into(),
             execution_date: "2026-12-07".into(),
             debtor_name: "Label & Co <Records>".into(),
-            debtor_iban: Iban::parse("DE44500105175407324931").unwrap(),
+            debtor_iban: Iban::parse("DE44500105175407324931").expect("test value"),
             debtor_bic: None,
         }
     }
@@ -216,10 +216,13 @@ mod tests {
         Transfer {
             payout_id: id,
             payee_name: format!("Payee {id}"),
-            amount: Money::new(cents * 10_000_000, Currency::parse(currency).unwrap()),
+            amount: Money::new(
+                cents * 10_000_000,
+                Currency::parse(currency).expect("test value"),
+            ),
             details: PaymentDetails::BankAccount {
-                iban: Iban::parse("FR1420041010050500013M02606").unwrap(),
-                bic: Some(Bic::parse("BNPAFRPP").unwrap()),
+                iban: Iban::parse("FR1420041010050500013M02606").expect("test value"),
+                bic: Some(Bic::parse("BNPAFRPP").expect("test value")),
                 account_holder: None,
             },
             note: "Royalties".into(),
@@ -237,9 +240,9 @@ mod tests {
                     transfer(3, 1, "EUR"),
                 ],
             )
-            .unwrap(),
+            .expect("test value"),
         )
-        .unwrap();
+        .expect("test value");
         assert!(xml.contains("<NbOfTxs>2</NbOfTxs>"));
         assert!(xml.contains("<CtrlSum>12.31</CtrlSum>"));
         assert!(xml.contains("<EndToEndId>IMPRINT-1</EndToEndId>"));
@@ -263,9 +266,9 @@ mod tests {
             let transfers: Vec<Transfer> = cents
                 .iter()
                 .enumerate()
-                .map(|(i, c)| transfer(i64::try_from(i).unwrap(), *c, "EUR"))
+                .map(|(i, c)| transfer(i64::try_from(i).expect("test value"), *c, "EUR"))
                 .collect();
-            let xml = String::from_utf8(to_xml(&batch(), &transfers).unwrap()).unwrap();
+            let xml = String::from_utf8(to_xml(&batch(), &transfers).expect("test value")).expect("test value");
             let total: i64 = cents.iter().sum();
             let expected = format!("<CtrlSum>{}.{:02}</CtrlSum>", total / 100, total % 100);
             prop_assert!(xml.contains(&expected));
@@ -273,8 +276,8 @@ mod tests {
                 .split("<InstdAmt Ccy=\"EUR\">")
                 .skip(1)
                 .map(|s| {
-                    let amount = &s[..s.find('<').unwrap()];
-                    crate::money::parse_decimal_str(amount).unwrap() / 10_000_000
+                    let amount = &s[..s.find('<').expect("test value")];
+                    crate::money::parse_decimal_str(amount).expect("test value") / 10_000_000
                 })
                 .sum();
             prop_assert_eq!(written, total);

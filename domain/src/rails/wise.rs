@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn one_row_per_wise_transfer() {
-        let gbp = Currency::parse("GBP").unwrap();
+        let gbp = Currency::parse("GBP").expect("test value");
         let transfers = [
             Transfer {
                 payout_id: 7,
@@ -79,9 +79,9 @@ mod tests {
                 note: "Royalties".into(),
             },
         ];
-        let text = String::from_utf8(to_csv(&transfers)).unwrap();
+        let text = String::from_utf8(to_csv(&transfers)).expect("test value");
         let mut rows = csv::Reader::from_reader(text.as_bytes());
-        let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("record")).collect();
         assert_eq!(records.len(), 1);
         assert_eq!(&records[0][0], "Ada, \"the\" Drummer");
         assert_eq!(&records[0][3], "EMAIL");
