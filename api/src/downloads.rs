@@ -102,14 +102,7 @@ async fn render_statement(
     id: &str,
     format: StatementFormat,
 ) -> Result<(String, Vec<u8>), ApiError> {
-    // A token that names no one is refused like no token at all: 401, never anonymous.
-    let token = crate::http::credential(http).map_err(downloads_error)?;
-    let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
-        .await
-        .map_err(downloads_error)?;
-    if matches!(principal, Principal::Anonymous) {
-        return Err(ApiError::Unauthenticated);
-    }
+    let principal = principal(state, http).await?;
     let row_id = decode_or_not_found(Kind::Payout, &ID(id.to_owned()))?;
     let (payout, _payee) = graphql::payouts::load_payout(&state.db, &principal, row_id).await?;
     let statement = workers::payee_statement::load(&state.db, payout.id).await?;
@@ -147,13 +140,7 @@ async fn year_end(
     format: StatementFormat,
 ) -> HttpResponse {
     let result = async {
-        let token = crate::http::credential(http).map_err(downloads_error)?;
-        let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
-            .await
-            .map_err(downloads_error)?;
-        if matches!(principal, Principal::Anonymous) {
-            return Err(ApiError::Unauthenticated);
-        }
+        let principal = principal(state, http).await?;
         let payee_id = decode_or_not_found(Kind::Payee, &ID(id.to_owned()))?;
         graphql::payouts::load_payee_money(&state.db, &principal, payee_id).await?;
         let summary = workers::year_end::load(&state.db, payee_id, year).await?;
@@ -181,6 +168,22 @@ async fn year_end(
     }
 }
 
+/// The caller of a download. A token that names no one is refused like no token at all: 401,
+/// never anonymous.
+///
+/// # Errors
+/// UNAUTHENTICATED, RATE_LIMITED, or INTERNAL when the credential could not be looked up.
+pub(crate) async fn principal(state: &AppState, http: &HttpRequest) -> Result<Principal, ApiError> {
+    let token = crate::http::credential(http).map_err(downloads_error)?;
+    let principal = crate::http::authenticate(state, token, crate::http::client_address(http))
+        .await
+        .map_err(downloads_error)?;
+    if matches!(principal, Principal::Anonymous) {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(principal)
+}
+
 /// What a refusal before the download is, in this endpoint's terms.
 fn downloads_error(refusal: crate::http::Refusal) -> ApiError {
     match refusal {
@@ -192,7 +195,7 @@ fn downloads_error(refusal: crate::http::Refusal) -> ApiError {
     }
 }
 
-fn error_response(err: &ApiError) -> HttpResponse {
+pub(crate) fn error_response(err: &ApiError) -> HttpResponse {
     let status = match err {
         ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -200,7 +203,7 @@ fn error_response(err: &ApiError) -> HttpResponse {
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::Internal(source) => {
-            tracing::error!(error = ?source, "rendering a payee statement failed");
+            tracing::error!(error = ?source, "rendering a download failed");
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };

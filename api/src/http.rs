@@ -329,13 +329,19 @@ fn authorize_upload(principal: &Principal, operations: &serde_json::Value) -> Re
                 "an upload names its organization in variables.input.organizationId".into(),
             )
         })?;
-    // What `uploadStatement` needs, from the one table.
-    let permission = domain::auth::mutation_permission("uploadStatement")
-        .flatten()
-        .unwrap_or(domain::auth::Permission::WriteStatements);
-    crate::graphql::access::authorize(principal, organization, permission)
-        .map(|_| ())
-        .map_err(|_| Refusal::Forbidden)
+    // What an upload mutation needs, from the one table: `uploadStatement`'s, or
+    // `importPayoutConfirmation`'s (payout rails); the resolver checks its own exactly.
+    let allowed = ["uploadStatement", "importPayoutConfirmation"]
+        .iter()
+        .filter_map(|name| domain::auth::mutation_permission(name).flatten())
+        .any(|permission| {
+            crate::graphql::access::authorize(principal, organization, permission).is_ok()
+        });
+    if allowed {
+        Ok(())
+    } else {
+        Err(Refusal::Forbidden)
+    }
 }
 
 /// Authenticates from the headers, then reads the body within its limits: nothing large is
@@ -640,6 +646,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
                 .route(
                     "/payees/{id}/year-end/{year}/summary.pdf",
                     web::get().to(crate::downloads::year_end_pdf),
+                )
+                .route(
+                    "/payout-runs/{id}/{file}",
+                    web::get().to(crate::run_exports::export),
                 )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))

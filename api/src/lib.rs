@@ -17,5 +17,6 @@ pub mod downloads;
 pub mod graphql;
 pub mod http;
 pub mod responses;
+pub mod run_exports;
 pub mod state;
 pub mod telemetry;

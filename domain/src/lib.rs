@@ -36,6 +36,7 @@ pub mod money;
 pub mod payee_statement;
 pub mod payout;
 pub mod period;
+pub mod rails;
 pub mod recoupment;
 pub mod share;
 pub mod statement;

@@ -21,6 +21,9 @@ pub struct Model {
     pub payout_period_months: i32,
     /// After how many periods a reserve is released.
     pub reserve_release_periods: i32,
+    /// The label's own account: the debtor of its SEPA credit transfers.
+    pub payout_iban: Option<String>,
+    pub payout_bic: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

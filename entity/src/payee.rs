@@ -20,6 +20,14 @@ pub struct Model {
     pub payout_method: Option<String>,
     /// Share of earnings held back, parts per billion (default 0).
     pub reserve_ppb: i64,
+    /// `iban` | `paypal` | `wise`; see `domain::rails::PaymentDetails::to_columns`.
+    pub payment_rail: Option<String>,
+    /// The IBAN, the e-mail address or the Wise recipient id.
+    pub payment_account: Option<String>,
+    pub payment_bic: Option<String>,
+    pub payment_account_holder: Option<String>,
+    /// The old free-text payout method, where it could not be read as details.
+    pub payment_note: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub tax_country: Option<String>,

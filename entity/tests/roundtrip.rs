@@ -225,6 +225,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             analytics_version: 7,
             payout_period_months: 6,
             reserve_release_periods: 4,
+            payout_iban: Some("payout_iban ✓".to_owned()),
+            payout_bic: Some("payout_bic ✓".to_owned()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -235,6 +237,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             analytics_version: Set(expected.analytics_version),
             payout_period_months: Set(expected.payout_period_months),
             reserve_release_periods: Set(expected.reserve_release_periods),
+            payout_iban: Set(expected.payout_iban.clone()),
+            payout_bic: Set(expected.payout_bic.clone()),
         };
         let saved = active.insert(db).await.expect("insert organizations");
         assert!(saved.id > 0, "organizations id");
@@ -539,6 +543,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             minimum_payout_nanos: -1_234_567_890_123,
             payout_method: Some("payout_method ✓".to_owned()),
             reserve_ppb: 42,
+            payment_rail: Some("payment_rail ✓".to_owned()),
+            payment_account: Some("payment_account ✓".to_owned()),
+            payment_bic: Some("payment_bic ✓".to_owned()),
+            payment_account_holder: Some("payment_account_holder ✓".to_owned()),
+            payment_note: Some("payment_note ✓".to_owned()),
             created_at: ts(),
             updated_at: ts(),
             tax_country: Some("US".to_owned()),
@@ -558,6 +567,11 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             minimum_payout_nanos: Set(expected.minimum_payout_nanos),
             payout_method: Set(expected.payout_method.clone()),
             reserve_ppb: Set(expected.reserve_ppb),
+            payment_rail: Set(expected.payment_rail.clone()),
+            payment_account: Set(expected.payment_account.clone()),
+            payment_bic: Set(expected.payment_bic.clone()),
+            payment_account_holder: Set(expected.payment_account_holder.clone()),
+            payment_note: Set(expected.payment_note.clone()),
             created_at: Set(expected.created_at),
             updated_at: Set(expected.updated_at),
             tax_country: Set(expected.tax_country.clone()),

@@ -30,6 +30,7 @@ mod m20261206_000015_one_open_payout_run;
 mod m20261206_000016_credential_expiry;
 mod m20261206_000017_analytics_rollups;
 mod m20261206_000020_payout_currency_withholding;
+mod m20261206_000021_payment_details;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_credential_expiry::Migration),
             Box::new(m20261206_000017_analytics_rollups::Migration),
             Box::new(m20261206_000020_payout_currency_withholding::Migration),
+            Box::new(m20261206_000021_payment_details::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ mod api {
     pub mod payee_history;
     pub mod payee_statements;
     pub mod payout_races;
+    pub mod payout_rails;
     pub mod platform;
     pub mod principal_cache;
     pub mod recoupables;

@@ -21,7 +21,9 @@ pub mod money;
 pub mod node;
 pub mod organization;
 pub mod payees;
+pub mod payment_details;
 pub mod payouts;
+pub mod rails;
 pub mod recoupables;
 pub mod refs;
 pub mod roster;
@@ -54,6 +56,8 @@ pub struct Mutation(
     statements::StatementsMutation,
     statements::ImportTemplatesMutation,
     payouts::PayoutsMutation,
+    payment_details::PaymentDetailsMutation,
+    rails::RailsMutation,
     recoupables::RecoupablesMutation,
     ledger::LedgerMutation,
     webhooks::WebhooksMutation,

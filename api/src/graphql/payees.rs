@@ -80,8 +80,22 @@ impl Payee {
     }
     /// Reference of the payout method (bank, PayPal…), never the account details themselves.
     /// Personal: for the label's owners, admins and managers, and the payee's own artist.
+    #[graphql(deprecation = "free text; use paymentDetails (setPayeePaymentDetails)")]
     async fn payout_method(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         Ok(self.0.reveal(ctx).await?.payout_method.as_deref())
+    }
+    /// Where the payee is paid (see `payment_details.rs`): whole for those who may read
+    /// personal details, the account masked for anyone else who sees the payee.
+    async fn payment_details(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::payment_details::PaymentDetails>> {
+        super::payment_details::payee_payment_details(ctx, &self.0).await
+    }
+    /// What the old free-text payout method said where it could not be read as payment
+    /// details (an IBAN or an e-mail address). Personal, like `payoutMethod`.
+    async fn payment_note(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        Ok(self.0.reveal(ctx).await?.payment_note.as_deref())
     }
     /// The payee's money per currency, from the ledger.
     async fn balances(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayeeBalance>> {

@@ -235,6 +235,12 @@ impl PayoutRun {
         Ok(out)
     }
 
+    /// The run's payment files (Wise, PayPal, SEPA), what each pays, and the payouts none can
+    /// pay; for those who approve and pay runs (see `rails.rs`).
+    async fn rails(&self, ctx: &Context<'_>) -> ApiResult<super::rails::PayoutRunRails> {
+        super::rails::PayoutRunRails::for_run(ctx, &self.0)
+    }
+
     /// Each payee's payout (an artist member sees only their own payees').
     async fn payouts(
         &self,
@@ -1064,7 +1070,7 @@ async fn move_run(
 
 /// Touches run `id` if it is `status` (a conditional update that holds its row until the
 /// transaction ends); returns whether it was.
-async fn touch_run(
+pub(crate) async fn touch_run(
     txn: &DatabaseTransaction,
     id: i64,
     status: RunStatus,
@@ -1185,11 +1191,78 @@ async fn settle_run(
     Ok(())
 }
 
-async fn publish(ctx: &Context<'_>, run: &payout_run::Model) {
+pub(crate) async fn publish(ctx: &Context<'_>, run: &payout_run::Model) {
     // The change is committed; a failure to announce it is logged, not the caller's error.
     if let Err(err) = workers::payouts::announce(&ctx.state().job_context(), run).await {
         tracing::warn!(payout_run_id = run.id, error = %err, "could not announce a payout run update");
     }
+}
+
+// Payout rails (`rails.rs`, importPayoutConfirmation): the steps of paying, for a caller that
+// holds the run's row (`touch_run`).
+
+/// Marks payout `id` paid with `reference` if it is still pending (`UPDATE … WHERE status =
+/// 'pending'`); returns the rows changed (0 or 1).
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn mark_payout_paid(
+    txn: &DatabaseTransaction,
+    id: i64,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    Ok(payout::Entity::update_many()
+        .col_expr(
+            payout::Column::Status,
+            rules::PayoutStatus::Paid.as_str().into(),
+        )
+        .col_expr(payout::Column::PaymentReference, reference.into())
+        .col_expr(payout::Column::PaidAt, now.into())
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}
+
+/// Whether run `run_id` still has a pending payout.
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn any_pending(txn: &DatabaseTransaction, run_id: i64) -> ApiResult<bool> {
+    Ok(payout::Entity::find()
+        .filter(payout::Column::PayoutRunId.eq(run_id))
+        .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
+        .one(txn)
+        .await?
+        .is_some())
+}
+
+/// Moves an approved run to paid and writes its ledger entries, as `markPayoutRunPaid` does
+/// once the last payment is recorded; `None` when the run was no longer approved.
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn pay_run(
+    txn: &DatabaseTransaction,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<payout_run::Model>> {
+    let Some(paid) = move_run(
+        txn,
+        run_id,
+        RunStatus::Approved,
+        RunStatus::Paid,
+        vec![(payout_run::Column::PaidAt, Some(now).into())],
+        now,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    settle_run(txn, &paid, now).await?;
+    Ok(Some(paid))
 }
 
 /// A payout run moved.
