@@ -375,15 +375,13 @@ fn mail_settings(env: &impl Env) -> Result<MailSettings, ConfigError> {
     let defaults = MailSettings::default();
     let settings = MailSettings {
         smtp_url: env.var(SMTP_URL_ENV).map(|v| v.trim().to_owned()),
-        from: env.var(FROM_ENV).map_or(defaults.from, |v| v.trim().to_owned()),
-        public_url: env
-            .var(PUBLIC_URL_ENV)
-            .map_or(defaults.public_url, |v| v.trim().trim_end_matches('/').to_owned()),
-        lease: Duration::from_secs(parse_number(
-            env,
-            LEASE_ENV,
-            defaults.lease.as_secs(),
-        )?),
+        from: env
+            .var(FROM_ENV)
+            .map_or(defaults.from, |v| v.trim().to_owned()),
+        public_url: env.var(PUBLIC_URL_ENV).map_or(defaults.public_url, |v| {
+            v.trim().trim_end_matches('/').to_owned()
+        }),
+        lease: Duration::from_secs(parse_number(env, LEASE_ENV, defaults.lease.as_secs())?),
     };
     settings.check().map_err(|message| {
         let variable = [SMTP_URL_ENV, FROM_ENV, PUBLIC_URL_ENV, LEASE_ENV]

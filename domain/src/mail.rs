@@ -140,7 +140,9 @@ pub fn invitation_link(public_url: &str, token: &str) -> String {
 #[must_use]
 pub fn invitation(organization: &str, role: &str, link: &str, expires: DateTime<Utc>) -> Rendered {
     let expires = expires.format("%Y-%m-%d").to_string();
-    let subject = subject_line(&format!("You are invited to join {organization} on Imprint"));
+    let subject = subject_line(&format!(
+        "You are invited to join {organization} on Imprint"
+    ));
     let text = format!(
         "Hello,\n\nyou are invited to join {organization} on Imprint as {role}.\n\n\
          Accept the invitation here (sign up or log in with this email address first):\n{link}\n\n\
@@ -301,13 +303,20 @@ mod tests {
         let a = message_id("invitation:1|a@x.test", "imprint.example");
         assert_eq!(a, message_id("invitation:1|a@x.test", "imprint.example"));
         assert_ne!(a, message_id("invitation:2|a@x.test", "imprint.example"));
-        assert!(a.starts_with('<') && a.ends_with("@imprint.example>"), "{a}");
+        assert!(
+            a.starts_with('<') && a.ends_with("@imprint.example>"),
+            "{a}"
+        );
         assert_eq!(a.len(), 1 + 32 + 1 + "imprint.example".len() + 1);
     }
 
     #[test]
     fn iso_weeks_cross_years() {
-        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).single().expect("date");
+        let at = |y, m, d| {
+            Utc.with_ymd_and_hms(y, m, d, 12, 0, 0)
+                .single()
+                .expect("date")
+        };
         assert_eq!(iso_week(at(2026, 12, 6)), "2026-W49");
         // 1 January 2027 is a Friday: still week 53 of 2026.
         assert_eq!(iso_week(at(2027, 1, 1)), "2026-W53");
@@ -324,7 +333,10 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_subjects_are_one_line() {
-        let at = Utc.with_ymd_and_hms(2026, 12, 20, 0, 0, 0).single().expect("date");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 20, 0, 0, 0)
+            .single()
+            .expect("date");
         let mail = invitation(
             "<script>alert(1)</script> & \"Sons\"",
             "viewer",
@@ -336,7 +348,13 @@ mod tests {
         assert!(mail.html.contains("&amp; &quot;Sons&quot;"));
         assert!(!mail.html.contains("y=\""));
         assert!(mail.text.contains("<script>alert(1)</script>"));
-        let evil = statement_ready("Label\r\nBcc: x@y.test", "P", "2026-11-30", "1.00 USD", None);
+        let evil = statement_ready(
+            "Label\r\nBcc: x@y.test",
+            "P",
+            "2026-11-30",
+            "1.00 USD",
+            None,
+        );
         assert!(!evil.subject.contains('\n') && !evil.subject.contains('\r'));
     }
 

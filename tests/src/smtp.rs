@@ -109,7 +109,9 @@ pub struct SmtpSink {
 
 impl std::fmt::Debug for SmtpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSink").field("port", &self.port).finish()
+        f.debug_struct("SmtpSink")
+            .field("port", &self.port)
+            .finish()
     }
 }
 

@@ -79,13 +79,18 @@ pub async fn sweep(ctx: &JobContext, overdue: Duration) -> anyhow::Result<usize>
             .select_only()
             .column(entity::mail_outbox::Column::Id)
             .filter(
-                entity::mail_outbox::Column::Status.eq(domain::mail::OutboxStatus::Pending.as_str()),
+                entity::mail_outbox::Column::Status
+                    .eq(domain::mail::OutboxStatus::Pending.as_str()),
             )
             .filter(entity::mail_outbox::Column::NextAttemptAt.lt(before))
             .into_tuple()
             .all(&ctx.db)
             .await?;
-        jobs.extend(mails.into_iter().map(|mail_id| Job::DeliverMail { mail_id }));
+        jobs.extend(
+            mails
+                .into_iter()
+                .map(|mail_id| Job::DeliverMail { mail_id }),
+        );
     }
     let count = jobs.len();
     for job in jobs {

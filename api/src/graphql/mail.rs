@@ -75,8 +75,8 @@ pub async fn organization_outbox(
     args: &PageArgs,
 ) -> ApiResult<Page<OutboxMail>> {
     ctx.authorize(organization_id, Permission::ManageMembers)?;
-    let select = mail_outbox::Entity::find()
-        .filter(mail_outbox::Column::OrganizationId.eq(organization_id));
+    let select =
+        mail_outbox::Entity::find().filter(mail_outbox::Column::OrganizationId.eq(organization_id));
     paginate(
         ctx,
         select,

@@ -55,7 +55,10 @@ pub async fn run(ctx: &JobContext, mail_id: i64) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(transport) = ctx.mailer.transport() else {
-        tracing::debug!(mail_id, "no SMTP server configured: the mail stays in the outbox");
+        tracing::debug!(
+            mail_id,
+            "no SMTP server configured: the mail stays in the outbox"
+        );
         return Ok(());
     };
     let now = Utc::now();
@@ -87,10 +90,14 @@ pub async fn run(ctx: &JobContext, mail_id: i64) -> anyhow::Result<()> {
     }
 
     let outcome = match message(ctx, &mail).await {
-        Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| Failure {
-            permanent: e.is_permanent(),
-            error: describe(&e.to_string()),
-        }),
+        Ok(message) => transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| Failure {
+                permanent: e.is_permanent(),
+                error: describe(&e.to_string()),
+            }),
         Err(failure) => Err(failure),
     };
     let finished = Utc::now();
@@ -149,17 +156,16 @@ pub async fn run(ctx: &JobContext, mail_id: i64) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(next) = retry_at {
-        ctx.queue.push_at(Job::DeliverMail { mail_id }, next).await?;
+        ctx.queue
+            .push_at(Job::DeliverMail { mail_id }, next)
+            .await?;
     }
     Ok(())
 }
 
 /// The message of an outbox row: plain text and HTML alternatives, the payee statement PDF
 /// attached when the row names a payout, and the `Message-ID` of its key.
-async fn message(
-    ctx: &JobContext,
-    mail: &mail_outbox::Model,
-) -> Result<lettre::Message, Failure> {
+async fn message(ctx: &JobContext, mail: &mail_outbox::Model) -> Result<lettre::Message, Failure> {
     let permanent = |error: String| Failure {
         error: describe(&error),
         permanent: true,
@@ -194,8 +200,8 @@ async fn message(
             let pdf = domain::payee_statement::to_pdf(&statement);
             let content_type = ContentType::parse("application/pdf")
                 .map_err(|e| permanent(format!("content type: {e}")))?;
-            let attachment = Attachment::new(format!("statement-{payout_id}.pdf"))
-                .body(pdf, content_type);
+            let attachment =
+                Attachment::new(format!("statement-{payout_id}.pdf")).body(pdf, content_type);
             builder.multipart(MultiPart::mixed().multipart(body).singlepart(attachment))
         }
     };

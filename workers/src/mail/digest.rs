@@ -15,8 +15,7 @@ use domain::mail::{self, DigestFigures, MailKind, OutboxStatus};
 use entity::{mail_outbox, membership, organization, statement, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Statement,
-    TransactionTrait,
+    Statement, TransactionTrait,
 };
 
 use super::outbox::{self, NewMail};
@@ -170,7 +169,10 @@ pub async fn unreconciled_statements(
 }
 
 /// The owners' and admins' email addresses.
-async fn recipients(db: &impl ConnectionTrait, organization_id: i64) -> anyhow::Result<Vec<String>> {
+async fn recipients(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> anyhow::Result<Vec<String>> {
     let members = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
         .filter(membership::Column::Role.is_in([Role::Owner.as_str(), Role::Admin.as_str()]))

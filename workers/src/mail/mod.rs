@@ -98,7 +98,9 @@ impl MailSettings {
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| format!("{FROM_ENV}: {e}"))?;
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
-            return Err(format!("{PUBLIC_URL_ENV}: must start with http:// or https://"));
+            return Err(format!(
+                "{PUBLIC_URL_ENV}: must start with http:// or https://"
+            ));
         }
         if self.lease.is_zero() {
             return Err(format!("{LEASE_ENV}: must be at least 1"));

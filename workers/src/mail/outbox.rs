@@ -99,12 +99,7 @@ pub async fn invitation(
             kind: MailKind::Invitation,
             event: &event,
             recipient: &invitation.email,
-            rendered: mail::invitation(
-                &org_name,
-                &invitation.role,
-                &link,
-                invitation.expires_at,
-            ),
+            rendered: mail::invitation(&org_name, &invitation.role, &link, invitation.expires_at),
             payout_id: None,
             status: OutboxStatus::Pending,
         },
