@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::auth::Role;
 use domain::mail::{self, DigestFigures, MailKind, OutboxStatus};
 use entity::{mail_outbox, membership, organization, statement, user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     Statement, TransactionTrait,
@@ -103,14 +104,17 @@ pub async fn figures(
     organization_id: i64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<DigestFigures> {
+    // PostgreSQL sums a BIGINT as NUMERIC: cast back, the same SQL on both backends.
     let unmatched: Option<i64> = statement::Entity::find()
         .select_only()
-        .column_as(statement::Column::UnmatchedCount.sum(), "n")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(unmatched_count), 0) AS BIGINT)"),
+            "n",
+        )
         .filter(statement::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .one(db)
-        .await?
-        .flatten();
+        .await?;
     let this_week = statement::Entity::find()
         .filter(statement::Column::OrganizationId.eq(organization_id))
         .filter(statement::Column::CreatedAt.gte(now - chrono::Duration::days(7)))
