@@ -51,6 +51,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         config.principal_cache_ttl,
         &events,
     ));
+    let mailer = workers::mail::Mailer::new(config.mail.clone()).map_err(|e| anyhow::anyhow!(e))?;
     Ok(AppState {
         db,
         queue,
@@ -62,6 +63,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         principals,
         throttle: std::sync::Arc::new(crate::auth::Throttle::new(&config.rate_limits)),
         responses: std::sync::Arc::default(),
+        mailer,
     })
 }
 

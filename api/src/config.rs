@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use workers::QueueBackend;
 pub use workers::files::{FileStoreLocation, S3Location};
+pub use workers::mail::MailSettings;
 pub use workers::webhooks::WebhookReach;
 
 #[derive(Clone, Debug)]
@@ -63,6 +64,9 @@ pub struct Config {
     pub max_query_bytes: usize,
     /// How often credentials may be tried (see [`RateLimits`]).
     pub rate_limits: RateLimits,
+    /// Mail: `IMPRINT_SMTP_URL` (unset: mails wait in the outbox), `IMPRINT_MAIL_FROM`,
+    /// `IMPRINT_PUBLIC_URL` (for links), `IMPRINT_MAIL_LEASE_SECONDS`.
+    pub mail: MailSettings,
 }
 
 /// Rate limits, each in attempts per `window` (a minute by default), as many allowed at once and
@@ -359,6 +363,7 @@ impl Config {
             }
             None => TaxIdKey(rand::random::<[u8; 32]>().to_vec()),
         };
+        let mail = mail_settings(env)?;
 
         Ok(Self {
             tax_id_key,
@@ -383,8 +388,33 @@ impl Config {
             max_json_body_bytes: max_json_body_kb.saturating_mul(1024),
             max_query_bytes: max_query_kb.saturating_mul(1024),
             rate_limits,
+            mail,
         })
     }
+}
+
+/// The mail settings, checked.
+fn mail_settings(env: &impl Env) -> Result<MailSettings, ConfigError> {
+    use workers::mail::{FROM_ENV, LEASE_ENV, PUBLIC_URL_ENV, SMTP_URL_ENV};
+    let defaults = MailSettings::default();
+    let settings = MailSettings {
+        smtp_url: env.var(SMTP_URL_ENV).map(|v| v.trim().to_owned()),
+        from: env
+            .var(FROM_ENV)
+            .map_or(defaults.from, |v| v.trim().to_owned()),
+        public_url: env.var(PUBLIC_URL_ENV).map_or(defaults.public_url, |v| {
+            v.trim().trim_end_matches('/').to_owned()
+        }),
+        lease: Duration::from_secs(parse_number(env, LEASE_ENV, defaults.lease.as_secs())?),
+    };
+    settings.check().map_err(|message| {
+        let variable = [SMTP_URL_ENV, FROM_ENV, PUBLIC_URL_ENV, LEASE_ENV]
+            .into_iter()
+            .find(|v| message.starts_with(v))
+            .unwrap_or(SMTP_URL_ENV);
+        ConfigError { variable, message }
+    })?;
+    Ok(settings)
 }
 
 /// `IMPRINT_FILE_STORE` and, for a bucket, the S3 settings beside it.

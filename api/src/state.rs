@@ -26,6 +26,8 @@ pub struct AppState {
     pub throttle: Arc<crate::auth::Throttle>,
     /// Analytics answers already given (see [`crate::responses`]).
     pub responses: Arc<crate::responses::Responses>,
+    /// The mail settings and SMTP transport the workers of this process send with.
+    pub mailer: workers::mail::Mailer,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             files: self.files.clone(),
             webhook_reach: self.config.webhook_reach,
             statement_limits: self.config.statement_limits,
+            mailer: self.mailer.clone(),
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod enums;
 pub mod ids;
+pub mod mail;
 pub mod money;
 pub mod payee_statement;
 pub mod payout;

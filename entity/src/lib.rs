@@ -20,6 +20,7 @@ pub mod identifier_alias;
 pub mod import_template;
 pub mod invitation;
 pub mod ledger_entry;
+pub mod mail_outbox;
 pub mod membership;
 pub mod organization;
 pub mod payee;

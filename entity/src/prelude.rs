@@ -11,6 +11,7 @@ pub use super::identifier_alias::Entity as IdentifierAlias;
 pub use super::import_template::Entity as ImportTemplate;
 pub use super::invitation::Entity as Invitation;
 pub use super::ledger_entry::Entity as LedgerEntry;
+pub use super::mail_outbox::Entity as MailOutbox;
 pub use super::membership::Entity as Membership;
 pub use super::organization::Entity as Organization;
 pub use super::payee::Entity as Payee;

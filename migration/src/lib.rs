@@ -31,6 +31,7 @@ mod m20261206_000016_credential_expiry;
 mod m20261206_000017_analytics_rollups;
 mod m20261206_000020_payout_currency_withholding;
 mod m20261206_000021_payment_details;
+mod m20261206_000022_mail_outbox;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_analytics_rollups::Migration),
             Box::new(m20261206_000020_payout_currency_withholding::Migration),
             Box::new(m20261206_000021_payment_details::Migration),
+            Box::new(m20261206_000022_mail_outbox::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod fixtures;
 pub mod s3;
+pub mod smtp;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

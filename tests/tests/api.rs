@@ -11,6 +11,7 @@ mod api {
     pub mod journey;
     pub mod limits;
     pub mod live_payouts;
+    pub mod mail;
     pub mod matching_flow;
     pub mod members;
     pub mod money;

@@ -15,6 +15,7 @@ pub mod events;
 pub mod files;
 pub mod ingest;
 pub mod jobs;
+pub mod mail;
 pub mod matching;
 pub mod payee_statement;
 pub mod payouts;
@@ -44,6 +45,8 @@ pub struct JobContext {
     pub webhook_reach: webhooks::WebhookReach,
     /// What one statement file may make a parser hold (line, cell, decompressed size).
     pub statement_limits: domain::statement::Limits,
+    /// The mail settings and the SMTP transport (none: mails stay in the outbox).
+    pub mailer: mail::Mailer,
 }
 
 /// A job failure that retrying cannot fix (a file that is not there, a row that names nothing):
@@ -88,6 +91,7 @@ pub async fn perform(ctx: &JobContext, job: &Job) -> anyhow::Result<()> {
         }
         Job::RunPayout { payout_run_id } => jobs::run_payout::run(ctx, *payout_run_id).await,
         Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(ctx, *delivery_id).await,
+        Job::DeliverMail { mail_id } => jobs::deliver_mail::run(ctx, *mail_id).await,
     };
     match &result {
         Ok(()) => tracing::info!(

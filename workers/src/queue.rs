@@ -35,6 +35,8 @@ pub enum Job {
     RunPayout { payout_run_id: i64 },
     /// Post one webhook delivery, and schedule the next attempt when it fails.
     DeliverWebhook { delivery_id: i64 },
+    /// Send one outbox mail over SMTP, and schedule the next attempt when it fails.
+    DeliverMail { mail_id: i64 },
 }
 
 impl Job {
@@ -47,6 +49,7 @@ impl Job {
             Self::MatchLines { .. } => "match_lines",
             Self::RunPayout { .. } => "run_payout",
             Self::DeliverWebhook { .. } => "deliver_webhook",
+            Self::DeliverMail { .. } => "deliver_mail",
         }
     }
 }
@@ -146,6 +149,41 @@ impl JobQueue {
         };
         result.map_err(|message| QueueError::Push { job: name, message })?;
         tracing::debug!(job = name, "job enqueued");
+        Ok(())
+    }
+
+    /// Enqueues a job to run at `at` (now, if `at` has passed). Both backends keep the time
+    /// durably, in whole seconds: it is rounded up, so the job never runs before `at`.
+    ///
+    /// # Errors
+    /// When the backend refuses it.
+    pub async fn push_at(
+        &self,
+        job: Job,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), QueueError> {
+        use apalis::prelude::TaskBuilder;
+        if at <= chrono::Utc::now() {
+            return self.push(job).await;
+        }
+        let seconds = at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0);
+        let run_at = u64::try_from(seconds).unwrap_or_default();
+        let name = job.name();
+        let task = TaskBuilder::new(job).run_at_timestamp(run_at).build();
+        let result = match self {
+            Self::Sqlite(storage) => storage
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+            Self::Redis(storage) => storage
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        result.map_err(|message| QueueError::Push { job: name, message })?;
+        tracing::debug!(job = name, run_at, "job scheduled");
         Ok(())
     }
 

@@ -4,6 +4,10 @@
 //! between its commit and its push) is pushed again from the row. Every job is idempotent and
 //! takes its row through a conditional transition, so a push that was not lost after all
 //! changes nothing twice.
+//!
+//! Mails too: a `pending` outbox mail whose `next_attempt_at` is overdue is pushed again (when
+//! SMTP is configured), and every sweep writes the weekly digests not decided yet
+//! (`mail::digest`).
 
 use std::time::Duration;
 
@@ -68,6 +72,26 @@ pub async fn sweep(ctx: &JobContext, overdue: Duration) -> anyhow::Result<usize>
             .into_iter()
             .map(|payout_run_id| Job::RunPayout { payout_run_id }),
     );
+    if ctx.mailer.sends() {
+        // A mail is owed its delivery while `pending`; its `next_attempt_at` is when (a retry's
+        // time, or the end of a claimed attempt's lease). Overdue there, its job was lost.
+        let mails: Vec<i64> = entity::mail_outbox::Entity::find()
+            .select_only()
+            .column(entity::mail_outbox::Column::Id)
+            .filter(
+                entity::mail_outbox::Column::Status
+                    .eq(domain::mail::OutboxStatus::Pending.as_str()),
+            )
+            .filter(entity::mail_outbox::Column::NextAttemptAt.lt(before))
+            .into_tuple()
+            .all(&ctx.db)
+            .await?;
+        jobs.extend(
+            mails
+                .into_iter()
+                .map(|mail_id| Job::DeliverMail { mail_id }),
+        );
+    }
     let count = jobs.len();
     for job in jobs {
         tracing::warn!(
@@ -86,6 +110,9 @@ pub async fn run(ctx: JobContext) {
         tokio::time::sleep(EVERY).await;
         if let Err(err) = sweep(&ctx, OVERDUE).await {
             tracing::warn!(error = %err, "sweep failed; trying again later");
+        }
+        if let Err(err) = crate::mail::digest::schedule(&ctx, Utc::now()).await {
+            tracing::warn!(error = %err, "weekly digests not scheduled; trying again later");
         }
     }
 }

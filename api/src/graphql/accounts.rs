@@ -703,9 +703,19 @@ impl AccountsMutation {
             accepted_at: Set(None),
             accepted_by_user_id: Set(None),
             ..Default::default()
-        }
-        .insert(ctx.db())
+        };
+        // The invitation and its mail (the accept link) commit together: the outbox.
+        let txn = entity::db::begin_write(ctx.db()).await?;
+        let invitation = invitation.insert(&txn).await?;
+        let mail = workers::mail::outbox::invitation(
+            &txn,
+            &ctx.state().mailer.settings,
+            &invitation,
+            &secret,
+        )
         .await?;
+        txn.commit().await?;
+        workers::mail::outbox::push(&ctx.state().queue, &Vec::from_iter(mail)).await;
         Ok(InviteMemberPayload {
             invitation: guard::admit(ctx, invitation).await?.map(Invitation),
             invitation_token: Some(secret),

@@ -56,6 +56,12 @@ ApiScope => domain::auth::Scope {
     ReadCatalogue, WriteCatalogue, WriteSplits, ReadStatements, WriteStatements, ReadAnalytics,
     ReadPayouts, WritePayouts, ManageWebhooks
 });
+mirror_enum!(
+    /// What an outbox mail is about.
+    MailKind => domain::mail::MailKind { Invitation, StatementReady, WeeklyDigest });
+mirror_enum!(
+    /// Where an outbox mail stands.
+    MailStatus => domain::mail::OutboxStatus { Pending, Sent, Failed, Skipped });
 mirror_enum!(ReleaseStatus => domain::catalogue::ReleaseStatus { Draft, Scheduled, Live, TakenDown });
 mirror_enum!(ReleaseType => domain::catalogue::ReleaseType { Single, Ep, Album, Compilation });
 mirror_enum!(TrackArtistRole => domain::catalogue::TrackArtistRole { Primary, Featured, Remixer });

@@ -19,9 +19,9 @@ use async_graphql::{Context, ID};
 use domain::auth::{Holder, Owner, Permission};
 use entity::{
     agreement, api_key, artist, artist_profile, audit_log, import_template, invitation,
-    ledger_entry, membership, organization, payee, payout, payout_run, recoupable, release, split,
-    split_share, statement, statement_error, statement_line, track, track_artist, webhook,
-    webhook_delivery,
+    ledger_entry, mail_outbox, membership, organization, payee, payout, payout_run, recoupable,
+    release, split, split_share, statement, statement_error, statement_line, track, track_artist,
+    webhook, webhook_delivery,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -598,6 +598,12 @@ guarded!(
     webhook,
     "Webhook",
     Some(P::ManageWebhooks),
+    |row, ctx, artist| Ok(Owner::Label)
+);
+guarded!(
+    mail_outbox,
+    "OutboxMail",
+    Some(P::ManageMembers),
     |row, ctx, artist| Ok(Owner::Label)
 );
 guarded!(

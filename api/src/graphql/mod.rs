@@ -17,6 +17,7 @@ pub mod guard;
 pub mod ids;
 pub mod ledger;
 pub mod loaders;
+pub mod mail;
 pub mod money;
 pub mod node;
 pub mod organization;

@@ -370,6 +370,17 @@ impl Organization {
     ) -> ApiResult<Page<super::webhooks::Webhook>> {
         super::webhooks::organization_webhooks(ctx, self.0.id, &PageArgs::new(first, after)).await
     }
+
+    /// Mails written for this organisation's events (invitations, statements ready, weekly
+    /// digests), oldest first, with where each stands (owners and admins).
+    async fn outbox(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<super::mail::OutboxMail>> {
+        super::mail::organization_outbox(ctx, self.0.id, &PageArgs::new(first, after)).await
+    }
 }
 
 #[derive(Default)]

@@ -935,6 +935,7 @@ impl PayoutsMutation {
             .await?
             .is_some();
         let before = audit::snapshot(&run);
+        let mut mails = Vec::new(); // MAIL (helper D)
         let run = if still_pending {
             run
         } else {
@@ -951,6 +952,9 @@ impl PayoutsMutation {
                 return changed_meanwhile(txn, &run).await;
             };
             settle_run(&txn, &paid, now).await?;
+            // MAIL (helper D, issue 15): "your statement is ready" to each paid payee, in this
+            // transaction (the outbox); pushed once it commits, below.
+            mails = workers::mail::outbox::statements_ready(&txn, &paid, now).await?;
             paid
         };
         let after = serde_json::to_value(serde_json::json!({
@@ -962,7 +966,9 @@ impl PayoutsMutation {
             })).collect::<Vec<_>>(),
         }))
         .ok();
-        transition_done(ctx, txn, run, "payout_run.pay", before, after).await
+        let done = transition_done(ctx, txn, run, "payout_run.pay", before, after).await?;
+        workers::mail::outbox::push(&ctx.state().queue, &mails).await; // MAIL (helper D)
+        Ok(done)
     }
 
     /// Cancels a run before any of it is paid; it then takes up nothing. The change is

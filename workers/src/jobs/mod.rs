@@ -3,6 +3,7 @@
 
 pub mod allocate_statement;
 pub mod analytics_rollups;
+pub mod deliver_mail;
 pub mod deliver_webhook;
 pub mod line_writer;
 pub mod parse_statement;
