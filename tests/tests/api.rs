@@ -19,6 +19,7 @@ mod api {
     pub mod payee_statements;
     pub mod payout_races;
     pub mod platform;
+    pub mod portal;
     pub mod principal_cache;
     pub mod recoupables;
     pub mod sessions;
