@@ -21,6 +21,7 @@ mod api {
     pub mod platform;
     pub mod portal;
     pub mod principal_cache;
+    pub mod profile_claims;
     pub mod recoupables;
     pub mod sessions;
     pub mod statements;
