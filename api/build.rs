@@ -15,10 +15,6 @@ use std::time::SystemTime;
 /// What `web/` holds besides its sources: never watched, never compared.
 const NOT_SOURCES: &[&str] = &["node_modules", "dist"];
 
-#[expect(
-    clippy::print_stdout,
-    reason = "a build script talks to cargo on stdout"
-)]
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=IMPRINT_SKIP_WEB_BUILD");
@@ -50,7 +46,9 @@ fn main() {
     }
     let lock = web.join("package-lock.json");
     let installed = web.join("node_modules/.package-lock.json");
-    if newest(&[lock.clone()]) > modified(&installed) || !web.join("node_modules").is_dir() {
+    if newest(std::slice::from_ref(&lock)) > modified(&installed)
+        || !web.join("node_modules").is_dir()
+    {
         let install = if lock.is_file() { "ci" } else { "install" };
         if !npm(&web, &[install]) {
             stamp(&index);
@@ -64,10 +62,6 @@ fn main() {
 }
 
 /// Runs npm in `web/`, its output on this script's stderr (cargo shows it on failure).
-#[expect(
-    clippy::print_stdout,
-    reason = "a build script talks to cargo on stdout"
-)]
 fn npm(web: &Path, args: &[&str]) -> bool {
     let ok = Command::new("npm")
         .args(args)
@@ -86,10 +80,6 @@ fn npm(web: &Path, args: &[&str]) -> bool {
 
 /// The build's identity in the crate's environment, so the crate (and the portal it embeds in
 /// a release build) is compiled again when `web/dist` is rebuilt, by this script or by hand.
-#[expect(
-    clippy::print_stdout,
-    reason = "a build script talks to cargo on stdout"
-)]
 fn stamp(index: &Path) {
     if index.is_file() {
         println!("cargo:rerun-if-changed={}", index.display());

@@ -576,7 +576,7 @@ const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(in
 const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
 const CREATE_RELEASE: &str = "mutation($input: CreateReleaseInput!) { createRelease(input: $input) { release { id } userErrors { field message code } } }";
 const ADD_TRACK: &str = "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { field message code } } }";
-const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id } userErrors { field message code } } }";
+const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id shares { id } } userErrors { field message code } } }";
 const CREATE_WEBHOOK: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } userErrors { field message code } } }";
 const ADD_RECOUPABLE: &str = "mutation($input: AddRecoupableInput!) { addRecoupable(input: $input) { recoupables { id } userErrors { field message code } } }";
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } secret userErrors { field message code } } }";
@@ -923,6 +923,9 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     let split = at(&data, &["setSplit", "split", "id"]);
     world.seed(&split, 1, "split of release A");
     world.owners.insert(split, Owner::Artist(a_row));
+    let share = at(&data, &["setSplit", "split", "shares", "0", "id"]);
+    world.seed(&share, 1, "a share of release A's split");
+    world.owners.insert(share, Owner::Artist(a_row));
     let data = run(app, Some(&owner), SET_SPLIT, json!({"input": {"releaseId": releases[1], "effectiveFrom": "2024-01-01", "shares": [{"payeeId": b_payee, "share": "100"}]}})).await;
     let split = at(&data, &["setSplit", "split", "id"]);
     world.seed(&split, 1, "split of release B");
@@ -1243,6 +1246,11 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     world.seed(&at(&data, &["addTrack", "track", "id"]), 2, "org 2 track");
     let data = run(app, Some(&owner2), SET_SPLIT, json!({"input": {"releaseId": release2, "effectiveFrom": "2024-01-01", "shares": [{"payeeId": x_payee, "share": "100"}]}})).await;
     world.seed(&at(&data, &["setSplit", "split", "id"]), 2, "org 2 split");
+    world.seed(
+        &at(&data, &["setSplit", "split", "shares", "0", "id"]),
+        2,
+        "org 2 split share",
+    );
     let url = c.add("org 2 webhook url", 2, P::ManageWebhooks, Owner::Label);
     let data = run(app, Some(&owner2), CREATE_WEBHOOK, json!({"input": {"organizationId": org2, "url": format!("http://127.0.0.1:9/{url}"), "events": ["STATEMENT_PARSED"]}})).await;
     let webhook2 = at(&data, &["createWebhook", "webhook", "id"]);
