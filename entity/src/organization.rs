@@ -24,6 +24,9 @@ pub struct Model {
     /// The label's own account: the debtor of its SEPA credit transfers.
     pub payout_iban: Option<String>,
     pub payout_bic: Option<String>,
+    /// `pay` | `hold`: what allocation does with a split not every payee has confirmed
+    /// (`domain::consent::UnconfirmedSplits`).
+    pub unconfirmed_splits: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

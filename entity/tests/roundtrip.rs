@@ -227,6 +227,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             reserve_release_periods: 4,
             payout_iban: Some("payout_iban ✓".to_owned()),
             payout_bic: Some("payout_bic ✓".to_owned()),
+            unconfirmed_splits: "hold".to_owned(),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -239,6 +240,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             reserve_release_periods: Set(expected.reserve_release_periods),
             payout_iban: Set(expected.payout_iban.clone()),
             payout_bic: Set(expected.payout_bic.clone()),
+            unconfirmed_splits: Set(expected.unconfirmed_splits.clone()),
         };
         let saved = active.insert(db).await.expect("insert organizations");
         assert!(saved.id > 0, "organizations id");
@@ -830,6 +832,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             split_id: ids["split"],
             payee_id: ids["payee"],
             share_ppb: 1_000_000_000,
+            confirmed_at: Some(ts()),
+            confirmed_by_user_id: None,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -837,6 +841,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             split_id: Set(expected.split_id),
             payee_id: Set(expected.payee_id),
             share_ppb: Set(expected.share_ppb),
+            confirmed_at: Set(expected.confirmed_at),
+            confirmed_by_user_id: Set(expected.confirmed_by_user_id),
         };
         let saved = active.insert(db).await.expect("insert split_shares");
         assert!(saved.id > 0, "split_shares id");

@@ -32,6 +32,7 @@ mod m20261206_000017_analytics_rollups;
 mod m20261206_000020_payout_currency_withholding;
 mod m20261206_000021_payment_details;
 mod m20261206_000022_mail_outbox;
+mod m20261206_000023_split_consent;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_payout_currency_withholding::Migration),
             Box::new(m20261206_000021_payment_details::Migration),
             Box::new(m20261206_000022_mail_outbox::Migration),
+            Box::new(m20261206_000023_split_consent::Migration),
         ]
     }
 }

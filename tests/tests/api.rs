@@ -21,9 +21,12 @@ mod api {
     pub mod payout_races;
     pub mod payout_rails;
     pub mod platform;
+    pub mod portal;
     pub mod principal_cache;
+    pub mod profile_claims;
     pub mod recoupables;
     pub mod sessions;
+    pub mod split_consent;
     pub mod statements;
     pub mod webhooks;
     pub mod withholding;

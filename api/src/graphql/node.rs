@@ -11,8 +11,8 @@ use super::organization::Organization;
 use super::payees::Payee;
 use super::payouts::{Payout, PayoutRun};
 use super::recoupables::Recoupable;
-use super::roster::Artist;
-use super::splits::Split;
+use super::roster::{Artist, ArtistProfile};
+use super::splits::{Split, SplitShare};
 use super::statements::Statement;
 use super::webhooks::{Webhook, WebhookDelivery};
 
@@ -21,11 +21,13 @@ use super::webhooks::{Webhook, WebhookDelivery};
 pub enum Node {
     Organization(Organization),
     Artist(Artist),
+    ArtistProfile(ArtistProfile),
     Payee(Payee),
     Agreement(Agreement),
     Release(Release),
     Track(Track),
     Split(Split),
+    SplitShare(SplitShare),
     Statement(Statement),
     PayoutRun(PayoutRun),
     Payout(Payout),
@@ -53,6 +55,9 @@ impl NodeQuery {
             Kind::Artist => lookup(ctx, kind, id)
                 .await?
                 .map(|s| Node::Artist(Artist(s))),
+            Kind::ArtistProfile => lookup(ctx, kind, id)
+                .await?
+                .map(|s| Node::ArtistProfile(ArtistProfile(s))),
             Kind::Payee => lookup(ctx, kind, id).await?.map(|s| Node::Payee(Payee(s))),
             Kind::Agreement => lookup(ctx, kind, id)
                 .await?
@@ -62,6 +67,9 @@ impl NodeQuery {
                 .map(|s| Node::Release(Release(s))),
             Kind::Track => lookup(ctx, kind, id).await?.map(|s| Node::Track(Track(s))),
             Kind::Split => lookup(ctx, kind, id).await?.map(|s| Node::Split(Split(s))),
+            Kind::SplitShare => lookup(ctx, kind, id)
+                .await?
+                .map(|s| Node::SplitShare(SplitShare(s))),
             Kind::Statement => lookup(ctx, kind, id)
                 .await?
                 .map(|s| Node::Statement(Statement(s))),

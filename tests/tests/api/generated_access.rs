@@ -570,13 +570,13 @@ const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { 
 const CREATE_ORG: &str = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } userErrors { field message code } } }";
 const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitation { id } invitationToken userErrors { field message code } } }";
 const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { id } userErrors { field message code } } }";
-const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } } userErrors { field message code } } }";
+const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } profiles { id } } userErrors { field message code } } }";
 const UPDATE_PAYEE: &str = "mutation($input: UpdatePayeeInput!) { updatePayee(input: $input) { payee { id } userErrors { field message code } } }";
 const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(input: $input) { payee { id } userErrors { field message code } } }";
 const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
 const CREATE_RELEASE: &str = "mutation($input: CreateReleaseInput!) { createRelease(input: $input) { release { id } userErrors { field message code } } }";
 const ADD_TRACK: &str = "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { field message code } } }";
-const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id } userErrors { field message code } } }";
+const SET_SPLIT: &str = "mutation($input: SetSplitInput!) { setSplit(input: $input) { split { id shares { id } } userErrors { field message code } } }";
 const CREATE_WEBHOOK: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } userErrors { field message code } } }";
 const ADD_RECOUPABLE: &str = "mutation($input: AddRecoupableInput!) { addRecoupable(input: $input) { recoupables { id } userErrors { field message code } } }";
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } secret userErrors { field message code } } }";
@@ -806,6 +806,9 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
         let id = at(&data, &["createArtist", "artist", "id"]);
         let payee = at(&data, &["createArtist", "artist", "payees", "0", "id"]);
         let row = decode_id(&id);
+        let profile = at(&data, &["createArtist", "artist", "profiles", "0", "id"]);
+        world.seed(&profile, 1, &format!("artist {label} spotify profile"));
+        world.owners.insert(profile, Owner::Artist(row));
         for text in [&name, &sort, &external, &url] {
             if let Some(x) = c.list.iter_mut().find(|x| &x.text == text) {
                 x.owner = Owner::Artist(row);
@@ -920,6 +923,9 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     let split = at(&data, &["setSplit", "split", "id"]);
     world.seed(&split, 1, "split of release A");
     world.owners.insert(split, Owner::Artist(a_row));
+    let share = at(&data, &["setSplit", "split", "shares", "0", "id"]);
+    world.seed(&share, 1, "a share of release A's split");
+    world.owners.insert(share, Owner::Artist(a_row));
     let data = run(app, Some(&owner), SET_SPLIT, json!({"input": {"releaseId": releases[1], "effectiveFrom": "2024-01-01", "shares": [{"payeeId": b_payee, "share": "100"}]}})).await;
     let split = at(&data, &["setSplit", "split", "id"]);
     world.seed(&split, 1, "split of release B");
@@ -1191,12 +1197,14 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
         app,
         Some(&owner2),
         CREATE_ARTIST,
-        json!({"input": {"organizationId": org2, "name": x_name}}),
+        json!({"input": {"organizationId": org2, "name": x_name, "profiles": [{"store": "DEEZER"}]}}),
     )
     .await;
     let x = at(&data, &["createArtist", "artist", "id"]);
     let x_payee = at(&data, &["createArtist", "artist", "payees", "0", "id"]);
     let x_row = decode_id(&x);
+    let x_profile = at(&data, &["createArtist", "artist", "profiles", "0", "id"]);
+    world.seed(&x_profile, 2, "org 2 artist profile");
     if let Some(canary) = c.list.iter_mut().find(|k| k.text == x_name) {
         canary.owner = Owner::Artist(x_row);
     }
@@ -1238,6 +1246,11 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     world.seed(&at(&data, &["addTrack", "track", "id"]), 2, "org 2 track");
     let data = run(app, Some(&owner2), SET_SPLIT, json!({"input": {"releaseId": release2, "effectiveFrom": "2024-01-01", "shares": [{"payeeId": x_payee, "share": "100"}]}})).await;
     world.seed(&at(&data, &["setSplit", "split", "id"]), 2, "org 2 split");
+    world.seed(
+        &at(&data, &["setSplit", "split", "shares", "0", "id"]),
+        2,
+        "org 2 split share",
+    );
     let url = c.add("org 2 webhook url", 2, P::ManageWebhooks, Owner::Label);
     let data = run(app, Some(&owner2), CREATE_WEBHOOK, json!({"input": {"organizationId": org2, "url": format!("http://127.0.0.1:9/{url}"), "events": ["STATEMENT_PARSED"]}})).await;
     let webhook2 = at(&data, &["createWebhook", "webhook", "id"]);
