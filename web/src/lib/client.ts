@@ -29,6 +29,8 @@ export function makeClient(): Client {
     ],
     fetchOptions: (): RequestInit => ({ headers: token ? { authorization: `Bearer ${token}` } : {} }),
     requestPolicy: 'cache-and-network',
+    // GET /graphql is GraphiQL: queries go as POST.
+    preferGetMethod: false,
   });
 }
 
@@ -66,3 +68,15 @@ export function saveBlob(blob: Blob, filename: string) {
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/**
+ * urql's document cache refetches a query when a mutation returns a type the query's result
+ * holds; an empty list holds none. Every screen's query names them all, so any change reads
+ * what is on screen again.
+ */
+export const everything = {
+  additionalTypenames: [
+    'Organization', 'Artist', 'Agreement', 'Payee', 'Release', 'Track', 'Split', 'Statement', 'PayoutRun', 'Payout',
+    'Recoupable', 'Member', 'Invitation', 'ApiKey', 'Webhook',
+  ],
+};

@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import { useSession } from '../session';
@@ -58,7 +59,7 @@ const payoutWords: Record<string, string> = { PENDING: 'on its way', CARRIED_FOR
 
 export default function ArtistHome() {
   const { org } = useSession();
-  const [{ data }, refetch] = useQuery({ query: ArtistHomeDoc, variables: { org: org.id } });
+  const [{ data }, refetch] = useQuery({ query: ArtistHomeDoc, variables: { org: org.id }, context: everything });
   // A run that pays her changes: read her page again, so the payout arrives live.
   const [live] = useSubscription({ query: Updates, variables: { org: org.id } }, (_prev, event) => {
     refetch({ requestPolicy: 'network-only' });

@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
@@ -12,9 +13,9 @@ const CatalogueQueryDoc = graphql(`
   query Catalogue($org: ID!) {
     organization(id: $org) {
       id
-      artists(first: 200, current: true) { nodes { id name } }
-      payees(first: 500) { nodes { id name kind } }
-      releases(first: 200) {
+      artists(first: 100, current: true) { nodes { id name } }
+      payees(first: 100) { nodes { id name kind } }
+      releases(first: 100) {
         nodes {
           id title upc releaseType releaseDate status
           artist { id name }
@@ -54,7 +55,7 @@ const statusWords: Record<ReleaseStatus, string> = { DRAFT: 'Draft', SCHEDULED: 
 
 export default function Catalogue() {
   const { org, canWrite } = useSession();
-  const [{ data }] = useQuery({ query: CatalogueQueryDoc, variables: { org: org.id } });
+  const [{ data }] = useQuery({ query: CatalogueQueryDoc, variables: { org: org.id }, context: everything });
   const o = data?.organization;
   return (
     <>
@@ -71,6 +72,7 @@ function NewRelease({ artists }: { artists: { id: string; name: string }[] }) {
   const [title, setTitle] = useState('');
   const [upc, setUpc] = useState('');
   const [type, setType] = useState<'SINGLE' | 'EP' | 'ALBUM' | 'COMPILATION'>('SINGLE');
+  const [date, setDate] = useState('');
   const [result, create] = useMutation(CreateRelease);
   const errors = result.data?.createRelease.userErrors;
   const upcCheck = upc ? checkUpc(upc) : null;
@@ -80,7 +82,7 @@ function NewRelease({ artists }: { artists: { id: string; name: string }[] }) {
       aria-labelledby="new-release"
       onSubmit={async (e) => {
         e.preventDefault();
-        const r = await create({ input: { artistId: artistId || artists[0]?.id, title, upc: upc || null, releaseType: type } });
+        const r = await create({ input: { artistId: artistId || artists[0]?.id, title, upc: upc || null, releaseType: type, releaseDate: date || null } });
         if (r.data?.createRelease.release) {
           setTitle('');
           setUpc('');
@@ -88,7 +90,7 @@ function NewRelease({ artists }: { artists: { id: string; name: string }[] }) {
       }}
     >
       <h2 id="new-release">Add a release</h2>
-      <FormErrors messages={otherErrors(errors, ['artistId', 'title', 'upc', 'releaseType'])} />
+      <FormErrors messages={otherErrors(errors, ['artistId', 'title', 'upc', 'releaseType', 'releaseDate'])} />
       <Select label="Artist" value={artistId} onChange={(e) => setArtistId(e.target.value)} errors={errorsFor(errors, 'artistId')}>
         {artists.map((a) => (
           <option key={a.id} value={a.id}>{a.name}</option>
@@ -103,6 +105,7 @@ function NewRelease({ artists }: { artists: { id: string; name: string }[] }) {
         errors={[...(upcCheck && !upcCheck.ok ? [upcCheck.message] : []), ...errorsFor(errors, 'upc')]}
         hint={upcCheck?.ok ? 'Valid UPC' : undefined}
       />
+      <Field label="Release date (optional)" type="date" value={date} onChange={(e) => setDate(e.target.value)} errors={errorsFor(errors, 'releaseDate')} />
       <Select label="Type" value={type} onChange={(e) => setType(e.target.value as 'SINGLE')}>
         <option value="SINGLE">Single</option>
         <option value="EP">EP</option>

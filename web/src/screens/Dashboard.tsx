@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useCallback, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql';
@@ -13,8 +14,8 @@ const DashboardDoc = graphql(`
   query Dashboard($org: ID!, $period: PeriodInput, $filter: AnalyticsFilter) {
     organization(id: $org) {
       id
-      artists(first: 200) { nodes { id name } }
-      releases(first: 500) { nodes { id title } }
+      artists(first: 100) { nodes { id name } }
+      releases(first: 100) { nodes { id title } }
     }
     rosterOverview(organizationId: $org, period: $period) {
       from to
@@ -59,7 +60,7 @@ export default function Dashboard() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [org.id, choice, artistId, releaseId],
   );
-  const [{ data, fetching }] = useQuery({ query: DashboardDoc, variables });
+  const [{ data, fetching }] = useQuery({ query: DashboardDoc, variables, context: everything });
   return (
     <>
       <h1>Dashboard</h1>

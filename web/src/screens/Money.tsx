@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
@@ -21,14 +22,14 @@ const MoneyQuery = graphql(`
       recoupables(first: 100) {
         nodes { id kind description incurredOn amount { amount currency } recouped { amount currency } remaining { amount currency } payee { name } release { title } }
       }
-      payees(first: 500) {
+      payees(first: 100) {
         nodes { id name kind balances { currency earned { amount currency } recouped { amount currency } paid { amount currency } reserved { amount currency } unpaid { amount currency } } }
       }
       payoutRuns(first: 20) {
         nodes {
           id periodEnd status failureReason createdAt approvedAt paidAt
           totals { currency payeeCount payable { amount currency } carriedForward { amount currency } }
-          payouts(first: 500) {
+          payouts(first: 100) {
             nodes {
               id status currency belowMinimum paymentReference statementCsvUrl statementPdfUrl
               payee { id name }
@@ -73,7 +74,7 @@ const runWords: Record<PayoutRunStatus, string> = {
 
 export default function Money() {
   const { org, canWrite } = useSession();
-  const [{ data }, refetch] = useQuery({ query: MoneyQuery, variables: { org: org.id } });
+  const [{ data }, refetch] = useQuery({ query: MoneyQuery, variables: { org: org.id }, context: everything });
   // Every run update (computed, approved, paid) reads the money again: it is live.
   useSubscription({ query: Updates, variables: { org: org.id } }, (_prev, event) => {
     refetch({ requestPolicy: 'network-only' });

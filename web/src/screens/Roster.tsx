@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
@@ -10,7 +11,7 @@ const RosterQuery = graphql(`
   query Roster($org: ID!) {
     organization(id: $org) {
       id
-      artists(first: 200) {
+      artists(first: 100) {
         nodes {
           id name joinedOn leftOn
           profiles { store externalId url claimState }
@@ -49,7 +50,7 @@ export { claimWords, storeNames };
 
 export default function Roster() {
   const { org, canWrite } = useSession();
-  const [{ data }] = useQuery({ query: RosterQuery, variables: { org: org.id } });
+  const [{ data }] = useQuery({ query: RosterQuery, variables: { org: org.id }, context: everything });
   const artists = data?.organization?.artists.nodes ?? [];
   const current = artists.filter((a) => !a.leftOn);
   const departed = artists.filter((a) => a.leftOn);

@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
@@ -10,8 +11,8 @@ const SettingsQuery = graphql(`
   query Settings($org: ID!) {
     organization(id: $org) {
       id
-      artists(first: 200, current: true) { nodes { id name } }
-      members(first: 200) { nodes { id role user { id name email } artist { id name } } }
+      artists(first: 100, current: true) { nodes { id name } }
+      members(first: 100) { nodes { id role user { id name email } artist { id name } } }
       invitations(first: 100) { nodes { id email role artistId expiresAt acceptedAt revokedAt } }
       apiKeys(first: 100) { nodes { id name prefix scopes createdAt lastUsedAt revokedAt } }
       webhooks(first: 100) { nodes { id url description events active } }
@@ -55,7 +56,7 @@ const events: WebhookEventType[] = ['STATEMENT_PARSED', 'PAYOUT_RUN_UPDATED'];
 
 export default function Settings() {
   const { org, canManageMembers, canWrite } = useSession();
-  const [{ data }] = useQuery({ query: SettingsQuery, variables: { org: org.id } });
+  const [{ data }] = useQuery({ query: SettingsQuery, variables: { org: org.id }, context: everything });
   const o = data?.organization;
   const [, revokeInvitation] = useMutation(RevokeInvitation);
   const [, revokeKey] = useMutation(RevokeKey);

@@ -1,3 +1,4 @@
+import { everything } from '../lib/client';
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
@@ -13,7 +14,7 @@ const StatementsQuery = graphql(`
       statements(first: 50) {
         nodes { id filename source status createdAt lineCount errorCount matchedCount unmatchedCount totals { amount { amount currency } } }
       }
-      releases(first: 500) { nodes { id title artist { name } tracks { id title isrc } } }
+      releases(first: 100) { nodes { id title artist { name } tracks { id title isrc } } }
     }
   }
 `);
@@ -24,7 +25,7 @@ const StatementDetail = graphql(`
       periodStart periodEnd
       totals { amount { amount currency } lineCount }
       errors(first: 50) { totalCount nodes { lineNumber reason raw } }
-      lines(first: 500, unmatchedOnly: true) { totalCount nodes { lineNumber isrc upc title artistName amount { amount currency } } }
+      lines(first: 100, unmatchedOnly: true) { totalCount nodes { lineNumber isrc upc title artistName amount { amount currency } } }
     }
   }
 `);
@@ -44,7 +45,7 @@ const norm = (s: string | null | undefined) => (s ?? '').toLowerCase().normalize
 
 export default function Statements() {
   const { org, canWrite } = useSession();
-  const [{ data }, refetch] = useQuery({ query: StatementsQuery, variables: { org: org.id } });
+  const [{ data }, refetch] = useQuery({ query: StatementsQuery, variables: { org: org.id }, context: everything });
   const [selected, setSelected] = useState<string | null>(null);
   const o = data?.organization;
   const tracks: Track[] = (o?.releases.nodes ?? []).flatMap((r) => r.tracks.map((t) => ({ ...t, release: r.title, artist: r.artist?.name ?? '' })));
@@ -147,7 +148,7 @@ function Upload({ onUploaded }: { onUploaded: (id: string) => void }) {
 }
 
 function Detail({ id, tracks, canWrite, onChanged }: { id: string; tracks: Track[]; canWrite: boolean; onChanged: () => void }) {
-  const [{ data }, refetch] = useQuery({ query: StatementDetail, variables: { id } });
+  const [{ data }, refetch] = useQuery({ query: StatementDetail, variables: { id }, context: everything });
   const s = data?.statement;
   const done = s && (s.status === 'PARSED' || s.status === 'FAILED');
   const [live] = useSubscription({ query: Progress, variables: { id }, pause: !s || !!done });
