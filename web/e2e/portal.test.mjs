@@ -214,8 +214,8 @@ step('a statement upload with live progress, and matching an unmatched identifie
     { month: '2025-01', store: 'Spotify', artist: 'Ada Vesper', title: 'Harbour Lights', isrc: 'QZAAA2500001', quantity: 4000, country: 'US', amount: '120.00' },
     { month: '2025-01', store: 'Apple Music', artist: 'Ada Vesper', title: 'Harbour Lights', isrc: 'QZAAA2500001', quantity: 2000, country: 'GB', amount: '80.00' },
     { month: '2025-01', store: 'Deezer', artist: 'Bo Lind', title: 'Night Ferry', isrc: 'QZBBB2500001', quantity: 900, country: 'FR', amount: '60.00' },
-    { month: '2025-01', store: 'Spotify', artist: 'Ada Vesper', title: 'Harbour Lights', isrc: 'QZZZZ2599999', quantity: 1500, country: 'DE', amount: '40.00' },
-    { month: '2025-01', store: 'Tidal', artist: 'Ada Vesper', title: 'Harbour Lights', isrc: 'QZZZZ2599999', quantity: 500, country: 'NO', amount: '10.00' },
+    { month: '2025-01', store: 'Spotify', artist: 'Ada Vesper', title: 'Harbour Lights (Live at Vega)', isrc: 'QZZZZ2599999', quantity: 1500, country: 'DE', amount: '40.00' },
+    { month: '2025-01', store: 'Tidal', artist: 'Ada Vesper', title: 'Harbour Lights (Live at Vega)', isrc: 'QZZZZ2599999', quantity: 500, country: 'NO', amount: '10.00' },
   ]);
   // The drop zone's file input (what a drop hands over too).
   await label.locator('input[type=file]').setInputFiles({ name: 'distrokid-2025-01.tsv', mimeType: 'text/tab-separated-values', buffer: file });
@@ -232,10 +232,10 @@ step('a statement upload with live progress, and matching an unmatched identifie
   // Grouped by identifier, the track with the same title suggested first: one click to match.
   const group = label.locator('.unmatched-group', { hasText: 'QZZZZ2599999' });
   await group.getByText('2 lines').waitFor();
-  const chosen = await group.getByLabel('Track for QZZZZ2599999').inputValue();
-  assert.ok(chosen, 'a suggested track is chosen');
+  const chosen = await group.getByLabel('Track for QZZZZ2599999').locator('option:checked').textContent();
+  assert.match(chosen, /Harbour Lights — Harbour Lights \(Ada Vesper\)/, 'the look-alike track is suggested');
   await group.getByRole('button', { name: 'Match' }).click();
-  await label.getByText('Matched 2 lines.').waitFor();
+  await label.getByText('Matched 2 lines of QZZZZ2599999.').waitFor();
   await label.getByTestId('unmatched-count').filter({ hasText: '0 lines' }).waitFor();
 });
 

@@ -41,7 +41,16 @@ const Match = graphql(`
 `);
 
 type Track = { id: string; title: string; isrc?: string | null; release: string; artist: string };
-const norm = (s: string | null | undefined) => (s ?? '').toLowerCase().normalize('NFKD').replace(/[^a-z0-9]/g, '');
+const words = (s: string | null | undefined) =>
+  new Set((s ?? '').toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').split(/[^a-z0-9]+/).filter((w) => w.length > 1));
+/** How alike a line and a track look: shared title words, and the artist's name. */
+function likeness(line: { title?: string | null; artistName?: string | null }, track: Track): number {
+  const a = words(line.title);
+  let score = 0;
+  for (const w of words(track.title)) if (a.has(w)) score += 2;
+  if (score && line.artistName && words(line.artistName).size && [...words(line.artistName)].every((w) => words(track.artist).has(w))) score += 1;
+  return score;
+}
 
 export default function Statements() {
   const { org, canWrite } = useSession();
@@ -149,9 +158,11 @@ function Upload({ onUploaded }: { onUploaded: (id: string) => void }) {
 
 function Detail({ id, tracks, canWrite, onChanged }: { id: string; tracks: Track[]; canWrite: boolean; onChanged: () => void }) {
   const [{ data }, refetch] = useQuery({ query: StatementDetail, variables: { id }, context: everything });
+  const [notice, setNotice] = useState('');
   const s = data?.statement;
   const done = s && (s.status === 'PARSED' || s.status === 'FAILED');
-  const [live] = useSubscription({ query: Progress, variables: { id }, pause: !s || !!done });
+  // The first event is the statement's state now, then one per step until it is parsed.
+  const [live] = useSubscription({ query: Progress, variables: { id } });
   const p = live.data?.statementProgress;
   useEffect(() => {
     if (p && (p.status === 'PARSED' || p.status === 'FAILED')) {
@@ -206,12 +217,17 @@ function Detail({ id, tracks, canWrite, onChanged }: { id: string; tracks: Track
           </ul>
         </>
       ) : null}
+      {notice ? <p role="status" className="ok">{notice}</p> : null}
       {groups.size ? (
         <>
           <h3>Unmatched, by identifier</h3>
           <ul className="unmatched">
             {[...groups.entries()].map(([identifier, lines]) => (
-              <UnmatchedGroup key={identifier} statementId={s.id} identifier={identifier} lines={lines} tracks={tracks} canWrite={canWrite} onMatched={onChanged} />
+              <UnmatchedGroup key={identifier} statementId={s.id} identifier={identifier} lines={lines} tracks={tracks} canWrite={canWrite}
+                onMatched={(count) => {
+                  setNotice(`Matched ${count} line${count === 1 ? '' : 's'} of ${identifier}.`);
+                  onChanged();
+                }} />
             ))}
           </ul>
         </>
@@ -228,12 +244,14 @@ function UnmatchedGroup({
   lines: { title?: string | null; artistName?: string | null; amount: { amount: string; currency: string } }[];
   tracks: Track[];
   canWrite: boolean;
-  onMatched: () => void;
+  onMatched: (count: number) => void;
 }) {
-  const title = lines.find((l) => l.title)?.title;
-  // Tracks whose title is the line's come first: the likely matches.
-  const ranked = [...tracks].sort((a, b) => Number(norm(b.title) === norm(title)) - Number(norm(a.title) === norm(title)));
-  const suggested = ranked.filter((t) => norm(t.title) === norm(title));
+  const sample = lines.find((l) => l.title) ?? lines[0];
+  const title = sample?.title;
+  // Tracks that look like the lines come first, suggested (see /work/portal-api-gaps.md: the API has no suggestions yet).
+  const scored = tracks.map((t) => ({ t, score: likeness(sample ?? {}, t) }));
+  const ranked = scored.sort((a, b) => b.score - a.score).map((x) => x.t);
+  const suggested = scored.filter((x) => x.score > 0).map((x) => x.t);
   const [trackId, setTrackId] = useState(suggested[0]?.id ?? '');
   const [result, match] = useMutation(Match);
   const errors = result.data?.matchStatementLines.userErrors;
@@ -259,15 +277,13 @@ function UnmatchedGroup({
             disabled={!trackId || result.fetching}
             onClick={async () => {
               const r = await match({ input: { statementId, identifier, trackId } });
-              if (r.data?.matchStatementLines.userErrors.length === 0) onMatched();
+              const payload = r.data?.matchStatementLines;
+              if (payload && payload.userErrors.length === 0) onMatched(payload.matchedLineCount);
             }}
           >
             Match
           </button>
           <FormErrors messages={(errors ?? []).map((e) => e.message)} />
-          {result.data?.matchStatementLines.userErrors.length === 0 ? (
-            <p role="status" className="ok">Matched {result.data.matchStatementLines.matchedLineCount} lines.</p>
-          ) : null}
         </div>
       ) : null}
     </li>
