@@ -295,8 +295,9 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   await shoot(label, 'dashboard');
   // Filters: Bo's release alone.
   await label.getByLabel('Release').selectOption({ label: 'Night Ferry' });
+  await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor({ state: 'detached' });
   await label.getByRole('table', { name: 'By store' }).getByText('Deezer').waitFor();
-  assert.equal(await label.getByRole('table', { name: 'By store' }).getByText('Spotify').count(), 0);
+  await label.getByTestId('total-earnings').filter({ hasText: '$60.00' }).waitFor();
 
   const phone = await newPage('label', { width: 390, height: 844 });
   await phone.goto(portal.url);

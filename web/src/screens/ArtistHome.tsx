@@ -43,7 +43,7 @@ const ArtistHomeDoc = graphql(`
       previousTotals { quantity earnings { amount currency } }
       artists { artist { id } artistName changePercent current { earnings { amount currency } quantity } previous { earnings { amount currency } } }
     }
-    byMonth: analytics(organizationId: $org, groupBy: [MONTH], first: 240) { rows { month figures { earnings { amount currency } quantity } } }
+    byMonth: analytics(organizationId: $org, groupBy: [MONTH], first: 240) { totals { quantity earnings { amount currency } } rows { month figures { earnings { amount currency } quantity } } }
     byStore: analytics(organizationId: $org, groupBy: [STORE], first: 8) { rows { store figures { earnings { amount currency } } } }
     byTerritory: analytics(organizationId: $org, groupBy: [TERRITORY], first: 8) { rows { territory figures { earnings { amount currency } } } }
     byTrack: analytics(organizationId: $org, groupBy: [TRACK], first: 10) { rows { trackTitle artistName figures { earnings { amount currency } quantity } } }

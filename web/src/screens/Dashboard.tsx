@@ -23,7 +23,7 @@ const DashboardDoc = graphql(`
       previousTotals { quantity earnings { amount currency } }
       artists { artist { id } artistName changePercent current { earnings { amount currency } quantity } previous { earnings { amount currency } } }
     }
-    byMonth: analytics(organizationId: $org, filter: $filter, groupBy: [MONTH], first: 240) { rows { month figures { earnings { amount currency } quantity } } }
+    byMonth: analytics(organizationId: $org, filter: $filter, groupBy: [MONTH], first: 240) { totals { quantity earnings { amount currency } } rows { month figures { earnings { amount currency } quantity } } }
     byStore: analytics(organizationId: $org, filter: $filter, groupBy: [STORE], first: 8) { rows { store figures { earnings { amount currency } } } }
     byTerritory: analytics(organizationId: $org, filter: $filter, groupBy: [TERRITORY], first: 8) { rows { territory figures { earnings { amount currency } } } }
     byTrack: analytics(organizationId: $org, filter: $filter, groupBy: [TRACK], first: 10) { rows { trackTitle artistName figures { earnings { amount currency } quantity } } }
@@ -80,12 +80,12 @@ export default function Dashboard() {
           {data?.organization?.releases.nodes.map((r) => <option key={r.id} value={r.id}>{r.title}</option>)}
         </Select>
       </form>
-      {data ? <Figures data={data} currency={org.baseCurrency} /> : <p className="loading">{fetching ? 'Loading…' : ''}</p>}
+      {data ? <Figures data={data} currency={org.baseCurrency} filtered={!!(artistId || releaseId)} /> : <p className="loading">{fetching ? 'Loading…' : ''}</p>}
     </>
   );
 }
 
-export function Figures({ data, currency, showArtists = true }: { data: Pick<DashboardQuery, 'rosterOverview' | 'byMonth' | 'byStore' | 'byTerritory' | 'byTrack'>; currency: string; showArtists?: boolean }) {
+export function Figures({ data, currency, showArtists = true, filtered = false }: { data: Pick<DashboardQuery, 'rosterOverview' | 'byMonth' | 'byStore' | 'byTerritory' | 'byTrack'>; currency: string; showArtists?: boolean; filtered?: boolean }) {
   const o = data.rosterOverview;
   const months = data.byMonth.rows.filter((r) => r.month).sort((a, b) => a.month!.localeCompare(b.month!));
   const fmt = useCallback((v: number) => formatMoney({ amount: String(v), currency }).replace(/\.00$/, ''), [currency]);
@@ -102,13 +102,17 @@ export function Figures({ data, currency, showArtists = true }: { data: Pick<Das
       <section className="kpis" aria-label="Totals">
         <div className="kpi">
           <span className="kpi-label">Earnings {o.from} to {o.to}</span>
-          <span className="kpi-value" data-testid="total-earnings">{money(o.totals.earnings)}</span>
-          <span className="kpi-sub">{formatChange(change)} against the previous period ({money(o.previousTotals.earnings)})</span>
+          <span className="kpi-value" data-testid="total-earnings">{money(filtered ? data.byMonth.totals.earnings : o.totals.earnings)}</span>
+          <span className="kpi-sub">
+            {filtered
+              ? 'for the artist or release chosen'
+              : `${formatChange(change)} against the previous period (${money(o.previousTotals.earnings)})`}
+          </span>
         </div>
         <div className="kpi">
           <span className="kpi-label">Units and streams</span>
-          <span className="kpi-value">{formatNumber(o.totals.quantity)}</span>
-          <span className="kpi-sub">{formatNumber(o.previousTotals.quantity)} the period before</span>
+          <span className="kpi-value">{formatNumber(filtered ? data.byMonth.totals.quantity : o.totals.quantity)}</span>
+          <span className="kpi-sub">{filtered ? '' : `${formatNumber(o.previousTotals.quantity)} the period before`}</span>
         </div>
       </section>
       <section className="card" aria-labelledby="by-month">
