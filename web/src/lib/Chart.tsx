@@ -15,7 +15,7 @@ export function MonthChart({ months, values, label, format }: { months: string[]
         height: 220,
         legend: { show: false },
         cursor: { show: true, points: { show: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        scales: { x: { time: true, range: (_u, min, max) => [min - 20 * 86400, max + 20 * 86400] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [{ stroke: '#3d4451' }, { stroke: '#3d4451', size: 70, values: (_u, ticks) => ticks.map(format) }],
         series: [
           {},
