@@ -101,7 +101,7 @@ export function Figures({ data, currency, showArtists = true, filtered = false }
     <>
       <section className="kpis" aria-label="Totals">
         <div className="kpi">
-          <span className="kpi-label">Earnings {o.from} to {o.to}</span>
+          <span className="kpi-label">Earnings, {monthLabel(o.from)} to {monthLabel(o.to)}</span>
           <span className="kpi-value" data-testid="total-earnings">{money(filtered ? data.byMonth.totals.earnings : o.totals.earnings)}</span>
           <span className="kpi-sub">
             {filtered
