@@ -27,6 +27,9 @@ pub struct Config {
     /// `IMPRINT_FILE_STORE` says otherwise (another folder, or an S3-compatible bucket).
     pub file_store: FileStoreLocation,
     pub log_format: LogFormat,
+    /// The built portal to serve at `/` from disk (`IMPRINT_WEB_DIR`, a folder holding
+    /// `index.html`); unset, the portal built into the binary.
+    pub web_dir: Option<PathBuf>,
     pub token_ttl: Duration,
     pub max_upload_bytes: u64,
     pub graphql_depth_limit: usize,
@@ -252,6 +255,20 @@ impl Config {
             });
         }
 
+        let web_dir = match env.var("IMPRINT_WEB_DIR").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if !dir.join("index.html").is_file() {
+                    return Err(ConfigError {
+                        variable: "IMPRINT_WEB_DIR",
+                        message: format!("`{}` holds no index.html", dir.display()),
+                    });
+                }
+                Some(dir)
+            }
+        };
+
         let token_ttl_hours: u64 = parse_number(env, "IMPRINT_TOKEN_TTL_HOURS", 24 * 30)?;
         let max_upload_mb: u64 = parse_number(env, "IMPRINT_MAX_UPLOAD_MB", 512)?;
         let worker_concurrency: usize = parse_number(env, "IMPRINT_WORKER_CONCURRENCY", 2)?;
@@ -344,6 +361,7 @@ impl Config {
             data_dir,
             file_store,
             log_format,
+            web_dir,
             token_ttl: Duration::from_secs(token_ttl_hours * 3600),
             max_upload_bytes: max_upload_mb * 1024 * 1024,
             graphql_depth_limit: parse_number(env, "IMPRINT_GRAPHQL_DEPTH_LIMIT", 12)?,

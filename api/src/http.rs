@@ -1,5 +1,5 @@
 //! The HTTP surface: GraphQL (POST, GraphiQL on GET, graphql-ws), statement downloads, health,
-//! readiness, metrics.
+//! readiness, metrics, and the portal at `/` ([`crate::portal`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Data, ErrorExtensions};
 use async_graphql_actix_web::{GraphQLResponse, GraphQLSubscription};
@@ -476,17 +476,6 @@ async fn graphql(
     Ok(http_response)
 }
 
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .finish(),
-        )
-}
-
 /// graphql-ws: the client sends its token in the `connection_init` payload
 /// (`{"Authorization": "Bearer …"}` or `{"token": "…"}`), or else in the upgrade request's
 /// header. A token that names no one refuses the connection (closed with the error's code in
@@ -609,7 +598,12 @@ async fn observe(
 /// Registers every route; used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: AppState) {
     let max_body = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
+    let portal = state.config.web_dir.clone().map_or(
+        crate::portal::Portal::Embedded,
+        crate::portal::Portal::Folder,
+    );
     cfg.app_data(web::Data::new(schema))
+        .app_data(web::Data::new(portal))
         .app_data(web::Data::new(state))
         // Called once per worker: each gets its own documents.
         .app_data(web::Data::new(Documents::default()))
@@ -622,8 +616,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
         .service(
             web::scope("")
                 .wrap(actix_web::middleware::from_fn(observe))
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        .add((header::REFERRER_POLICY, "no-referrer")),
+                )
                 .route("/graphql", web::post().to(graphql))
-                .route("/graphql", web::get().to(graphiql))
+                .route("/graphql", web::get().to(crate::graphiql::page))
+                .route(
+                    "/graphql/assets/{file}",
+                    web::get().to(crate::graphiql::asset),
+                )
                 .route("/graphql/ws", web::get().to(subscriptions))
                 .route(
                     "/payouts/{id}/statement.csv",
@@ -635,6 +638,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, schema: ImprintSchema, state: App
                 )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
-                .route("/metrics", web::get().to(metrics)),
+                .route("/metrics", web::get().to(metrics))
+                // The portal: its files, and index.html for its client routes.
+                .default_service(web::to(crate::portal::serve)),
         );
 }

@@ -83,6 +83,8 @@ string_enum! {
         ManageMembers => "manage_members",
         /// Webhooks and their deliveries.
         ManageWebhooks => "manage_webhooks",
+        /// The artist's own acts, which nobody does for her: claiming her store profiles.
+        ActAsArtist => "act_as_artist",
     }
 }
 
@@ -110,6 +112,7 @@ impl Permission {
             Permission::ReadAnalytics => "read analytics",
             Permission::ManageMembers => "members, invitations, API keys, audit log",
             Permission::ManageWebhooks => "webhooks and deliveries",
+            Permission::ActAsArtist => "an artist's own acts: claim her store profiles",
         }
     }
 }
@@ -121,10 +124,10 @@ impl Role {
     pub const fn grants(self, permission: Permission) -> bool {
         use Permission as P;
         match self {
-            Role::Owner | Role::Admin => true,
+            Role::Owner | Role::Admin => !matches!(permission, P::ActAsArtist),
             Role::Manager => !matches!(
                 permission,
-                P::ManageMembers | P::ApprovePayouts | P::ManageWebhooks
+                P::ManageMembers | P::ApprovePayouts | P::ManageWebhooks | P::ActAsArtist
             ),
             Role::Viewer => matches!(
                 permission,
@@ -132,7 +135,11 @@ impl Role {
             ),
             Role::Artist => matches!(
                 permission,
-                P::ReadCatalogue | P::ReadPersonal | P::ReadMoney | P::ReadAnalytics
+                P::ReadCatalogue
+                    | P::ReadPersonal
+                    | P::ReadMoney
+                    | P::ReadAnalytics
+                    | P::ActAsArtist
             ),
         }
     }
@@ -264,6 +271,7 @@ pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("updateTrack", Some(Permission::WriteCatalogue)),
     ("setReleaseStatus", Some(Permission::WriteCatalogue)),
     ("setSplit", Some(Permission::ManageSplits)),
+    ("claimArtistProfile", Some(Permission::ActAsArtist)),
     ("uploadStatement", Some(Permission::WriteStatements)),
     ("reparseStatement", Some(Permission::WriteStatements)),
     ("matchStatementLines", Some(Permission::WriteStatements)),
@@ -298,9 +306,13 @@ mod tests {
     fn the_role_table() {
         use Permission as P;
         use Role::{Admin, Artist, Manager, Owner, Viewer};
-        for p in Permission::ALL {
+        for p in Permission::ALL.iter().filter(|p| **p != P::ActAsArtist) {
             assert!(Owner.grants(*p) && Admin.grants(*p), "{p}");
         }
+        for role in [Owner, Admin, Manager, Viewer] {
+            assert!(!role.grants(P::ActAsArtist), "{role} acts for the artist");
+        }
+        assert!(Artist.grants(P::ActAsArtist));
         for p in [P::ManageMembers, P::ApprovePayouts, P::ManageWebhooks] {
             assert!(!Manager.grants(p), "{p}");
         }

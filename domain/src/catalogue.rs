@@ -195,9 +195,42 @@ string_enum! {
     }
 }
 
+impl ClaimState {
+    /// Whether the artist may move her profile from `self` to `to`: claim it (`ClaimPending`
+    /// while the store checks, then `Claimed`) or give it up (`Unclaimed`). A profile that is
+    /// not live has nothing to claim yet, and `NotLive` is set by the catalogue (a release going
+    /// live), never by her. Moving to the state it is in is allowed (a retry changes nothing).
+    ///
+    /// # Errors
+    /// Why the move is refused, for the caller to show.
+    pub fn artist_may_move(self, to: ClaimState) -> Result<(), &'static str> {
+        match (self, to) {
+            (ClaimState::NotLive, _) => {
+                Err("the profile is not live on the store yet: there is nothing to claim")
+            }
+            (_, ClaimState::NotLive) => Err("a profile cannot be set back to not live"),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_artist_claims_and_gives_up_live_profiles_only() {
+        use ClaimState::{ClaimPending, Claimed, NotLive, Unclaimed};
+        for to in ClaimState::ALL {
+            assert!(NotLive.artist_may_move(*to).is_err(), "{to}");
+        }
+        for from in [Unclaimed, ClaimPending, Claimed] {
+            for to in [Unclaimed, ClaimPending, Claimed] {
+                assert!(from.artist_may_move(to).is_ok(), "{from} -> {to}");
+            }
+            assert!(from.artist_may_move(NotLive).is_err(), "{from}");
+        }
+    }
 
     #[test]
     fn words_round_trip() {

@@ -19,7 +19,9 @@ mod api {
     pub mod payee_statements;
     pub mod payout_races;
     pub mod platform;
+    pub mod portal;
     pub mod principal_cache;
+    pub mod profile_claims;
     pub mod recoupables;
     pub mod sessions;
     pub mod statements;

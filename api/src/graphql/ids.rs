@@ -14,6 +14,7 @@ pub enum Kind {
     Invitation,
     ApiKey,
     Artist,
+    ArtistProfile,
     Payee,
     Agreement,
     Release,
@@ -28,13 +29,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 17] = [
+    const ALL: [Kind; 18] = [
         Kind::Organization,
         Kind::User,
         Kind::Member,
         Kind::Invitation,
         Kind::ApiKey,
         Kind::Artist,
+        Kind::ArtistProfile,
         Kind::Payee,
         Kind::Agreement,
         Kind::Release,
@@ -57,6 +59,7 @@ impl Kind {
             Kind::Invitation => "Invitation",
             Kind::ApiKey => "ApiKey",
             Kind::Artist => "Artist",
+            Kind::ArtistProfile => "ArtistProfile",
             Kind::Payee => "Payee",
             Kind::Agreement => "Agreement",
             Kind::Release => "Release",

@@ -11,7 +11,7 @@ use super::organization::Organization;
 use super::payees::Payee;
 use super::payouts::{Payout, PayoutRun};
 use super::recoupables::Recoupable;
-use super::roster::Artist;
+use super::roster::{Artist, ArtistProfile};
 use super::splits::Split;
 use super::statements::Statement;
 use super::webhooks::{Webhook, WebhookDelivery};
@@ -21,6 +21,7 @@ use super::webhooks::{Webhook, WebhookDelivery};
 pub enum Node {
     Organization(Organization),
     Artist(Artist),
+    ArtistProfile(ArtistProfile),
     Payee(Payee),
     Agreement(Agreement),
     Release(Release),
@@ -53,6 +54,9 @@ impl NodeQuery {
             Kind::Artist => lookup(ctx, kind, id)
                 .await?
                 .map(|s| Node::Artist(Artist(s))),
+            Kind::ArtistProfile => lookup(ctx, kind, id)
+                .await?
+                .map(|s| Node::ArtistProfile(ArtistProfile(s))),
             Kind::Payee => lookup(ctx, kind, id).await?.map(|s| Node::Payee(Payee(s))),
             Kind::Agreement => lookup(ctx, kind, id)
                 .await?

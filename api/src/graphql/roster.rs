@@ -135,6 +135,9 @@ pub struct ArtistProfile(pub Seen<artist_profile::Model>);
 
 #[Object]
 impl ArtistProfile {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::ArtistProfile, self.0.id)
+    }
     async fn store(&self) -> ApiResult<StoreService> {
         StoreService::from_db(&self.0.store)
     }
@@ -145,6 +148,8 @@ impl ArtistProfile {
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
+    /// Where the artist's claim stands. The artist changes it herself (`claimArtistProfile`);
+    /// the label sees it. A profile is NOT_LIVE until a release of the artist goes live.
     async fn claim_state(&self) -> ApiResult<ClaimState> {
         ClaimState::from_db(&self.0.claim_state)
     }
@@ -155,8 +160,21 @@ pub struct ArtistProfileInput {
     pub store: StoreService,
     pub external_id: Option<String>,
     pub url: Option<String>,
-    /// Recorded, not performed: claiming a profile is the artist's own act.
-    pub claim_state: Option<ClaimState>,
+}
+
+#[derive(InputObject)]
+pub struct ClaimArtistProfileInput {
+    pub artist_profile_id: ID,
+    /// CLAIMED (the default), CLAIM_PENDING while the store checks her claim, or UNCLAIMED to
+    /// give the profile up.
+    #[graphql(default_with = "ClaimState::Claimed")]
+    pub claim_state: ClaimState,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ArtistProfilePayload {
+    pub artist_profile: Option<ArtistProfile>,
+    pub user_errors: Vec<UserError>,
 }
 
 #[derive(InputObject)]
@@ -249,9 +267,6 @@ async fn upsert_profiles(
                 if input.url.is_some() {
                     active.url = Set(input.url);
                 }
-                if let Some(state) = input.claim_state {
-                    active.claim_state = Set(state.as_db().to_owned());
-                }
                 active.updated_at = Set(now);
                 active.update(txn).await?;
             }
@@ -262,11 +277,8 @@ async fn upsert_profiles(
                     store: Set(store.to_owned()),
                     external_id: Set(input.external_id),
                     url: Set(input.url),
-                    claim_state: Set(input
-                        .claim_state
-                        .unwrap_or(ClaimState::NotLive)
-                        .as_db()
-                        .to_owned()),
+                    // Live once a release of the artist is; claimed by the artist herself.
+                    claim_state: Set(ClaimState::NotLive.as_db().to_owned()),
                     updated_at: Set(now),
                     ..Default::default()
                 }
@@ -280,6 +292,72 @@ async fn upsert_profiles(
 
 #[Object]
 impl RosterMutation {
+    /// The artist's own act: claims her profile on a store (or gives it up). Only an ARTIST
+    /// member, for her own artist's profiles; another artist's profile is not found, and the
+    /// label (which sees the claim state) is refused.
+    async fn claim_artist_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimArtistProfileInput,
+    ) -> ApiResult<ArtistProfilePayload> {
+        let profile = guard::fetch::<artist_profile::Model>(
+            ctx,
+            Kind::ArtistProfile,
+            &input.artist_profile_id,
+            Permission::ActAsArtist,
+        )
+        .await?;
+        let from = ClaimState::from_db(&profile.claim_state)?;
+        let to = input.claim_state;
+        if let Err(message) = domain::catalogue::ClaimState::from(from).artist_may_move(to.into()) {
+            return Ok(ArtistProfilePayload {
+                artist_profile: None,
+                user_errors: vec![UserError::invalid("claimState", message)],
+            });
+        }
+        let db = ctx.db();
+        if from != to {
+            let txn = entity::db::begin_write(db).await?;
+            // Conditional: only from the state read, so a double click changes it once.
+            let done = artist_profile::Entity::update_many()
+                .col_expr(
+                    artist_profile::Column::ClaimState,
+                    sea_orm::sea_query::Expr::value(to.as_db()),
+                )
+                .col_expr(
+                    artist_profile::Column::UpdatedAt,
+                    sea_orm::sea_query::Expr::value(Utc::now()),
+                )
+                .filter(artist_profile::Column::Id.eq(profile.id))
+                .filter(artist_profile::Column::ClaimState.eq(from.as_db()))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected == 1 {
+                audit::record(
+                    &txn,
+                    ctx.principal(),
+                    profile.organization_id,
+                    Change {
+                        action: "artist_profile.claim",
+                        entity_type: "artist_profile",
+                        entity_id: profile.id,
+                        before: Some(serde_json::json!({"claim_state": from.as_db()})),
+                        after: Some(serde_json::json!({"claim_state": to.as_db()})),
+                    },
+                )
+                .await?;
+            }
+            txn.commit().await?;
+        }
+        let row = artist_profile::Entity::find_by_id(profile.id)
+            .one(db)
+            .await?;
+        Ok(ArtistProfilePayload {
+            artist_profile: guard::admit_opt(ctx, row).await?.map(ArtistProfile),
+            user_errors: Vec::new(),
+        })
+    }
+
     async fn create_artist(
         &self,
         ctx: &Context<'_>,

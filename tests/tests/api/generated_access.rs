@@ -570,7 +570,7 @@ const SIGN_UP: &str = "mutation($input: SignUpInput!) { signUp(input: $input) { 
 const CREATE_ORG: &str = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } userErrors { field message code } } }";
 const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitation { id } invitationToken userErrors { field message code } } }";
 const ACCEPT: &str = "mutation($t: String!) { acceptInvitation(input: {token: $t}) { member { id } userErrors { field message code } } }";
-const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } } userErrors { field message code } } }";
+const CREATE_ARTIST: &str = "mutation($input: CreateArtistInput!) { createArtist(input: $input) { artist { id payees { id } profiles { id } } userErrors { field message code } } }";
 const UPDATE_PAYEE: &str = "mutation($input: UpdatePayeeInput!) { updatePayee(input: $input) { payee { id } userErrors { field message code } } }";
 const CREATE_PAYEE: &str = "mutation($input: CreatePayeeInput!) { createPayee(input: $input) { payee { id } userErrors { field message code } } }";
 const CREATE_AGREEMENT: &str = "mutation($input: CreateAgreementInput!) { createAgreement(input: $input) { agreement { id } userErrors { field message code } } }";
@@ -806,6 +806,9 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
         let id = at(&data, &["createArtist", "artist", "id"]);
         let payee = at(&data, &["createArtist", "artist", "payees", "0", "id"]);
         let row = decode_id(&id);
+        let profile = at(&data, &["createArtist", "artist", "profiles", "0", "id"]);
+        world.seed(&profile, 1, &format!("artist {label} spotify profile"));
+        world.owners.insert(profile, Owner::Artist(row));
         for text in [&name, &sort, &external, &url] {
             if let Some(x) = c.list.iter_mut().find(|x| &x.text == text) {
                 x.owner = Owner::Artist(row);
@@ -1191,12 +1194,14 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
         app,
         Some(&owner2),
         CREATE_ARTIST,
-        json!({"input": {"organizationId": org2, "name": x_name}}),
+        json!({"input": {"organizationId": org2, "name": x_name, "profiles": [{"store": "DEEZER"}]}}),
     )
     .await;
     let x = at(&data, &["createArtist", "artist", "id"]);
     let x_payee = at(&data, &["createArtist", "artist", "payees", "0", "id"]);
     let x_row = decode_id(&x);
+    let x_profile = at(&data, &["createArtist", "artist", "profiles", "0", "id"]);
+    world.seed(&x_profile, 2, "org 2 artist profile");
     if let Some(canary) = c.list.iter_mut().find(|k| k.text == x_name) {
         canary.owner = Owner::Artist(x_row);
     }
