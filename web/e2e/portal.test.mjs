@@ -109,7 +109,8 @@ step('a label from zero: sign up, organisation, artists, agreement, release, tra
   await label.locator('.field-error, .form-errors').first().waitFor();
 
   const ada = label.getByRole('article', { name: 'Ada Vesper' });
-  await ada.getByText('Spotify: not claimed').waitFor();
+  // Not live until one of her releases is: the label sees the state, only she can claim.
+  await ada.getByText('Spotify: not live yet').waitFor();
   await ada.getByLabel("Artist's share of revenue (%)").fill('50');
   await ada.getByRole('button', { name: 'Save agreement' }).click();
   await ada.getByText('The artist receives 50 % and the label 50 %', { exact: false }).waitFor();
@@ -196,7 +197,10 @@ step('the artist is invited and logs in separately: she sees her things only', a
   await artist.getByRole('heading', { level: 1, name: 'Ada Vesper' }).waitFor();
   await artist.getByText('No payouts yet.').waitFor();
   await artist.getByText('The artist receives 50 % and the label 50 %', { exact: false }).waitFor();
+  // Her release is live now: her Spotify profile can be claimed, by her.
   await artist.getByText('Spotify: not claimed').waitFor();
+  await artist.getByRole('button', { name: 'Claim Spotify' }).click();
+  await artist.getByText('Spotify: claimed').waitFor();
   const body = await artist.locator('body').innerText();
   assert.ok(!body.includes('Night Ferry') && !body.includes('Bo Lind:'), 'nothing of another artist on her page');
   // Not by id either: Bo's release is "not found" for her.
@@ -286,6 +290,9 @@ step('a payout run through to paid, and the artist sees her payout arrive live',
 });
 
 step('the dashboards: label and artist, desktop and phone width', async () => {
+  // The label sees the claim the artist made.
+  await go(label, 'Roster');
+  await label.getByRole('article', { name: 'Ada Vesper' }).getByText('Spotify: claimed').waitFor();
   await go(label, 'Dashboard');
   await label.getByTestId('total-earnings').filter({ hasText: '$310.00' }).waitFor();
   await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor();

@@ -76,7 +76,7 @@ export function saveBlob(blob: Blob, filename: string) {
  */
 export const everything = {
   additionalTypenames: [
-    'Organization', 'Artist', 'Agreement', 'Payee', 'Release', 'Track', 'Split', 'Statement', 'PayoutRun', 'Payout',
+    'Organization', 'Artist', 'ArtistProfile', 'Agreement', 'Payee', 'Release', 'Track', 'Split', 'Statement', 'PayoutRun', 'Payout',
     'Recoupable', 'Member', 'Invitation', 'ApiKey', 'Webhook',
   ],
 };

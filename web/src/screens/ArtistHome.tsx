@@ -1,11 +1,12 @@
 import { everything } from '../lib/client';
-import { useQuery, useSubscription } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import { useSession } from '../session';
 import { Figures } from './Dashboard';
 import { AgreementWords } from '../lib/AgreementWords';
 import { formatMoney } from '../lib/money';
 import { download } from '../lib/client';
+import { FormErrors } from '../lib/errors';
 import { claimWords, storeNames } from './Roster';
 
 // Her page in one query: her artist, payees, payouts, agreements, splits and figures.
@@ -16,7 +17,7 @@ const ArtistHomeDoc = graphql(`
         organizationId
         artist {
           id name
-          profiles { store externalId url claimState }
+          profiles { id store externalId url claimState }
           agreements {
             id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
             advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
@@ -52,6 +53,12 @@ const ArtistHomeDoc = graphql(`
 const Updates = graphql(`
   subscription ArtistPayoutUpdates($org: ID!) {
     payoutUpdates(organizationId: $org) { payoutRunId status }
+  }
+`);
+
+const Claim = graphql(`
+  mutation ClaimArtistProfile($input: ClaimArtistProfileInput!) {
+    claimArtistProfile(input: $input) { artistProfile { id claimState } userErrors { field message code } }
   }
 `);
 
@@ -116,9 +123,7 @@ export default function ArtistHome() {
       <section className="card" aria-labelledby="profiles">
         <h2 id="profiles">Your store profiles</h2>
         <ul>
-          {artist.profiles.map((p) => (
-            <li key={p.store}>{storeNames[p.store] ?? p.store}: {claimWords[p.claimState]}</li>
-          ))}
+          {artist.profiles.map((p) => <Profile key={p.id} profile={p} />)}
         </ul>
       </section>
       <section className="card" aria-labelledby="splits">
@@ -132,5 +137,20 @@ export default function ArtistHome() {
         </ul>
       </section>
     </>
+  );
+}
+
+/** Claiming a store profile is her own act; the label only sees where it stands. */
+function Profile({ profile }: { profile: { id: string; store: string; claimState: string } }) {
+  const [result, claim] = useMutation(Claim);
+  const name = storeNames[profile.store] ?? profile.store;
+  return (
+    <li>
+      {name}: {claimWords[profile.claimState]}{' '}
+      {profile.claimState === 'UNCLAIMED' ? (
+        <button onClick={() => claim({ input: { artistProfileId: profile.id, claimState: 'CLAIMED' } })}>Claim {name}</button>
+      ) : null}
+      <FormErrors messages={(result.data?.claimArtistProfile.userErrors ?? []).map((e) => e.message)} />
+    </li>
   );
 }

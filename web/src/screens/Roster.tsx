@@ -14,7 +14,7 @@ const RosterQuery = graphql(`
       artists(first: 100) {
         nodes {
           id name joinedOn leftOn
-          profiles { store externalId url claimState }
+          profiles { id store externalId url claimState }
           agreements {
             id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
             advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
@@ -117,7 +117,7 @@ function NewArtist() {
       aria-labelledby="new-artist"
       onSubmit={async (e) => {
         e.preventDefault();
-        const profiles = spotify ? [{ store: 'SPOTIFY' as const, externalId: spotify, claimState: 'UNCLAIMED' as const }] : [];
+        const profiles = spotify ? [{ store: 'SPOTIFY' as const, externalId: spotify }] : [];
         const r = await create({ input: { organizationId: org.id, name, profiles } });
         if (r.data?.createArtist.artist) {
           setName('');
