@@ -12,12 +12,16 @@ let broken = false;
 let server, portal, browser, label, artist;
 const wsFrames = { label: [], artist: [] };
 const a11y = [];
+const cspViolations = [];
 
 async function newPage(who, viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP);
   page.on('pageerror', (e) => console.error(`[${who}] page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(`[${who}] ${m.text()}`);
+  });
   page.on('websocket', (ws) => ws.on('framereceived', (f) => wsFrames[who].push(String(f.payload))));
   return page;
 }
@@ -318,5 +322,6 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   mkdirSync(join(repoDir, 'docs'), { recursive: true });
   copyFileSync(join(screenshotsDir, 'dashboard.png'), join(repoDir, 'docs', 'portal-dashboard.png'));
   copyFileSync(join(screenshotsDir, 'artist.png'), join(repoDir, 'docs', 'portal-artist.png'));
+  assert.deepEqual(cspViolations, [], 'the app runs under its Content-Security-Policy');
   console.log(`axe: ${a11y.map((a) => `${a.screen} ${a.violations.length}`).join(', ')} serious/critical violations`);
 });
