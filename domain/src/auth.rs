@@ -83,7 +83,8 @@ string_enum! {
         ManageMembers => "manage_members",
         /// Webhooks and their deliveries.
         ManageWebhooks => "manage_webhooks",
-        /// The artist's own acts, which nobody does for her: claiming her store profiles.
+        /// The artist's own acts, which nobody does for her: claiming her store profiles,
+        /// confirming her share of a split.
         ActAsArtist => "act_as_artist",
     }
 }
@@ -112,7 +113,9 @@ impl Permission {
             Permission::ReadAnalytics => "read analytics",
             Permission::ManageMembers => "members, invitations, API keys, audit log",
             Permission::ManageWebhooks => "webhooks and deliveries",
-            Permission::ActAsArtist => "an artist's own acts: claim her store profiles",
+            Permission::ActAsArtist => {
+                "an artist's own acts: claim her store profiles, confirm her split shares"
+            }
         }
     }
 }
@@ -272,6 +275,7 @@ pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("setReleaseStatus", Some(Permission::WriteCatalogue)),
     ("setSplit", Some(Permission::ManageSplits)),
     ("claimArtistProfile", Some(Permission::ActAsArtist)),
+    ("confirmSplitShare", Some(Permission::ActAsArtist)),
     ("uploadStatement", Some(Permission::WriteStatements)),
     ("reparseStatement", Some(Permission::WriteStatements)),
     ("matchStatementLines", Some(Permission::WriteStatements)),

@@ -12,6 +12,8 @@
 //! - [`ids`]: ISRC, UPC/EAN and ISWC, canonicalised and check-digit verified.
 //! - [`catalogue`]: release status (and its transitions), release type, track roles, stores,
 //!   profile claim state.
+//! - [`consent`]: split consent: who confirms a share, what changing a split resets, whether an
+//!   unconfirmed split is paid or held.
 //! - [`agreement`]: an artist's agreement terms and their validation.
 //! - [`allocation`]: a statement line divided among its payees by split, revenue share,
 //!   reversion and recoupment, exactly.
@@ -30,6 +32,7 @@ pub mod allocation;
 pub mod analytics;
 pub mod auth;
 pub mod catalogue;
+pub mod consent;
 pub mod enums;
 pub mod ids;
 pub mod money;

@@ -21,6 +21,9 @@ pub struct Model {
     pub payout_period_months: i32,
     /// After how many periods a reserve is released.
     pub reserve_release_periods: i32,
+    /// `pay` | `hold`: what allocation does with a split not every payee has confirmed
+    /// (`domain::consent::UnconfirmedSplits`).
+    pub unconfirmed_splits: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,11 @@ pub struct Model {
     pub split_id: i64,
     pub payee_id: i64,
     pub share_ppb: i64,
+    /// When the payee's share was confirmed (split consent); null until it is.
+    pub confirmed_at: Option<DateTimeUtc>,
+    /// Who confirmed it: the artist member, or the label member who set the split for a payee
+    /// no member speaks for.
+    pub confirmed_by_user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

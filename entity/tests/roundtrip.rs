@@ -225,6 +225,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             analytics_version: 7,
             payout_period_months: 6,
             reserve_release_periods: 4,
+            unconfirmed_splits: "hold".to_owned(),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -235,6 +236,7 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             analytics_version: Set(expected.analytics_version),
             payout_period_months: Set(expected.payout_period_months),
             reserve_release_periods: Set(expected.reserve_release_periods),
+            unconfirmed_splits: Set(expected.unconfirmed_splits.clone()),
         };
         let saved = active.insert(db).await.expect("insert organizations");
         assert!(saved.id > 0, "organizations id");
@@ -806,6 +808,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             split_id: ids["split"],
             payee_id: ids["payee"],
             share_ppb: 1_000_000_000,
+            confirmed_at: Some(ts()),
+            confirmed_by_user_id: None,
         };
         let active = ActiveModel {
             id: NotSet,
@@ -813,6 +817,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             split_id: Set(expected.split_id),
             payee_id: Set(expected.payee_id),
             share_ppb: Set(expected.share_ppb),
+            confirmed_at: Set(expected.confirmed_at),
+            confirmed_by_user_id: Set(expected.confirmed_by_user_id),
         };
         let saved = active.insert(db).await.expect("insert split_shares");
         assert!(saved.id > 0, "split_shares id");

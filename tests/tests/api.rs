@@ -24,6 +24,7 @@ mod api {
     pub mod profile_claims;
     pub mod recoupables;
     pub mod sessions;
+    pub mod split_consent;
     pub mod statements;
     pub mod webhooks;
 }

@@ -121,6 +121,9 @@ pub enum Unallocated {
     UnknownCatalogue,
     /// No split is in effect for the line's sale date.
     NoSplit,
+    /// The split in effect has a share its payee has not confirmed, and the organisation holds
+    /// such splits (split consent).
+    SplitUnconfirmed,
     /// The line is in another currency and there is no exchange rate yet.
     NoExchangeRate(String),
     /// The domain refused the inputs (an invalid stored split, say).
@@ -133,6 +136,9 @@ impl std::fmt::Display for Unallocated {
             Self::NoLabelPayee => f.write_str("the organisation has no label payee"),
             Self::UnknownCatalogue => f.write_str("the matched track or release no longer exists"),
             Self::NoSplit => f.write_str("no split is in effect on the sale date"),
+            Self::SplitUnconfirmed => {
+                f.write_str("held: a payee has not confirmed their share of the split in effect")
+            }
             Self::NoExchangeRate(currency) => write!(
                 f,
                 "the line is in {currency} and there is no exchange rate to the base currency"
@@ -155,6 +161,9 @@ pub struct OrgBook {
     artist_payees: HashMap<i64, Vec<i64>>,
     artist_left_on: HashMap<i64, NaiveDate>,
     neutral: AgreementTerms,
+    /// Split consent: the splits whose lines are held (the organisation holds unconfirmed
+    /// splits, and these have a share not yet confirmed).
+    held_splits: std::collections::HashSet<i64>,
 }
 
 /// A line's allocation inputs, borrowed from the [`OrgBook`].
@@ -180,6 +189,7 @@ impl OrgBook {
             artist_payees: HashMap::new(),
             artist_left_on: HashMap::new(),
             neutral: no_agreement(),
+            held_splits: std::collections::HashSet::new(),
         };
         let payees = payee::Entity::find()
             .filter(payee::Column::OrganizationId.eq(organization_id))
@@ -252,6 +262,32 @@ impl OrgBook {
             .filter(split_share::Column::OrganizationId.eq(organization_id))
             .all(db)
             .await?;
+        // Split consent (the one rule: domain::consent::may_allocate).
+        let setting: domain::consent::UnconfirmedSplits =
+            entity::organization::Entity::find_by_id(organization_id)
+                .one(db)
+                .await?
+                .map_or_else(
+                    || Ok(domain::consent::UnconfirmedSplits::Pay),
+                    |o| o.unconfirmed_splits.parse(),
+                )
+                .map_err(|_| {
+                    anyhow::anyhow!("organization {organization_id}: bad unconfirmed_splits")
+                })?;
+        let mut confirmations: HashMap<i64, Vec<bool>> = HashMap::new();
+        for s in &shares {
+            confirmations
+                .entry(s.split_id)
+                .or_default()
+                .push(s.confirmed_at.is_some());
+        }
+        book.held_splits = confirmations
+            .into_iter()
+            .filter(|(_, confirmed)| {
+                !domain::consent::may_allocate(setting, confirmed.iter().copied())
+            })
+            .map(|(split, _)| split)
+            .collect();
         let mut by_split: HashMap<i64, Vec<(i64, Share)>> = HashMap::new();
         for s in shares {
             let ppb = u64::try_from(s.share_ppb)
@@ -317,6 +353,10 @@ impl OrgBook {
             .map_or(empty, Vec::as_slice);
         let split = split_in_effect(track_versions, release_versions, sale_date)
             .ok_or(Unallocated::NoSplit)?;
+        // Split consent: a held split's lines wait for its last confirmation.
+        if self.held_splits.contains(&split.id) {
+            return Err(Unallocated::SplitUnconfirmed);
+        }
         let (terms, artist_payee_ids): (&AgreementTerms, &[i64]) =
             match self.agreements.get(&artist_id) {
                 Some(versions) => {

@@ -106,3 +106,6 @@ mirror_enum!(
 mirror_enum!(
     /// How a collective's shared cost is divided among its members.
     SharedCostRule => domain::recoupment::SharedCostRule { Equal, ByShare });
+mirror_enum!(
+    /// What allocation does with a split not every payee has confirmed (split consent).
+    UnconfirmedSplits => domain::consent::UnconfirmedSplits { Pay, Hold });

@@ -20,6 +20,7 @@ pub enum Kind {
     Release,
     Track,
     Split,
+    SplitShare,
     Statement,
     Recoupable,
     PayoutRun,
@@ -29,7 +30,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 18] = [
+    const ALL: [Kind; 19] = [
         Kind::Organization,
         Kind::User,
         Kind::Member,
@@ -42,6 +43,7 @@ impl Kind {
         Kind::Release,
         Kind::Track,
         Kind::Split,
+        Kind::SplitShare,
         Kind::Statement,
         Kind::Recoupable,
         Kind::PayoutRun,
@@ -65,6 +67,7 @@ impl Kind {
             Kind::Release => "Release",
             Kind::Track => "Track",
             Kind::Split => "Split",
+            Kind::SplitShare => "SplitShare",
             Kind::Statement => "Statement",
             Kind::Recoupable => "Recoupable",
             Kind::PayoutRun => "PayoutRun",

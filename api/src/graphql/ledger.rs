@@ -229,6 +229,9 @@ pub struct UpdatePayoutSettingsInput {
     pub payout_period_months: Option<i32>,
     /// Reserves are released after this many periods (0 to 12).
     pub reserve_release_periods: Option<i32>,
+    /// Split consent: PAY (the default) pays a split by its shares whether or not every payee
+    /// has confirmed; HOLD keeps its lines unallocated until they have.
+    pub unconfirmed_splits: Option<super::enums::UnconfirmedSplits>,
 }
 
 #[derive(SimpleObject, Default)]
@@ -337,13 +340,18 @@ impl LedgerMutation {
         let before = serde_json::json!({
             "payout_period_months": org.payout_period_months,
             "reserve_release_periods": org.reserve_release_periods,
+            "unconfirmed_splits": org.unconfirmed_splits,
         });
+        let held_before = org.unconfirmed_splits.clone();
         let mut active: organization::ActiveModel = org.into();
         if let Some(months) = input.payout_period_months {
             active.payout_period_months = Set(months);
         }
         if let Some(periods) = input.reserve_release_periods {
             active.reserve_release_periods = Set(periods);
+        }
+        if let Some(setting) = input.unconfirmed_splits {
+            active.unconfirmed_splits = Set(setting.as_db().to_owned());
         }
         let txn = entity::db::begin_write(db).await?;
         let org = active.update(&txn).await?;
@@ -359,11 +367,17 @@ impl LedgerMutation {
                 after: Some(serde_json::json!({
                     "payout_period_months": org.payout_period_months,
                     "reserve_release_periods": org.reserve_release_periods,
+                    "unconfirmed_splits": org.unconfirmed_splits,
                 })),
             },
         )
         .await?;
         txn.commit().await?;
+        if held_before != org.unconfirmed_splits {
+            // Held lines are paid now (HOLD → PAY); the other way, only lines allocated from
+            // now on are held.
+            allocate_waiting(ctx, organization_id).await?;
+        }
         Ok(UpdatePayoutSettingsPayload {
             organization: guard::admit(ctx, org).await?.map(Organization),
             user_errors: Vec::new(),

@@ -12,7 +12,7 @@ use super::payees::Payee;
 use super::payouts::{Payout, PayoutRun};
 use super::recoupables::Recoupable;
 use super::roster::{Artist, ArtistProfile};
-use super::splits::Split;
+use super::splits::{Split, SplitShare};
 use super::statements::Statement;
 use super::webhooks::{Webhook, WebhookDelivery};
 
@@ -27,6 +27,7 @@ pub enum Node {
     Release(Release),
     Track(Track),
     Split(Split),
+    SplitShare(SplitShare),
     Statement(Statement),
     PayoutRun(PayoutRun),
     Payout(Payout),
@@ -66,6 +67,9 @@ impl NodeQuery {
                 .map(|s| Node::Release(Release(s))),
             Kind::Track => lookup(ctx, kind, id).await?.map(|s| Node::Track(Track(s))),
             Kind::Split => lookup(ctx, kind, id).await?.map(|s| Node::Split(Split(s))),
+            Kind::SplitShare => lookup(ctx, kind, id)
+                .await?
+                .map(|s| Node::SplitShare(SplitShare(s))),
             Kind::Statement => lookup(ctx, kind, id)
                 .await?
                 .map(|s| Node::Statement(Statement(s))),

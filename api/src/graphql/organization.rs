@@ -254,6 +254,50 @@ impl Organization {
     async fn reserve_release_periods(&self) -> i32 {
         self.0.reserve_release_periods
     }
+    /// Split consent: whether splits not every payee has confirmed are paid (PAY, the
+    /// default) or held (HOLD).
+    async fn unconfirmed_splits(&self) -> ApiResult<super::enums::UnconfirmedSplits> {
+        super::enums::UnconfirmedSplits::from_db(&self.0.unconfirmed_splits)
+    }
+    /// Split consent, flagged to the label: how many split versions have a share their payee
+    /// has not confirmed (an artist member: on her own releases).
+    async fn splits_awaiting_consent(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        use sea_orm::QuerySelect;
+        let access = ctx.authorize(self.0.id, Permission::ReadCatalogue)?;
+        let db = ctx.db();
+        let pending: Vec<i64> = entity::split_share::Entity::find()
+            .select_only()
+            .column(entity::split_share::Column::SplitId)
+            .filter(entity::split_share::Column::OrganizationId.eq(self.0.id))
+            .filter(entity::split_share::Column::ConfirmedAt.is_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        let pending: std::collections::BTreeSet<i64> = pending.into_iter().collect();
+        let count = match access.artist_id {
+            None => pending.len(),
+            Some(artist) => {
+                let own: std::collections::HashSet<i64> = entity::release::Entity::find()
+                    .select_only()
+                    .column(entity::release::Column::Id)
+                    .filter(entity::release::Column::OrganizationId.eq(self.0.id))
+                    .filter(entity::release::Column::ArtistId.eq(artist))
+                    .into_tuple::<i64>()
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .collect();
+                entity::split::Entity::find()
+                    .filter(entity::split::Column::Id.is_in(pending))
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .filter(|s| own.contains(&s.release_id))
+                    .count()
+            }
+        };
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
 
     /// Payout runs, oldest first. An artist member sees the runs that pay one of their payees.
     async fn payout_runs(

@@ -4,8 +4,8 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::share::Share;
-use entity::{split, split_share};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entity::{membership, payee, split, split_share};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::access::{ContextExt, Permission};
 use super::audit::{self, Change};
@@ -97,12 +97,44 @@ impl Split {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Split consent: how many of its shares their payees have confirmed, and how many wait.
+    async fn consent(&self, ctx: &Context<'_>) -> async_graphql::Result<SplitConsent> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .shares_by_split
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let confirmed = rows.iter().filter(|s| s.confirmed_at.is_some()).count();
+        Ok(SplitConsent {
+            confirmed: i32::try_from(confirmed).unwrap_or(i32::MAX),
+            pending: i32::try_from(rows.len() - confirmed).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+/// How many shares of a split are confirmed by their payees, and how many are not yet.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct SplitConsent {
+    pub confirmed: i32,
+    pub pending: i32,
 }
 
 pub struct SplitShare(pub Seen<split_share::Model>);
 
 #[Object]
 impl SplitShare {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::SplitShare, self.0.id)
+    }
+    /// Whether the payee has confirmed this share (split consent). Shares of payees nobody in
+    /// Imprint speaks for are confirmed by the label as it sets them.
+    async fn confirmed(&self) -> bool {
+        self.0.confirmed_at.is_some()
+    }
+    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.confirmed_at
+    }
     /// The payee, for a caller who may see it (an artist member sees her own payees, not her
     /// co-payees: their name and role are beside the share).
     async fn payee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Payee>> {
@@ -171,11 +203,141 @@ pub struct SetSplitPayload {
     pub user_errors: Vec<UserError>,
 }
 
+#[derive(InputObject)]
+pub struct ConfirmSplitShareInput {
+    pub split_share_id: ID,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ConfirmSplitSharePayload {
+    pub split_share: Option<SplitShare>,
+    pub split: Option<Split>,
+    pub user_errors: Vec<UserError>,
+}
+
 #[derive(Default)]
 pub struct SplitsMutation;
 
+/// Whether every share of the split is confirmed.
+async fn all_confirmed(db: &impl sea_orm::ConnectionTrait, split_id: i64) -> ApiResult<bool> {
+    Ok(split_share::Entity::find()
+        .filter(split_share::Column::SplitId.eq(split_id))
+        .filter(split_share::Column::ConfirmedAt.is_null())
+        .one(db)
+        .await?
+        .is_none())
+}
+
+/// The payees among `payee_ids` that an artist member speaks for (their artist has one).
+async fn spoken_for(
+    db: &impl sea_orm::ConnectionTrait,
+    organization_id: i64,
+    payee_ids: &[i64],
+) -> ApiResult<std::collections::HashSet<i64>> {
+    let payees = payee::Entity::find()
+        .filter(payee::Column::OrganizationId.eq(organization_id))
+        .filter(payee::Column::Id.is_in(payee_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let members: std::collections::HashSet<i64> = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::ArtistId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.artist_id)
+        .collect();
+    Ok(payees
+        .into_iter()
+        .filter(|p| p.artist_id.is_some_and(|a| members.contains(&a)))
+        .map(|p| p.id)
+        .collect())
+}
+
 #[Object]
 impl SplitsMutation {
+    /// Split consent: an artist member confirms her own payee's share of a split on her
+    /// release. A share of another payee is a user error; the label cannot confirm for her
+    /// (it confirms, as it sets the split, the shares of payees no member speaks for).
+    /// Confirming twice changes nothing. When it was the last share of a held split, the
+    /// lines that waited for it are allocated.
+    async fn confirm_split_share(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmSplitShareInput,
+    ) -> ApiResult<ConfirmSplitSharePayload> {
+        let share = guard::fetch::<split_share::Model>(
+            ctx,
+            Kind::SplitShare,
+            &input.split_share_id,
+            Permission::ActAsArtist,
+        )
+        .await?;
+        let org = share.organization_id;
+        let access = ctx.authorize(org, Permission::ActAsArtist)?;
+        let db = ctx.db();
+        let payee_artist = payee::Entity::find_by_id(share.payee_id)
+            .one(db)
+            .await?
+            .and_then(|p| p.artist_id);
+        let mine = access
+            .artist_id
+            .is_some_and(|own| domain::consent::artist_confirms(own, payee_artist));
+        if !mine {
+            return Ok(ConfirmSplitSharePayload {
+                split_share: None,
+                split: None,
+                user_errors: vec![UserError::invalid(
+                    "splitShareId",
+                    "this share is another payee's: each payee confirms their own",
+                )],
+            });
+        }
+        let txn = entity::db::begin_write(db).await?;
+        // Conditional: only an unconfirmed share, so a double click confirms once.
+        let done = split_share::Entity::update_many()
+            .col_expr(
+                split_share::Column::ConfirmedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .col_expr(
+                split_share::Column::ConfirmedByUserId,
+                sea_orm::sea_query::Expr::value(ctx.principal().user_id()),
+            )
+            .filter(split_share::Column::Id.eq(share.id))
+            .filter(split_share::Column::ConfirmedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if done.rows_affected == 1 {
+            audit::record(
+                &txn,
+                ctx.principal(),
+                org,
+                Change {
+                    action: "split_share.confirmed",
+                    entity_type: "split_share",
+                    entity_id: share.id,
+                    before: None,
+                    after: Some(serde_json::json!({"confirmed": true})),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        let split_id = share.split_id;
+        if done.rows_affected == 1 && all_confirmed(db, split_id).await? {
+            // A held split is released: the lines that waited for it are allocated now.
+            super::ledger::allocate_waiting(ctx, org).await?;
+        }
+        let row = split_share::Entity::find_by_id(share.id).one(db).await?;
+        let split = split::Entity::find_by_id(split_id).one(db).await?;
+        Ok(ConfirmSplitSharePayload {
+            split_share: guard::admit_opt(ctx, row).await?.map(SplitShare),
+            split: guard::admit_opt(ctx, split).await?.map(Split),
+            user_errors: Vec::new(),
+        })
+    }
+
     async fn set_split(
         &self,
         ctx: &Context<'_>,
@@ -237,6 +399,33 @@ impl SplitsMutation {
             .filter(split::Column::EffectiveFrom.eq(input.effective_from))
             .one(&txn)
             .await?;
+        // Split consent: the version this one replaces (the same date's, else the latest of
+        // the same scope) lends its confirmations to the shares left unchanged.
+        let replaced = match &existing {
+            Some(row) => Some(row.id),
+            None => split::Entity::find()
+                .filter(split::Column::ReleaseId.eq(release.id))
+                .filter(split::Column::ScopeKey.eq(&scope_key))
+                .order_by_desc(split::Column::EffectiveFrom)
+                .order_by_desc(split::Column::Id)
+                .one(&txn)
+                .await?
+                .map(|r| r.id),
+        };
+        let previous = match replaced {
+            Some(id) => {
+                split_share::Entity::find()
+                    .filter(split_share::Column::SplitId.eq(id))
+                    .all(&txn)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let previous_terms: Vec<(i64, i64)> =
+            previous.iter().map(|s| (s.payee_id, s.share_ppb)).collect();
+        let payee_ids: Vec<i64> = shares.iter().map(|(p, _)| *p).collect();
+        let spoken = spoken_for(&txn, org, &payee_ids).await?;
+        let now = Utc::now();
         let (row, before) = match existing {
             Some(row) => {
                 let old = split_share::Entity::find()
@@ -267,12 +456,31 @@ impl SplitsMutation {
         };
         let mut stored = Vec::with_capacity(shares.len());
         for (payee_id, share) in &shares {
+            let ppb = share.ppb() as i64;
+            let (confirmed_at, confirmed_by) =
+                if domain::consent::keeps_confirmation(&previous_terms, *payee_id, ppb) {
+                    previous
+                        .iter()
+                        .find(|s| s.payee_id == *payee_id && s.share_ppb == ppb)
+                        .map_or((None, None), |s| (s.confirmed_at, s.confirmed_by_user_id))
+                } else {
+                    (None, None)
+                };
+            let (confirmed_at, confirmed_by) = if confirmed_at.is_none()
+                && domain::consent::confirmed_when_set(spoken.contains(payee_id))
+            {
+                (Some(now), ctx.principal().user_id())
+            } else {
+                (confirmed_at, confirmed_by)
+            };
             stored.push(
                 split_share::ActiveModel {
                     organization_id: Set(org),
                     split_id: Set(row.id),
                     payee_id: Set(*payee_id),
-                    share_ppb: Set(share.ppb() as i64),
+                    share_ppb: Set(ppb),
+                    confirmed_at: Set(confirmed_at),
+                    confirmed_by_user_id: Set(confirmed_by),
                     ..Default::default()
                 }
                 .insert(&txn)
