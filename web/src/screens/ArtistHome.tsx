@@ -23,7 +23,7 @@ const ArtistHomeDoc = graphql(`
             advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
             futureRights futureOptionsCount startsOn endsOn
           }
-          releases(first: 100) { nodes { id title status currentSplit { id effectiveFrom shares { payeeName share } } } }
+          releases(first: 100) { nodes { id title status currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } } } }
           payees {
             id name
             balances { currency earned { amount currency } paid { amount currency } unpaid { amount currency } }
@@ -62,6 +62,12 @@ const Claim = graphql(`
   }
 `);
 
+const Confirm = graphql(`
+  mutation ConfirmSplitShare($input: ConfirmSplitShareInput!) {
+    confirmSplitShare(input: $input) { splitShare { id confirmed } userErrors { field message code } }
+  }
+`);
+
 const payoutWords: Record<string, string> = { PENDING: 'on its way', CARRIED_FORWARD: 'carried to the next period', PAID: 'paid', CANCELLED: 'cancelled' };
 
 export default function ArtistHome() {
@@ -75,6 +81,7 @@ export default function ArtistHome() {
   const artist = data?.viewer.memberships.find((m) => m.organizationId === org.id)?.artist;
   if (!data) return <p className="loading">Loading…</p>;
   if (!artist) return <p>Your membership is not linked to an artist yet.</p>;
+  const myPayees = new Set(artist.payees.map((p) => p.id));
   const payouts = artist.payees.flatMap((p) => p.payouts.nodes.map((n) => ({ ...n, payeeName: p.name })));
   return (
     <>
@@ -131,7 +138,16 @@ export default function ArtistHome() {
         <ul>
           {artist.releases.nodes.map((r) => (
             <li key={r.id}>
-              <strong>{r.title}</strong>: {r.currentSplit ? r.currentSplit.shares.map((s) => `${s.payeeName} ${Number(s.share)} %`).join(', ') : 'no split yet'}
+              <strong>{r.title}</strong>:{' '}
+              {r.currentSplit ? (
+                <ul>
+                  {r.currentSplit.shares.map((s) => (
+                    <SplitShareLine key={s.id} share={s} mine={!!s.payee && myPayees.has(s.payee.id)} release={r.title} />
+                  ))}
+                </ul>
+              ) : (
+                'no split yet'
+              )}
             </li>
           ))}
         </ul>
@@ -151,6 +167,20 @@ function Profile({ profile }: { profile: { id: string; store: string; claimState
         <button onClick={() => claim({ input: { artistProfileId: profile.id, claimState: 'CLAIMED' } })}>Claim {name}</button>
       ) : null}
       <FormErrors messages={(result.data?.claimArtistProfile.userErrors ?? []).map((e) => e.message)} />
+    </li>
+  );
+}
+
+/** Split consent: she confirms her own share; the others' state is shown beside theirs. */
+function SplitShareLine({ share, mine, release }: { share: { id: string; payeeName: string; share: string; confirmed: boolean }; mine: boolean; release: string }) {
+  const [result, confirm] = useMutation(Confirm);
+  return (
+    <li>
+      {share.payeeName} {Number(share.share)} % — {share.confirmed ? 'confirmed' : 'not confirmed yet'}{' '}
+      {mine && !share.confirmed ? (
+        <button onClick={() => confirm({ input: { splitShareId: share.id } })}>Confirm my share of {release}</button>
+      ) : null}
+      <FormErrors messages={(result.data?.confirmSplitShare.userErrors ?? []).map((e) => e.message)} />
     </li>
   );
 }

@@ -13,6 +13,7 @@ const CatalogueQueryDoc = graphql(`
   query Catalogue($org: ID!) {
     organization(id: $org) {
       id
+      splitsAwaitingConsent
       artists(first: 100, current: true) { nodes { id name } }
       payees(first: 100) { nodes { id name kind } }
       releases(first: 100) {
@@ -20,7 +21,7 @@ const CatalogueQueryDoc = graphql(`
           id title upc releaseType releaseDate status
           artist { id name }
           tracks { id title isrc position }
-          currentSplit { id effectiveFrom shares { payee { id } payeeName share } }
+          currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } }
         }
       }
     }
@@ -60,6 +61,11 @@ export default function Catalogue() {
   return (
     <>
       <h1>Catalogue</h1>
+      {o && o.splitsAwaitingConsent > 0 ? (
+        <p className="warn" role="status">
+          {o.splitsAwaitingConsent} split{o.splitsAwaitingConsent === 1 ? '' : 's'} wait for a payee to confirm their share.
+        </p>
+      ) : null}
       {canWrite && o ? <NewRelease artists={o.artists.nodes} /> : null}
       {o && o.releases.nodes.length === 0 ? <p className="empty">No releases yet.</p> : null}
       {o?.releases.nodes.map((r) => <ReleaseCard key={r.id} release={r} payees={o.payees.nodes} canWrite={canWrite} />)}

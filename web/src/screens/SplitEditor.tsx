@@ -13,7 +13,7 @@ const SetSplit = graphql(`
 `);
 
 type Props = {
-  release: { id: string; title: string; currentSplit?: { effectiveFrom: string; shares: { payee?: { id: string } | null; payeeName: string; share: string }[] } | null };
+  release: { id: string; title: string; currentSplit?: { effectiveFrom: string; consent: { confirmed: number; pending: number }; shares: { payee?: { id: string } | null; payeeName: string; share: string; confirmed: boolean }[] } | null };
   payees: { id: string; name: string }[];
   canWrite: boolean;
 };
@@ -100,6 +100,13 @@ export function SplitEditor({ release, payees, canWrite }: Props) {
       </div>
       <FormErrors messages={[...errorsFor(errors, 'effectiveFrom')]} />
       {result.data?.setSplit.split ? <p className="ok" role="status">Split saved.</p> : null}
+      {release.currentSplit ? (
+        <p className={release.currentSplit.consent.pending ? 'warn' : 'muted'} data-testid="split-consent">
+          {release.currentSplit.consent.pending
+            ? `Waiting for ${release.currentSplit.shares.filter((s) => !s.confirmed).map((s) => s.payeeName).join(', ')} to confirm.`
+            : 'Every payee has confirmed.'}
+        </p>
+      ) : null}
     </form>
   );
 }
