@@ -205,6 +205,20 @@ step('the artist is invited and logs in separately: she sees her things only', a
   await artist.getByText('Spotify: not claimed').waitFor();
   await artist.getByRole('button', { name: 'Claim Spotify' }).click();
   await artist.getByText('Spotify: claimed').waitFor();
+
+  // Split consent: the label changes her share now that she speaks for herself; she confirms it.
+  await go(label, 'Catalogue');
+  const split = label.getByRole('form', { name: 'Split of Harbour Lights' });
+  await split.getByLabel('Share of payee 1 in percent').fill('60');
+  await split.getByLabel('Share of payee 2 in percent').fill('40');
+  await split.getByLabel('Effective from').fill('2024-06-01');
+  await split.getByRole('button', { name: 'Save split' }).click();
+  await split.getByTestId('split-consent').filter({ hasText: 'Waiting for Ada Vesper to confirm.' }).waitFor();
+  await artist.reload();
+  await artist.getByRole('button', { name: 'Confirm my share of Harbour Lights' }).click();
+  await artist.getByText('Ada Vesper 60 % — confirmed').waitFor();
+  await label.reload();
+  await label.getByRole('form', { name: 'Split of Harbour Lights' }).getByTestId('split-consent').filter({ hasText: 'Every payee has confirmed.' }).waitFor();
   const body = await artist.locator('body').innerText();
   assert.ok(!body.includes('Night Ferry') && !body.includes('Bo Lind:'), 'nothing of another artist on her page');
   // Not by id either: Bo's release is "not found" for her.
