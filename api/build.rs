@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// What `web/` holds besides its sources: never watched, never compared.
-const NOT_SOURCES: &[&str] = &["node_modules", "dist"];
+const NOT_SOURCES: &[&str] = &["node_modules", "dist", "screenshots"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
