@@ -98,8 +98,9 @@ pub async fn run_transfers(
         let payee = payees
             .get(&p.payee_id)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("payout {} has no payee", p.id)))?;
-        let currency = Currency::parse(&p.currency).map_err(ApiError::internal)?;
-        let amount = DomainMoney::new(p.payable_nanos, currency);
+        // What is sent: after withholding, in the payee's currency at the run's rate.
+        let currency = Currency::parse(&p.payout_currency).map_err(ApiError::internal)?;
+        let amount = DomainMoney::new(p.payout_amount_nanos, currency);
         let details = payment_details::stored(payee)?;
         match rail_for(details.as_ref(), &amount) {
             Ok(_) => transfers.push(Transfer {
@@ -324,8 +325,8 @@ impl RailsMutation {
             open.push(OpenPayout {
                 id: p.id,
                 amount: DomainMoney::new(
-                    p.payable_nanos,
-                    Currency::parse(&p.currency).map_err(ApiError::internal)?,
+                    p.payout_amount_nanos,
+                    Currency::parse(&p.payout_currency).map_err(ApiError::internal)?,
                 ),
                 status: p.status.parse().map_err(ApiError::internal)?,
             });

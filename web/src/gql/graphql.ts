@@ -131,6 +131,11 @@ export type CreateOrganizationInput = {
 };
 
 export type CreatePayoutRunInput = {
+  /**
+   * The rates this run pays payees in other currencies at: one per payee currency that is
+   * not the organisation's base currency (a missing one is a `userError` naming it).
+   */
+  exchangeRates?: Array<ExchangeRateInput> | null | undefined;
   organizationId: string;
   /** The last day of the period to pay: earnings from sales up to it are taken up. */
   periodEnd: string;
@@ -161,6 +166,14 @@ export type DealBasis =
 
 export type DeleteWebhookInput = {
   webhookId: string;
+};
+
+/** 1 unit of the organisation's base currency = `rate` units of `currency`. */
+export type ExchangeRateInput = {
+  /** ISO 4217, the payees' currency. */
+  currency: string;
+  /** A decimal string greater than zero, e.g. "0.9231". */
+  rate: string;
 };
 
 export type ExitReleasePolicy =
