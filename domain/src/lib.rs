@@ -31,6 +31,7 @@ pub mod analytics;
 pub mod auth;
 pub mod catalogue;
 pub mod enums;
+pub mod fx;
 pub mod ids;
 pub mod money;
 pub mod payee_statement;
