@@ -18,7 +18,8 @@ use std::ops::Deref;
 use async_graphql::{Context, ID};
 use domain::auth::{Holder, Owner, Permission};
 use entity::{
-    agreement, api_key, artist, artist_profile, audit_log, import_template, invitation,
+    agreement, api_key, artist, artist_profile, audit_log, exchange_rate, import_template,
+    invitation, remittance,
     ledger_entry, membership, organization, payee, payout, payout_run, recoupable, release, split,
     split_share, statement, statement_error, statement_line, track, track_artist, webhook,
     webhook_delivery,
@@ -604,5 +605,19 @@ guarded!(
     webhook_delivery,
     "WebhookDelivery",
     Some(P::ManageWebhooks),
+    |row, ctx, artist| Ok(Owner::Label)
+);
+
+// Rates and remittances are the label's money: no artist member sees them.
+guarded!(
+    exchange_rate,
+    "ExchangeRate",
+    Some(P::ReadMoney),
+    |row, ctx, artist| Ok(Owner::Label)
+);
+guarded!(
+    remittance,
+    "Remittance",
+    Some(P::ReadMoney),
     |row, ctx, artist| Ok(Owner::Label)
 );

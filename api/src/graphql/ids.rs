@@ -25,10 +25,11 @@ pub enum Kind {
     Payout,
     Webhook,
     WebhookDelivery,
+    Remittance,
 }
 
 impl Kind {
-    const ALL: [Kind; 17] = [
+    const ALL: [Kind; 18] = [
         Kind::Organization,
         Kind::User,
         Kind::Member,
@@ -46,6 +47,7 @@ impl Kind {
         Kind::Payout,
         Kind::Webhook,
         Kind::WebhookDelivery,
+        Kind::Remittance,
     ];
 
     #[must_use]
@@ -68,6 +70,7 @@ impl Kind {
             Kind::Payout => "Payout",
             Kind::Webhook => "Webhook",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::Remittance => "Remittance",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod enums;
 pub mod error;
+pub mod fx;
 pub mod gate;
 pub mod guard;
 pub mod ids;
@@ -55,6 +56,7 @@ pub struct Mutation(
     payouts::PayoutsMutation,
     recoupables::RecoupablesMutation,
     ledger::LedgerMutation,
+    fx::FxMutation,
     webhooks::WebhooksMutation,
 );
 
