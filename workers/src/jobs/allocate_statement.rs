@@ -122,6 +122,9 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         // Parsing enqueues allocation when it finishes; nothing to do before that.
         return Ok(());
     }
+    let mut marking: statement::ActiveModel = st.clone().into();
+    marking.allocation_status = Set(STATUS_ALLOCATING.to_owned());
+    marking.update(db).await?;
     // Foreign-currency lines take their rate first (a changed rate moves the generation on).
     let st = crate::fx::price_statement(db, st).await?;
     let generation = st.allocation_generation;
@@ -129,9 +132,6 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     let default_sale_date = st
         .period_start
         .unwrap_or_else(|| st.created_at.date_naive());
-    let mut marking: statement::ActiveModel = st.clone().into();
-    marking.allocation_status = Set(STATUS_ALLOCATING.to_owned());
-    marking.update(db).await?;
 
     analyze_if_large(db, &st).await;
 
