@@ -240,7 +240,10 @@ impl Holder<'_> {
 pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
     ("setExchangeRate", Some(Permission::WriteStatements)),
     ("importExchangeRates", Some(Permission::WriteStatements)),
-    ("setStatementExchangeRate", Some(Permission::WriteStatements)),
+    (
+        "setStatementExchangeRate",
+        Some(Permission::WriteStatements),
+    ),
     ("recordRemittance", Some(Permission::WriteStatements)),
     ("convertAtEffectiveRate", Some(Permission::WriteStatements)),
     ("revertEffectiveRate", Some(Permission::WriteStatements)),

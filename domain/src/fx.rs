@@ -678,7 +678,7 @@ mod tests {
     use rust_decimal::RoundingStrategy;
 
     fn cur(s: &str) -> Currency {
-        Currency::parse(s).unwrap()
+        Currency::parse(s).expect("test value")
     }
 
     #[test]
@@ -688,35 +688,38 @@ mod tests {
         assert!(matches!(Rate::parse("abc"), Err(FxError::NotANumber(_))));
         assert_eq!(Rate::parse("0.0000000000001"), Err(FxError::TooPrecise));
         assert_eq!(Rate::parse("1000000"), Err(FxError::TooLarge));
-        assert_eq!(Rate::parse("0.756300").unwrap().to_string(), "0.7563");
+        assert_eq!(
+            Rate::parse("0.756300").expect("test value").to_string(),
+            "0.7563"
+        );
     }
 
     #[test]
     fn conversion_rounds_half_even_once() {
-        let r = Rate::parse("0.5").unwrap();
-        assert_eq!(r.convert(1).unwrap(), 0); // 0.5 → 0
-        assert_eq!(r.convert(3).unwrap(), 2); // 1.5 → 2
-        assert_eq!(r.convert(-3).unwrap(), -2);
-        assert_eq!(r.convert(-1).unwrap(), 0);
-        let aud = Rate::parse("0.7563").unwrap();
-        assert_eq!(aud.convert(1_290_000_000).unwrap(), 975_627_000);
+        let r = Rate::parse("0.5").expect("test value");
+        assert_eq!(r.convert(1).expect("test value"), 0); // 0.5 → 0
+        assert_eq!(r.convert(3).expect("test value"), 2); // 1.5 → 2
+        assert_eq!(r.convert(-3).expect("test value"), -2);
+        assert_eq!(r.convert(-1).expect("test value"), 0);
+        let aud = Rate::parse("0.7563").expect("test value");
+        assert_eq!(aud.convert(1_290_000_000).expect("test value"), 975_627_000);
     }
 
     #[test]
     fn ecb_and_simple_files() {
         let ecb = "Date,USD,JPY,AUD,\n2017-12-01,1.1885,133.60,1.5642,\n2017-11-30,N/A,x,1.5,\nbad,1,2,3,\n";
-        let f = parse_rate_csv(ecb).unwrap();
+        let f = parse_rate_csv(ecb).expect("test value");
         assert_eq!(f.layout, "ECB");
         assert_eq!(f.rows.len(), 4);
         assert_eq!(f.bad.len(), 2);
         assert_eq!(f.bad[0].line, 3);
         assert_eq!(f.bad[1].line, 4);
-        let d = NaiveDate::from_ymd_opt(2017, 12, 1).unwrap();
-        let aud_usd = rate_on_day(&f.rows, d, cur("AUD"), cur("USD")).unwrap();
+        let d = NaiveDate::from_ymd_opt(2017, 12, 1).expect("test value");
+        let aud_usd = rate_on_day(&f.rows, d, cur("AUD"), cur("USD")).expect("test value");
         // 1.1885 / 1.5642 = 0.759813323104...
         assert_eq!(aud_usd.to_string(), "0.759813323104");
         let simple = "date,from,to,rate\n2017-12-01,AUD,USD,0.76\n2017-12-01,AUD,USD,-1\n2017-12-01,XX,USD,1\n";
-        let f = parse_rate_csv(simple).unwrap();
+        let f = parse_rate_csv(simple).expect("test value");
         assert_eq!(f.rows.len(), 1);
         assert_eq!(f.bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![3, 4]);
         assert!(parse_rate_csv("a,b\n").is_err());
@@ -724,57 +727,58 @@ mod tests {
 
     #[test]
     fn table_rate_for_a_period() {
-        let d = |m, dd| NaiveDate::from_ymd_opt(2017, m, dd).unwrap();
+        let d = |m, dd| NaiveDate::from_ymd_opt(2017, m, dd).expect("test value");
         let rows = vec![
             TableRate {
                 day: d(10, 1),
                 from: cur("AUD"),
                 to: cur("USD"),
-                rate: Rate::parse("0.70").unwrap(),
+                rate: Rate::parse("0.70").expect("test value"),
             },
             TableRate {
                 day: d(11, 30),
                 from: cur("AUD"),
                 to: cur("USD"),
-                rate: Rate::parse("0.75").unwrap(),
+                rate: Rate::parse("0.75").expect("test value"),
             },
             TableRate {
                 day: d(12, 20),
                 from: cur("AUD"),
                 to: cur("USD"),
-                rate: Rate::parse("0.80").unwrap(),
+                rate: Rate::parse("0.80").expect("test value"),
             },
         ];
-        let (r, day) = pick_table_rate(&rows, cur("AUD"), cur("USD"), d(11, 5), d(12, 2)).unwrap();
+        let (r, day) =
+            pick_table_rate(&rows, cur("AUD"), cur("USD"), d(11, 5), d(12, 2)).expect("test value");
         assert_eq!((r.to_string(), day), ("0.75".to_owned(), d(11, 30)));
         assert!(pick_table_rate(&rows, cur("AUD"), cur("USD"), d(10, 20), d(10, 25)).is_none());
         let inv = pick_table_rate(&rows, cur("USD"), cur("AUD"), d(11, 5), d(12, 2))
-            .unwrap()
+            .expect("test value")
             .0;
         assert_eq!(inv.to_string(), "1.333333333333");
     }
 
     #[test]
     fn sources_in_order() {
-        let r = |s| Some(Rate::parse(s).unwrap());
+        let r = |s| Some(Rate::parse(s).expect("test value"));
         let c = Candidates {
             effective: None,
             file: None,
             table: r("2"),
             statement: r("3"),
         };
-        assert_eq!(choose(c).unwrap().1, RateSource::Table);
+        assert_eq!(choose(c).expect("test value").1, RateSource::Table);
         let c = Candidates {
             effective: r("1"),
             ..c
         };
-        assert_eq!(choose(c).unwrap().1, RateSource::Effective);
+        assert_eq!(choose(c).expect("test value").1, RateSource::Effective);
         assert_eq!(
             choose(Candidates {
                 statement: r("3"),
                 ..Candidates::default()
             })
-            .unwrap()
+            .expect("test value")
             .1,
             RateSource::Statement
         );
@@ -790,18 +794,18 @@ mod tests {
             amount_nanos: 100_000_000_000,
             booked_base_nanos: 75_000_000_000,
         }];
-        let day = Rate::parse("0.76").unwrap();
-        let r = reconcile(74_500_000_000, usd, usd, &reported, |_| Some(day)).unwrap();
+        let day = Rate::parse("0.76").expect("test value");
+        let r = reconcile(74_500_000_000, usd, usd, &reported, |_| Some(day)).expect("test value");
         assert_eq!(r.reported_nanos, Some(76_000_000_000));
         assert_eq!(r.fx_difference_nanos, Some(1_000_000_000));
         assert_eq!(r.fees_and_withholding_nanos, Some(-1_500_000_000));
         assert_eq!(r.difference_nanos, -500_000_000);
-        let r = reconcile(74_500_000_000, usd, usd, &reported, |_| None).unwrap();
+        let r = reconcile(74_500_000_000, usd, usd, &reported, |_| None).expect("test value");
         assert_eq!(r.fx_difference_nanos, None);
-        let r = reconcile(99_000_000_000, aud, usd, &reported, |_| None).unwrap();
+        let r = reconcile(99_000_000_000, aud, usd, &reported, |_| None).expect("test value");
         assert_eq!(r.fees_and_withholding_nanos, Some(-1_000_000_000));
         assert!(reconcile(1, cur("GBP"), usd, &reported, |_| None).is_err());
-        let (c, e) = effective_rate(74_500_000_000, usd, usd, &reported).unwrap();
+        let (c, e) = effective_rate(74_500_000_000, usd, usd, &reported).expect("test value");
         assert_eq!((c, e.to_string()), (aud, "0.745".to_owned()));
         assert!(counts_toward_payout(false, true, false));
         assert!(!counts_toward_payout(true, true, false));
@@ -813,7 +817,7 @@ mod tests {
         fn convert_matches_decimal_half_even(amount in -9_000_000_000_000_000_000_i64..9_000_000_000_000_000_000, mantissa in 1_i64..999_999_999_999_999, scale in 0_u32..=12) {
             let d = Decimal::new(mantissa, scale);
             prop_assume!(d < Decimal::from(RATE_MAX));
-            let rate = Rate::from_decimal(d).unwrap();
+            let rate = Rate::from_decimal(d).expect("test value");
             let got = rate.convert(amount);
             // Independent: exact product in Decimal (fits for these ranges when it is
             // representable), rounded half-even to 9 places.
@@ -829,8 +833,8 @@ mod tests {
         #[test]
         fn cross_rate_is_half_even_of_the_exact_quotient(a in 1_i64..100_000_000, b in 1_i64..100_000_000) {
             // EUR→from = a/10^4, EUR→to = b/10^4: the cross rate is b/a exactly.
-            let from = Rate::from_decimal(Decimal::new(a, 4)).unwrap();
-            let to = Rate::from_decimal(Decimal::new(b, 4)).unwrap();
+            let from = Rate::from_decimal(Decimal::new(a, 4)).expect("test value");
+            let to = Rate::from_decimal(Decimal::new(b, 4)).expect("test value");
             if let Ok(x) = Rate::cross(from, to) {
                 // x·10^12 is the half-even rounding of b·10^12/a: within half a unit…
                 let num = i128::from(b) * RATE_ONE;

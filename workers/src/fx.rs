@@ -110,7 +110,11 @@ pub async fn foreign_currencies(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect::<BTreeSet<_>>().into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect())
 }
 
 /// The rate each foreign currency of `st` takes now, and its source (none: the lines wait).
@@ -272,5 +276,9 @@ pub async fn statements_for_table_change(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect())
+    Ok(ids
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect())
 }

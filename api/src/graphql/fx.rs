@@ -216,9 +216,10 @@ pub async fn statement_remittances(
         .collect())
 }
 
-/// Rates and remittances are the label's money: `ReadMoney`, and never an artist member's.
+/// Rates and remittances go with the statements: `ReadStatements`, and never an artist
+/// member's.
 fn read_money(ctx: &Context<'_>, organization_id: i64) -> ApiResult<()> {
-    let access = ctx.authorize(organization_id, Permission::ReadMoney)?;
+    let access = ctx.authorize(organization_id, Permission::ReadStatements)?;
     if access.artist_id.is_some() {
         return Err(ApiError::Forbidden(
             "exchange rates and remittances are the label's; artists see their own earnings",
@@ -418,13 +419,9 @@ impl Remittance {
         let m = self.measure(ctx).await?;
         let cur = m.currency.to_string();
         let money = |n: i64| Money::from_nanos(n, &cur);
-        match domain::fx::reconcile(
-            self.0.amount_nanos,
-            m.currency,
-            m.base,
-            &m.reported,
-            |c| m.day_rates.get(&c).copied(),
-        ) {
+        match domain::fx::reconcile(self.0.amount_nanos, m.currency, m.base, &m.reported, |c| {
+            m.day_rates.get(&c).copied()
+        }) {
             Ok(r) => Ok(RemittanceReconciliation {
                 reported: r.reported_nanos.map(money),
                 booked: money(r.booked_nanos),
@@ -672,7 +669,6 @@ async fn next_statement_rate(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn write_statement_rate(
     db: &impl ConnectionTrait,
     st: &statement::Model,
@@ -904,10 +900,7 @@ impl FxMutation {
         let organization_id = decode_or_not_found(Kind::Organization, &input.organization_id)?;
         ctx.authorize(organization_id, Permission::WriteStatements)?;
         let mut errors = UserErrors::default();
-        let amount = errors.check(
-            "amount",
-            domain::money::parse_decimal_str(&input.amount),
-        );
+        let amount = errors.check("amount", domain::money::parse_decimal_str(&input.amount));
         let currency = errors.check("currency", Currency::parse(&input.currency));
         if input.statement_ids.is_empty() {
             errors.push(UserError::new(
@@ -996,8 +989,14 @@ impl FxMutation {
                     });
                 }
             };
-        self.set_effective(ctx, rem, &statement_ids, currency.as_str(), Some(rate.to_string()))
-            .await
+        self.set_effective(
+            ctx,
+            rem,
+            &statement_ids,
+            currency.as_str(),
+            Some(rate.to_string()),
+        )
+        .await
     }
 
     /// Takes back `convertAtEffectiveRate`: the statements return to the rate they had before

@@ -19,10 +19,9 @@ use async_graphql::{Context, ID};
 use domain::auth::{Holder, Owner, Permission};
 use entity::{
     agreement, api_key, artist, artist_profile, audit_log, exchange_rate, import_template,
-    invitation, remittance,
-    ledger_entry, membership, organization, payee, payout, payout_run, recoupable, release, split,
-    split_share, statement, statement_error, statement_line, track, track_artist, webhook,
-    webhook_delivery,
+    invitation, ledger_entry, membership, organization, payee, payout, payout_run, recoupable,
+    release, remittance, split, split_share, statement, statement_error, statement_line, track,
+    track_artist, webhook, webhook_delivery,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -608,16 +607,17 @@ guarded!(
     |row, ctx, artist| Ok(Owner::Label)
 );
 
-// Rates and remittances are the label's money: no artist member sees them.
+// Rates and remittances go with the statements they price and pay: the label's, read with the
+// statements (a key that may write statements reads them too); no artist member sees them.
 guarded!(
     exchange_rate,
     "ExchangeRate",
-    Some(P::ReadMoney),
+    Some(P::ReadStatements),
     |row, ctx, artist| Ok(Owner::Label)
 );
 guarded!(
     remittance,
     "Remittance",
-    Some(P::ReadMoney),
+    Some(P::ReadStatements),
     |row, ctx, artist| Ok(Owner::Label)
 );

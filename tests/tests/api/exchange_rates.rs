@@ -30,7 +30,8 @@ fn nanos(s: &str) -> i128 {
     while frac.len() < 9 {
         frac.push('0');
     }
-    let v = int.parse::<i128>().expect("int") * 1_000_000_000 + frac[..9].parse::<i128>().expect("frac");
+    let v = int.parse::<i128>().expect("int") * 1_000_000_000
+        + frac[..9].parse::<i128>().expect("frac");
     if neg { -v } else { v }
 }
 
@@ -38,10 +39,7 @@ fn nanos(s: &str) -> i128 {
 fn rate_parts(rate: &str) -> (i128, i128) {
     let (int, frac) = rate.split_once('.').unwrap_or((rate, ""));
     let scale = 10_i128.pow(u32::try_from(frac.len()).expect("scale"));
-    (
-        format!("{int}{frac}").parse::<i128>().expect("rate"),
-        scale,
-    )
+    (format!("{int}{frac}").parse::<i128>().expect("rate"), scale)
 }
 
 /// `n / d` rounded half-even (d > 0).
@@ -73,8 +71,14 @@ async fn label(app: &TestApp, email: &str, file: &[u8]) -> Label {
     let token = app.sign_up(email).await;
     let org = app.create_organization(&token, "Antipodes Records").await;
     let data = app.ok(Some(&token), "mutation($org: ID!) { createArtist(input: {organizationId: $org, name: \"Various\"}) { artist { id payees { id } } } }", json!({"org": org})).await;
-    let artist = data["createArtist"]["artist"]["id"].as_str().expect("artist").to_owned();
-    let payee = data["createArtist"]["artist"]["payees"][0]["id"].as_str().expect("payee").to_owned();
+    let artist = data["createArtist"]["artist"]["id"]
+        .as_str()
+        .expect("artist")
+        .to_owned();
+    let payee = data["createArtist"]["artist"]["payees"][0]["id"]
+        .as_str()
+        .expect("payee")
+        .to_owned();
     let text = String::from_utf8_lossy(file).into_owned();
     let mut isrcs = BTreeSet::new();
     let mut upcs = BTreeSet::new();
@@ -101,7 +105,9 @@ async fn label(app: &TestApp, email: &str, file: &[u8]) -> Label {
             Some(id)
         }
     };
-    let catalogue = release("Apple catalogue".to_owned(), None).await.expect("release");
+    let catalogue = release("Apple catalogue".to_owned(), None)
+        .await
+        .expect("release");
     for isrc in isrcs {
         app.ok(Some(&token), "mutation($input: AddTrackInput!) { addTrack(input: $input) { track { id } userErrors { message } } }", json!({"input": {"releaseId": catalogue, "title": isrc, "isrc": isrc}})).await;
     }
@@ -131,7 +137,9 @@ async fn all_lines(app: &TestApp, l: &Label, id: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut after = Value::Null;
     loop {
-        let data = app.ok(Some(&l.token), LINES, json!({"id": id, "after": after})).await;
+        let data = app
+            .ok(Some(&l.token), LINES, json!({"id": id, "after": after}))
+            .await;
         let page = &data["statement"]["lines"];
         out.extend(page["nodes"].as_array().expect("lines").iter().cloned());
         if page["pageInfo"]["hasNextPage"] != true {
@@ -143,7 +151,13 @@ async fn all_lines(app: &TestApp, l: &Label, id: &str) -> Vec<Value> {
 
 /// Waits until every line of the statement has `source` (and, for a rate, that rate) and
 /// the allocation is done with every matched line allocated; the statement with its lines.
-async fn wait_priced(app: &TestApp, l: &Label, id: &str, rate: Option<&str>, source: Option<&str>) -> Value {
+async fn wait_priced(
+    app: &TestApp,
+    l: &Label,
+    id: &str,
+    rate: Option<&str>,
+    source: Option<&str>,
+) -> Value {
     app.eventually(TIMEOUT, || async {
         let data = app.ok(Some(&l.token), STATEMENT, json!({"id": id})).await;
         let mut st = data["statement"].clone();
@@ -202,12 +216,26 @@ async fn settle(app: &TestApp, l: &Label, want: i128) {
         }
     })
     .await;
-    assert_eq!(got.ok(), Some(want), "earned {} instead", earned(app, l).await);
+    assert_eq!(
+        got.ok(),
+        Some(want),
+        "earned {} instead",
+        earned(app, l).await
+    );
 }
 
 async fn balanced(app: &TestApp, l: &Label) {
-    let data = app.ok(Some(&l.token), "query($id: ID!) { organization(id: $id) { moneySummary { currency balanced } } }", json!({"id": l.org})).await;
-    for s in data["organization"]["moneySummary"].as_array().expect("summary") {
+    let data = app
+        .ok(
+            Some(&l.token),
+            "query($id: ID!) { organization(id: $id) { moneySummary { currency balanced } } }",
+            json!({"id": l.org}),
+        )
+        .await;
+    for s in data["organization"]["moneySummary"]
+        .as_array()
+        .expect("summary")
+    {
         assert_eq!(s["balanced"], true, "{data}");
     }
 }
@@ -218,7 +246,10 @@ async fn apple_sample_converts_at_the_table_rate_and_reconciles(app: TestApp) {
     let file = sample();
     let l = label(&app, "fx-table@label.test", &file).await;
     let data = app.ok(Some(&l.token), SET_RATE, json!({"input": {"organizationId": l.org, "day": "2017-12-01", "from": "AUD", "to": "USD", "rate": "0.7563"}})).await;
-    assert_eq!(data["setExchangeRate"]["exchangeRate"]["version"], 1, "{data}");
+    assert_eq!(
+        data["setExchangeRate"]["exchangeRate"]["version"], 1,
+        "{data}"
+    );
     let id = upload(&app, &l, "apple.txt", file).await;
     let st = wait_priced(&app, &l, &id, Some("0.7563"), Some("TABLE")).await;
     assert_eq!(st["unallocatedCount"], 0, "{st}");
@@ -227,9 +258,18 @@ async fn apple_sample_converts_at_the_table_rate_and_reconciles(app: TestApp) {
     assert!(st["matchedCount"].as_i64().expect("matched") > 200, "{st}");
     let (aud, usd) = check_lines(&st, "0.7563");
     let cur = &st["currencies"][0];
-    assert_eq!((cur["currency"].as_str(), cur["rateSource"].as_str()), (Some("AUD"), Some("TABLE")));
-    assert_eq!(nanos(cur["reported"]["amount"].as_str().expect("reported")), aud);
-    assert_eq!(nanos(cur["converted"]["amount"].as_str().expect("converted")), usd);
+    assert_eq!(
+        (cur["currency"].as_str(), cur["rateSource"].as_str()),
+        (Some("AUD"), Some("TABLE"))
+    );
+    assert_eq!(
+        nanos(cur["reported"]["amount"].as_str().expect("reported")),
+        aud
+    );
+    assert_eq!(
+        nanos(cur["converted"]["amount"].as_str().expect("converted")),
+        usd
+    );
     // Every matched line is allocated at its converted amount.
     settle(&app, &l, usd).await;
     balanced(&app, &l).await;
@@ -237,7 +277,11 @@ async fn apple_sample_converts_at_the_table_rate_and_reconciles(app: TestApp) {
     // The bank received USD on 2017-12-20, when the table's rate was 0.77.
     app.ok(Some(&l.token), SET_RATE, json!({"input": {"organizationId": l.org, "day": "2017-12-20", "from": "AUD", "to": "USD", "rate": "0.77"}})).await;
     let received = usd - 3_210_000_000; // some fees and FX, not round
-    let received_text = format!("{}.{:09}", received / 1_000_000_000, received % 1_000_000_000);
+    let received_text = format!(
+        "{}.{:09}",
+        received / 1_000_000_000,
+        received % 1_000_000_000
+    );
     let data = app.ok(Some(&l.token), "mutation($input: RecordRemittanceInput!) { recordRemittance(input: $input) { remittance { id amount { amount } reconciliation { reported { amount } booked { amount } difference { amount } fxDifference { amount } feesAndWithholding { amount } } effectiveRate } userErrors { field message } } }", json!({"input": {"organizationId": l.org, "amount": received_text, "currency": "USD", "receivedOn": "2017-12-20", "fromWhom": "Apple", "reference": "AU-2017-11", "statementIds": [id]}})).await;
     let rem = &data["recordRemittance"]["remittance"];
     let r = &rem["reconciliation"];
@@ -249,11 +293,23 @@ async fn apple_sample_converts_at_the_table_rate_and_reconciles(app: TestApp) {
     assert_eq!(n(&r["fxDifference"]), reported - usd);
     assert_eq!(n(&r["feesAndWithholding"]), received - reported);
     let remittance = rem["id"].as_str().expect("remittance").to_owned();
-    let effective = rem["effectiveRate"].as_str().expect("effective rate").to_owned();
+    let effective = rem["effectiveRate"]
+        .as_str()
+        .expect("effective rate")
+        .to_owned();
     // The effective rate is received / Σ AUD, half-even to 12 places.
     let (m, scale) = rate_parts(&effective);
-    assert_eq!(m * 10_i128.pow(12) / scale, half_even(received * 1_000_000_000_000, aud));
-    let st = app.ok(Some(&l.token), "query($id: ID!) { statement(id: $id) { reconciliation } }", json!({"id": id})).await;
+    assert_eq!(
+        m * 10_i128.pow(12) / scale,
+        half_even(received * 1_000_000_000_000, aud)
+    );
+    let st = app
+        .ok(
+            Some(&l.token),
+            "query($id: ID!) { statement(id: $id) { reconciliation } }",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(st["statement"]["reconciliation"], "RECONCILED");
 
     // Converting at the effective rate reallocates by new entries; reverting does too.
@@ -269,9 +325,14 @@ async fn apple_sample_converts_at_the_table_rate_and_reconciles(app: TestApp) {
     balanced(&app, &l).await;
     // Nothing was edited: the three allocations and the two reversals are all there.
     let data = app.ok(Some(&l.token), "query($id: ID!) { node(id: $id) { ... on Payee { ledgerEntries(first: 1) { totalCount } } } }", json!({"id": l.payee})).await;
-    let total = data["node"]["ledgerEntries"]["totalCount"].as_u64().expect("total");
+    let total = data["node"]["ledgerEntries"]["totalCount"]
+        .as_u64()
+        .expect("total");
     let allocated = st["allocatedCount"].as_u64().expect("allocated");
-    assert!(total >= 5 * allocated, "{total} entries for {allocated} lines");
+    assert!(
+        total >= 5 * allocated,
+        "{total} entries for {allocated} lines"
+    );
 }
 
 async fn a_statement_rate_allocates_waiting_lines_and_a_new_one_reallocates(app: TestApp) {
@@ -286,18 +347,46 @@ async fn a_statement_rate_allocates_waiting_lines_and_a_new_one_reallocates(app:
     assert_eq!(earned(&app, &l).await, 0);
 
     let set = "mutation($input: SetStatementExchangeRateInput!) { setStatementExchangeRate(input: $input) { statement { id } userErrors { field message code } } }";
-    let data = app.ok(Some(&l.token), set, json!({"input": {"statementId": id, "currency": "AUD", "rate": "-0.5"}})).await;
-    assert_eq!(data["setStatementExchangeRate"]["userErrors"][0]["field"], json!(["rate"]));
-    let data = app.ok(Some(&l.token), set, json!({"input": {"statementId": id, "currency": "A$", "rate": "0.5"}})).await;
-    assert_eq!(data["setStatementExchangeRate"]["userErrors"][0]["field"], json!(["currency"]));
+    let data = app
+        .ok(
+            Some(&l.token),
+            set,
+            json!({"input": {"statementId": id, "currency": "AUD", "rate": "-0.5"}}),
+        )
+        .await;
+    assert_eq!(
+        data["setStatementExchangeRate"]["userErrors"][0]["field"],
+        json!(["rate"])
+    );
+    let data = app
+        .ok(
+            Some(&l.token),
+            set,
+            json!({"input": {"statementId": id, "currency": "A$", "rate": "0.5"}}),
+        )
+        .await;
+    assert_eq!(
+        data["setStatementExchangeRate"]["userErrors"][0]["field"],
+        json!(["currency"])
+    );
 
-    app.ok(Some(&l.token), set, json!({"input": {"statementId": id, "currency": "AUD", "rate": "0.7"}})).await;
+    app.ok(
+        Some(&l.token),
+        set,
+        json!({"input": {"statementId": id, "currency": "AUD", "rate": "0.7"}}),
+    )
+    .await;
     let st = wait_priced(&app, &l, &id, Some("0.7"), Some("STATEMENT")).await;
     assert_eq!(st["linesAwaitingRate"], 0);
     let (_, at_first) = check_lines(&st, "0.7");
     settle(&app, &l, at_first).await;
 
-    app.ok(Some(&l.token), set, json!({"input": {"statementId": id, "currency": "AUD", "rate": "0.81234"}})).await;
+    app.ok(
+        Some(&l.token),
+        set,
+        json!({"input": {"statementId": id, "currency": "AUD", "rate": "0.81234"}}),
+    )
+    .await;
     let st = wait_priced(&app, &l, &id, Some("0.81234"), Some("STATEMENT")).await;
     let (_, at_second) = check_lines(&st, "0.81234");
     settle(&app, &l, at_second).await;
@@ -312,7 +401,10 @@ async fn import_rates(app: &TestApp, token: &str, org: &str, csv: &str) -> Value
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())
         .text("map", json!({ "0": ["variables.input.file"] }).to_string())
-        .part("0", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("rates.csv"));
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("rates.csv"),
+        );
     reqwest::Client::new()
         .post(format!("{}/graphql", app.base_url))
         .bearer_auth(token)
@@ -336,15 +428,32 @@ async fn ecb_rates_cross_through_eur_and_bad_input_is_refused(app: TestApp) {
     assert_eq!(payload["badRows"][0]["line"], 3);
     // The same file again stores nothing new.
     let again = import_rates(&app, &token, &org, csv).await;
-    assert_eq!(again["data"]["importExchangeRates"]["imported"], 0, "{again}");
+    assert_eq!(
+        again["data"]["importExchangeRates"]["imported"], 0,
+        "{again}"
+    );
     assert_eq!(again["data"]["importExchangeRates"]["unchanged"], 4);
     let rates = app.ok(Some(&token), "query($id: ID!) { organization(id: $id) { exchangeRates { day from to rate version } } }", json!({"id": org})).await;
-    assert_eq!(rates["organization"]["exchangeRates"].as_array().expect("rates").len(), 4);
+    assert_eq!(
+        rates["organization"]["exchangeRates"]
+            .as_array()
+            .expect("rates")
+            .len(),
+        4
+    );
 
     // A statement in AUD takes the cross rate USD/AUD of 2017-12-01: 1.1885 / 1.5642.
     let file = sample();
-    let small: String = String::from_utf8_lossy(&file).lines().take(6).map(|l| format!("{l}\n")).collect();
-    let l = Label { token: token.clone(), org: org.clone(), payee: String::new() };
+    let small: String = String::from_utf8_lossy(&file)
+        .lines()
+        .take(6)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let l = Label {
+        token: token.clone(),
+        org: org.clone(),
+        payee: String::new(),
+    };
     let id = upload(&app, &l, "apple-ecb.txt", small.into_bytes()).await;
     let cross = half_even(11_885 * 1_000_000_000_000, 15_642);
     let cross = format!("0.{cross:012}").trim_end_matches('0').to_owned();
@@ -352,21 +461,48 @@ async fn ecb_rates_cross_through_eur_and_bad_input_is_refused(app: TestApp) {
     check_lines(&st, &cross);
 
     for (input, field) in [
-        (json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "U$D", "rate": "1"}), "to"),
-        (json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "USD", "rate": "-1"}), "rate"),
-        (json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "USD", "rate": "0"}), "rate"),
+        (
+            json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "U$D", "rate": "1"}),
+            "to",
+        ),
+        (
+            json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "USD", "rate": "-1"}),
+            "rate",
+        ),
+        (
+            json!({"organizationId": org, "day": "2017-12-01", "from": "AUD", "to": "USD", "rate": "0"}),
+            "rate",
+        ),
     ] {
-        let data = app.ok(Some(&token), SET_RATE, json!({"input": input})).await;
-        assert_eq!(data["setExchangeRate"]["userErrors"][0]["field"], json!([field]), "{data}");
+        let data = app
+            .ok(Some(&token), SET_RATE, json!({"input": input}))
+            .await;
+        assert_eq!(
+            data["setExchangeRate"]["userErrors"][0]["field"],
+            json!([field]),
+            "{data}"
+        );
     }
     // Another organisation's statement is "not found", in a remittance as in a statement rate.
     let other = app.sign_up("fx-other@label.test").await;
     let other_org = app.create_organization(&other, "Elsewhere").await;
     let data = app.ok(Some(&other), "mutation($input: RecordRemittanceInput!) { recordRemittance(input: $input) { remittance { id } userErrors { field code } } }", json!({"input": {"organizationId": other_org, "amount": "1.00", "currency": "USD", "receivedOn": "2017-12-20", "fromWhom": "x", "reference": "y", "statementIds": [id]}})).await;
-    assert_eq!(data["recordRemittance"]["userErrors"][0]["code"], "NOT_FOUND", "{data}");
+    assert_eq!(
+        data["recordRemittance"]["userErrors"][0]["code"], "NOT_FOUND",
+        "{data}"
+    );
     let data = app.graphql(Some(&other), "mutation($input: SetStatementExchangeRateInput!) { setStatementExchangeRate(input: $input) { statement { id } } }", json!({"input": {"statementId": id, "currency": "AUD", "rate": "1"}})).await;
-    assert_eq!(data["errors"][0]["extensions"]["code"], "NOT_FOUND", "{data}");
-    let data = app.graphql(Some(&other), "query($id: ID!) { organization(id: $id) { exchangeRates { rate } } }", json!({"id": org})).await;
+    assert_eq!(
+        data["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{data}"
+    );
+    let data = app
+        .graphql(
+            Some(&other),
+            "query($id: ID!) { organization(id: $id) { exchangeRates { rate } } }",
+            json!({"id": org}),
+        )
+        .await;
     assert!(
         data["errors"].is_array() || data["data"]["organization"].is_null(),
         "{data}"

@@ -670,13 +670,13 @@ async fn remit(
     let from_whom = c.add(
         &format!("org {n} remittance sender"),
         n,
-        Permission::ReadMoney,
+        Permission::ReadStatements,
         Owner::Label,
     );
     let reference = c.add(
         &format!("org {n} remittance reference"),
         n,
-        Permission::ReadMoney,
+        Permission::ReadStatements,
         Owner::Label,
     );
     let data = run(

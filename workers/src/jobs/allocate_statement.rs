@@ -308,7 +308,10 @@ impl Tally {
 }
 
 /// Serialises allocation within an organisation for the rest of the transaction.
-pub async fn lock_organization(txn: &DatabaseTransaction, organization_id: i64) -> anyhow::Result<()> {
+pub async fn lock_organization(
+    txn: &DatabaseTransaction,
+    organization_id: i64,
+) -> anyhow::Result<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
