@@ -529,8 +529,8 @@ pub fn reconcile(
     reported: &[Reported],
     day_rate: impl Fn(Currency) -> Option<Rate>,
 ) -> Result<Reconciliation, ReconcileError> {
-    fn sum(it: impl Iterator<Item = i64>) -> Result<i64, ReconcileError> {
-        it.fold(Some(0_i64), |a, b| a.and_then(|a| a.checked_add(b)))
+    fn sum(mut it: impl Iterator<Item = i64>) -> Result<i64, ReconcileError> {
+        it.try_fold(0_i64, i64::checked_add)
             .ok_or(ReconcileError::Overflow)
     }
     if currency != base {
