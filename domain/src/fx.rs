@@ -822,11 +822,11 @@ mod tests {
             // Independent: exact product in Decimal (fits for these ranges when it is
             // representable), rounded half-even to 9 places.
             let exact = Decimal::new(amount, 9).checked_mul(d);
-            if let (Ok(got), Some(exact)) = (got, exact) {
-                if exact.scale() == 9 + scale {
-                    let want = exact.round_dp_with_strategy(9, RoundingStrategy::MidpointNearestEven);
-                    prop_assert_eq!(Decimal::new(got, 9), want);
-                }
+            if let (Ok(got), Some(exact)) = (got, exact)
+                && exact.scale() == 9 + scale
+            {
+                let want = exact.round_dp_with_strategy(9, RoundingStrategy::MidpointNearestEven);
+                prop_assert_eq!(Decimal::new(got, 9), want);
             }
         }
 
