@@ -248,6 +248,16 @@ impl Holder<'_> {
 /// `setReleaseStatus` needs `WriteCatalogue`, except that an artist member may take her own
 /// release down where her agreement in force gives her that right.
 pub const MUTATIONS: &[(&str, Option<Permission>)] = &[
+    ("setExchangeRate", Some(Permission::WriteStatements)),
+    ("importExchangeRates", Some(Permission::WriteStatements)),
+    (
+        "setStatementExchangeRate",
+        Some(Permission::WriteStatements),
+    ),
+    ("recordRemittance", Some(Permission::WriteStatements)),
+    ("convertAtEffectiveRate", Some(Permission::WriteStatements)),
+    ("revertEffectiveRate", Some(Permission::WriteStatements)),
+    ("setPayoutsReconciledOnly", Some(Permission::ApprovePayouts)),
     ("signUp", None),
     ("login", None),
     ("logout", None),

@@ -34,6 +34,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod consent;
 pub mod enums;
+pub mod fx;
 pub mod ids;
 pub mod mail;
 pub mod money;

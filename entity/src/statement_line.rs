@@ -35,6 +35,11 @@ pub struct Model {
     pub track_id: Option<i64>,
     pub release_id: Option<i64>,
     pub match_method: Option<String>,
+    /// The rate a foreign-currency line was converted at (`domain::fx::Rate`); null while it
+    /// waits for one, and for lines in the base currency.
+    pub fx_rate: Option<String>,
+    /// Where `fx_rate` came from (`domain::fx::RateSource`).
+    pub fx_source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

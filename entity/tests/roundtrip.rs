@@ -1057,6 +1057,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             track_id: Some(ids["track"]),
             release_id: Some(ids["release"]),
             match_method: Some("match_method ✓".to_owned()),
+            fx_rate: Some("0.7563".to_owned()),
+            fx_source: Some("table".to_owned()),
         };
         let active = ActiveModel {
             id: NotSet,
@@ -1083,6 +1085,8 @@ async fn insert_every_table(db: &DatabaseConnection) -> HashMap<&'static str, i6
             track_id: Set(expected.track_id),
             release_id: Set(expected.release_id),
             match_method: Set(expected.match_method.clone()),
+            fx_rate: Set(expected.fx_rate.clone()),
+            fx_source: Set(expected.fx_source.clone()),
         };
         let saved = active.insert(db).await.expect("insert statement_lines");
         assert!(saved.id > 0, "statement_lines id");

@@ -5,6 +5,7 @@ mod api {
     pub mod analytics;
     pub mod authorization;
     pub mod chaos;
+    pub mod exchange_rates;
     pub mod file_store;
     pub mod generated_access;
     pub mod hostile_files;

@@ -13,6 +13,7 @@
 pub mod allocation;
 pub mod events;
 pub mod files;
+pub mod fx;
 pub mod ingest;
 pub mod jobs;
 pub mod mail;

@@ -18,10 +18,10 @@ use std::ops::Deref;
 use async_graphql::{Context, ID};
 use domain::auth::{Holder, Owner, Permission};
 use entity::{
-    agreement, api_key, artist, artist_profile, audit_log, import_template, invitation,
-    ledger_entry, mail_outbox, membership, organization, payee, payout, payout_run, recoupable,
-    release, split, split_share, statement, statement_error, statement_line, track, track_artist,
-    webhook, webhook_delivery,
+    agreement, api_key, artist, artist_profile, audit_log, exchange_rate, import_template,
+    invitation, ledger_entry, mail_outbox, membership, organization, payee, payout, payout_run,
+    recoupable, release, remittance, split, split_share, statement, statement_error,
+    statement_line, track, track_artist, webhook, webhook_delivery,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -610,5 +610,20 @@ guarded!(
     webhook_delivery,
     "WebhookDelivery",
     Some(P::ManageWebhooks),
+    |row, ctx, artist| Ok(Owner::Label)
+);
+
+// Rates and remittances go with the statements they price and pay: the label's, read with the
+// statements (a key that may write statements reads them too); no artist member sees them.
+guarded!(
+    exchange_rate,
+    "ExchangeRate",
+    Some(P::ReadStatements),
+    |row, ctx, artist| Ok(Owner::Label)
+);
+guarded!(
+    remittance,
+    "Remittance",
+    Some(P::ReadStatements),
     |row, ctx, artist| Ok(Owner::Label)
 );

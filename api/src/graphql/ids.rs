@@ -27,10 +27,11 @@ pub enum Kind {
     Payout,
     Webhook,
     WebhookDelivery,
+    Remittance,
 }
 
 impl Kind {
-    const ALL: [Kind; 19] = [
+    const ALL: [Kind; 20] = [
         Kind::Organization,
         Kind::User,
         Kind::Member,
@@ -50,6 +51,7 @@ impl Kind {
         Kind::Payout,
         Kind::Webhook,
         Kind::WebhookDelivery,
+        Kind::Remittance,
     ];
 
     #[must_use]
@@ -74,6 +76,7 @@ impl Kind {
             Kind::Payout => "Payout",
             Kind::Webhook => "Webhook",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::Remittance => "Remittance",
         }
     }
 }

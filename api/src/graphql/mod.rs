@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod enums;
 pub mod error;
+pub mod fx;
 pub mod gate;
 pub mod guard;
 pub mod ids;
@@ -61,6 +62,7 @@ pub struct Mutation(
     rails::RailsMutation,
     recoupables::RecoupablesMutation,
     ledger::LedgerMutation,
+    fx::FxMutation,
     webhooks::WebhooksMutation,
     tax::TaxMutation,
 );

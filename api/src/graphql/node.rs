@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Interface, Object};
 use super::agreements::Agreement;
 use super::catalogue::{Release, Track};
 use super::error::ApiResult;
+use super::fx::Remittance;
 use super::guard::lookup;
 use super::ids::{self, Kind};
 use super::organization::Organization;
@@ -34,6 +35,7 @@ pub enum Node {
     Recoupable(Recoupable),
     Webhook(Webhook),
     WebhookDelivery(WebhookDelivery),
+    Remittance(Remittance),
 }
 
 #[derive(Default)]
@@ -88,6 +90,9 @@ impl NodeQuery {
             Kind::WebhookDelivery => lookup(ctx, kind, id)
                 .await?
                 .map(|s| Node::WebhookDelivery(WebhookDelivery(s))),
+            Kind::Remittance => lookup(ctx, kind, id)
+                .await?
+                .map(|s| Node::Remittance(Remittance(s))),
             Kind::User | Kind::Member | Kind::Invitation | Kind::ApiKey => None,
         })
     }

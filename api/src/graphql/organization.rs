@@ -45,6 +45,23 @@ impl Organization {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The rate table, newest day first; every version of a rate is kept.
+    async fn exchange_rates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<super::fx::ExchangeRate>> {
+        super::fx::organization_rates(ctx, self.0.id, first).await
+    }
+    /// Money that reached the bank, newest first.
+    async fn remittances(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::fx::Remittance>> {
+        super::fx::organization_remittances(ctx, self.0.id).await
+    }
+    /// Whether payout runs count only money from reconciled statements.
+    async fn payouts_reconciled_only(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        ctx.authorize(self.0.id, Permission::ReadMoney)?;
+        Ok(super::fx::reconciled_only(ctx.db(), self.0.id).await?)
+    }
     /// The caller's role here (none for an API key).
     async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<Role>> {
         Ok(ctx.principal().role_in(self.0.id).map(Role::from))

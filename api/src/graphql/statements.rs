@@ -160,6 +160,22 @@ impl Statement {
     async fn allocation_issues(&self) -> Vec<super::ledger::AllocationIssue> {
         super::ledger::allocation_issues(&self.0)
     }
+    /// Per currency: the reported total, the rate and its source, the converted total.
+    async fn currencies(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::fx::StatementCurrency>> {
+        super::fx::statement_currencies(ctx, &self.0).await
+    }
+    /// Lines in a foreign currency waiting for a rate (not allocated until they have one).
+    async fn lines_awaiting_rate(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        super::fx::lines_awaiting_rate(ctx, &self.0).await
+    }
+    /// Whether a remittance pays this statement.
+    async fn reconciliation(&self, ctx: &Context<'_>) -> ApiResult<super::fx::Reconciliation> {
+        super::fx::reconciliation(ctx, &self.0).await
+    }
+    /// The remittances that pay it.
+    async fn remittances(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::fx::Remittance>> {
+        super::fx::statement_remittances(ctx, &self.0).await
+    }
     async fn parsed_at(&self) -> Option<DateTime<Utc>> {
         self.0.parsed_at
     }
@@ -274,6 +290,16 @@ impl StatementLine {
     }
     async fn base_amount(&self) -> Money {
         Money::from_nanos(self.0.base_amount_nanos, &self.0.base_currency)
+    }
+    /// The rate the line was converted at (null in the base currency, or waiting for one).
+    async fn exchange_rate(&self) -> Option<&str> {
+        self.0.fx_rate.as_deref()
+    }
+    async fn exchange_rate_source(&self) -> Option<super::fx::ExchangeRateSource> {
+        self.0
+            .fx_source
+            .as_deref()
+            .and_then(super::fx::ExchangeRateSource::from_db)
     }
     /// How the line was matched: isrc, alias, upc, title.
     async fn match_method(&self) -> Option<&str> {

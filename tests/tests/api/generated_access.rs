@@ -658,6 +658,40 @@ async fn upload(
 
 const UPLOAD: &str = "mutation($input: UploadStatementInput!) { uploadStatement(input: $input) { statement { id } userErrors { field message code } } }";
 
+/// Records a remittance paying `statement`, its sender and reference canaries; returns its id.
+async fn remit(
+    app: &TestApp,
+    owner: &str,
+    org: &str,
+    statement: &str,
+    c: &mut Canaries,
+    n: usize,
+) -> String {
+    let from_whom = c.add(
+        &format!("org {n} remittance sender"),
+        n,
+        Permission::ReadStatements,
+        Owner::Label,
+    );
+    let reference = c.add(
+        &format!("org {n} remittance reference"),
+        n,
+        Permission::ReadStatements,
+        Owner::Label,
+    );
+    let data = run(
+        app,
+        Some(owner),
+        "mutation($input: RecordRemittanceInput!) { recordRemittance(input: $input) { remittance { id } userErrors { field message } } }",
+        json!({"input": {"organizationId": org, "amount": "10.00", "currency": "USD", "receivedOn": "2025-02-01", "fromWhom": from_whom, "reference": reference, "statementIds": [statement]}}),
+    )
+    .await;
+    data["recordRemittance"]["remittance"]["id"]
+        .as_str()
+        .expect("remittance")
+        .to_owned()
+}
+
 /// Uploads a statement and waits until it is parsed and allocated; returns its id.
 async fn statement(
     app: &TestApp,
@@ -1130,6 +1164,8 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     )
     .await;
     world.seed(&st, 1, "statement 1");
+    let remittance = remit(app, &owner, &org, &st, &mut c, 1).await;
+    world.seed(&remittance, 1, "remittance 1");
     let (run_id, payouts) = ready_run(app, &owner, &org, "2025-01-31").await;
     run(
         app,
@@ -1326,6 +1362,8 @@ async fn seed(app: &TestApp, schema: &Schema) -> World {
     )
     .await;
     world.seed(&st2, 2, "org 2 statement");
+    let remittance2 = remit(app, &owner2, &org2, &st2, &mut c, 2).await;
+    world.seed(&remittance2, 2, "org 2 remittance");
     let (run2, payouts) = ready_run(app, &owner2, &org2, "2025-01-31").await;
     world.seed(&run2, 2, "org 2 payout run (ready)");
     for (payout, _, _) in &payouts {
@@ -1485,7 +1523,7 @@ impl Sel {
 
 /// The type an id field names: `artistId` → `Artist`, `deliveryId` → `WebhookDelivery`.
 fn type_of_id_name(name: &str) -> String {
-    let stem = name.trim_end_matches("Id");
+    let stem = name.trim_end_matches("Ids").trim_end_matches("Id");
     if stem == "delivery" {
         return "WebhookDelivery".to_owned();
     }

@@ -68,10 +68,10 @@ struct LineRow {
     track_id: Option<i64>,
     release_id: Option<i64>,
     sale_period_start: Option<NaiveDate>,
-    amount_nanos: i64,
     currency: String,
     base_amount_nanos: i64,
     base_currency: String,
+    fx_rate: Option<String>,
 }
 
 /// Where a job's time went, summed over its chunks, for the log.
@@ -122,14 +122,16 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
         // Parsing enqueues allocation when it finishes; nothing to do before that.
         return Ok(());
     }
+    let mut marking: statement::ActiveModel = st.clone().into();
+    marking.allocation_status = Set(STATUS_ALLOCATING.to_owned());
+    marking.update(db).await?;
+    // Foreign-currency lines take their rate first (a changed rate moves the generation on).
+    let st = crate::fx::price_statement(db, st).await?;
     let generation = st.allocation_generation;
     let organization_id = st.organization_id;
     let default_sale_date = st
         .period_start
         .unwrap_or_else(|| st.created_at.date_naive());
-    let mut marking: statement::ActiveModel = st.clone().into();
-    marking.allocation_status = Set(STATUS_ALLOCATING.to_owned());
-    marking.update(db).await?;
 
     analyze_if_large(db, &st).await;
 
@@ -149,10 +151,10 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                 statement_line::Column::TrackId,
                 statement_line::Column::ReleaseId,
                 statement_line::Column::SalePeriodStart,
-                statement_line::Column::AmountNanos,
                 statement_line::Column::Currency,
                 statement_line::Column::BaseAmountNanos,
                 statement_line::Column::BaseCurrency,
+                statement_line::Column::FxRate,
             ])
             .filter(statement_line::Column::StatementId.eq(statement_id))
             .filter(statement_line::Column::Id.gt(cursor))
@@ -197,10 +199,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
                 continue;
             }
             let sale_date = line.sale_period_start.unwrap_or(default_sale_date);
-            if line.base_amount_nanos == 0
-                && line.amount_nanos != 0
-                && line.currency != line.base_currency
-            {
+            if line.fx_rate.is_none() && line.currency != line.base_currency {
                 tally.skip(
                     Unallocated::NoExchangeRate(line.currency.clone()),
                     line.line_number,
@@ -309,7 +308,10 @@ impl Tally {
 }
 
 /// Serialises allocation within an organisation for the rest of the transaction.
-async fn lock_organization(txn: &DatabaseTransaction, organization_id: i64) -> anyhow::Result<()> {
+pub async fn lock_organization(
+    txn: &DatabaseTransaction,
+    organization_id: i64,
+) -> anyhow::Result<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

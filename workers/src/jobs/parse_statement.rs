@@ -399,7 +399,7 @@ pub async fn run(ctx: &JobContext, statement_id: i64) -> anyhow::Result<()> {
     }
     for (currency, count) in &writer.missing_rates {
         warnings.push(format!(
-            "{count} lines are in {currency} with no exchange rate to {}: their base-currency amount is 0 until a rate is set",
+            "{count} lines are in {currency}: they are converted to {} when allocated, at the rate the rate table has for the statement's period or one set on the statement (their base-currency amount is 0 until then)",
             org.base_currency
         ));
     }
