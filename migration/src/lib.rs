@@ -29,11 +29,11 @@ mod m20261206_000014_statement_line_keys;
 mod m20261206_000015_one_open_payout_run;
 mod m20261206_000016_credential_expiry;
 mod m20261206_000017_analytics_rollups;
+mod m20261206_000019_exchange_rates;
 mod m20261206_000020_payout_currency_withholding;
 mod m20261206_000021_payment_details;
 mod m20261206_000022_mail_outbox;
 mod m20261206_000023_split_consent;
-mod m20261206_000019_exchange_rates;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -60,11 +60,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_one_open_payout_run::Migration),
             Box::new(m20261206_000016_credential_expiry::Migration),
             Box::new(m20261206_000017_analytics_rollups::Migration),
+            Box::new(m20261206_000019_exchange_rates::Migration),
             Box::new(m20261206_000020_payout_currency_withholding::Migration),
             Box::new(m20261206_000021_payment_details::Migration),
             Box::new(m20261206_000022_mail_outbox::Migration),
             Box::new(m20261206_000023_split_consent::Migration),
-            Box::new(m20261206_000019_exchange_rates::Migration),
         ]
     }
 }
