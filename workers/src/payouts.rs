@@ -86,6 +86,44 @@ pub fn rate_for(
     payout_rate(run_rates, ledger, payout)
 }
 
+/// Fills in, from the organisation's rate table, the rates a run was not given for the payee
+/// currencies in `currencies`: for each, the latest table rate (direct, inverted or crossed
+/// through EUR, `domain::fx::pick_table_rate`) dated on the run's period end or up to
+/// `domain::fx::TABLE_LOOKBACK_DAYS` before it. A rate given on the run wins. What is found is
+/// recorded on the run with the others, so a later change to the table never changes a run.
+///
+/// # Errors
+/// A database error.
+pub async fn fill_rates_from_table(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+    ledger: Currency,
+    currencies: &[Currency],
+    period_end: chrono::NaiveDate,
+    rates: &mut BTreeMap<Currency, PayoutRate>,
+) -> Result<(), sea_orm::DbErr> {
+    let missing: Vec<Currency> = currencies
+        .iter()
+        .copied()
+        .filter(|c| *c != ledger && !rates.contains_key(c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut codes: Vec<&str> = missing.iter().map(Currency::as_str).collect();
+    codes.push(ledger.as_str());
+    let rows = crate::fx::table_rows(db, organization_id, &codes, period_end, period_end).await?;
+    for payout in missing {
+        if let Some((rate, _day)) =
+            domain::fx::pick_table_rate(&rows, ledger, payout, period_end, period_end)
+            && let Ok(rate) = PayoutRate::new(rate.to_decimal())
+        {
+            rates.insert(payout, rate);
+        }
+    }
+    Ok(())
+}
+
 /// A payee's terms of payment in a run paying from a ledger in `ledger`.
 ///
 /// # Errors

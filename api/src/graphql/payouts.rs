@@ -496,12 +496,14 @@ pub struct ExchangeRate {
     pub rate: String,
 }
 
-/// Checks the rates given to `createPayoutRun` and that every payee currency of the
-/// organisation has one; returns them as stored (`payout_runs.exchange_rates`).
+/// Checks the rates given to `createPayoutRun`, takes those not given from the organisation's
+/// rate table, and checks that every payee currency of the organisation has one; returns them as
+/// stored (`payout_runs.exchange_rates`).
 async fn run_rates_input(
     db: &impl ConnectionTrait,
     org: &organization::Model,
     input: Option<&[ExchangeRateInput]>,
+    period_end: NaiveDate,
     errors: &mut UserErrors,
 ) -> ApiResult<String> {
     use domain::money::Currency;
@@ -542,10 +544,13 @@ async fn run_rates_input(
         .into_tuple()
         .all(db)
         .await?;
-    for code in currencies {
-        let Ok(payout) = Currency::parse(&code) else {
-            continue;
-        };
+    let currencies: Vec<Currency> = currencies
+        .iter()
+        .filter_map(|code| Currency::parse(code).ok())
+        .collect();
+    workers::payouts::fill_rates_from_table(db, org.id, ledger, &currencies, period_end, &mut rates)
+        .await?;
+    for payout in currencies {
         if let Err(err) = workers::payouts::rate_for(&rates, ledger, payout) {
             errors.invalid("exchangeRates", err.to_string());
         }
@@ -621,7 +626,14 @@ impl PayoutsMutation {
             .ok_or(ApiError::NotFound("Organization"))?;
         let mut errors = UserErrors::default();
         let exchange_rates =
-            run_rates_input(db, &org, input.exchange_rates.as_deref(), &mut errors).await?;
+            run_rates_input(
+            db,
+            &org,
+            input.exchange_rates.as_deref(),
+            input.period_end,
+            &mut errors,
+        )
+        .await?;
         if !errors.is_empty() {
             return Ok(PayoutRunPayload {
                 payout_run: None,

@@ -15,16 +15,12 @@ use domain::mail::{self, DigestFigures, MailKind, OutboxStatus};
 use entity::{mail_outbox, membership, organization, statement, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     Statement, TransactionTrait,
 };
 
 use super::outbox::{self, NewMail};
 use crate::JobContext;
-
-/// The table helper B's reconciliation links remittances and statements through. Not created
-/// here: [`unreconciled_statements`] counts through it only when it exists.
-pub const REMITTANCE_LINK_TABLE: &str = "remittance_statements";
 
 /// Writes this week's digests that are not decided yet and queues their delivery. Returns the
 /// mails queued.
@@ -127,11 +123,9 @@ pub async fn figures(
     })
 }
 
-/// FOR THE LEAD: the one place the digest asks how many of an organisation's statements are
-/// not reconciled. Wire it to helper B's reconciliation rule when that lands; until then it
-/// counts the statements no row of [`REMITTANCE_LINK_TABLE`] (`statement_id`) links to a
-/// remittance, when that table exists, and answers `None` (left out of the digest) when it
-/// does not.
+/// How many of an organisation's parsed statements are not reconciled: no remittance pays
+/// them (a statement is reconciled once a `recordRemittance` links it, see
+/// `Statement.reconciliation`).
 ///
 /// # Errors
 /// Database failures.
@@ -140,36 +134,18 @@ pub async fn unreconciled_statements(
     organization_id: i64,
 ) -> anyhow::Result<Option<i64>> {
     let backend = db.get_database_backend();
-    let exists_sql = match backend {
-        DbBackend::Postgres => format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = '{REMITTANCE_LINK_TABLE}'"
-        ),
-        _ => format!(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' \
-             AND name = '{REMITTANCE_LINK_TABLE}'"
-        ),
-    };
-    let exists = db
-        .query_one_raw(Statement::from_string(backend, exists_sql))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    if exists == 0 {
-        return Ok(None);
-    }
-    let count_sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM statements s WHERE s.organization_id = {organization_id} \
-         AND s.status = 'parsed' AND NOT EXISTS \
-         (SELECT 1 FROM {REMITTANCE_LINK_TABLE} r WHERE r.statement_id = s.id)"
-    );
     let count = db
-        .query_one_raw(Statement::from_string(backend, count_sql))
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM statements s \
+             WHERE s.organization_id = $1 AND s.status = 'parsed' AND NOT EXISTS \
+             (SELECT 1 FROM remittance_statements r WHERE r.statement_id = s.id)",
+            [organization_id.into()],
+        ))
         .await?
         .map(|row| row.try_get::<i64>("", "n"))
         .transpose()?;
-    Ok(count)
+    Ok(Some(count.unwrap_or(0)))
 }
 
 /// The owners' and admins' email addresses.
