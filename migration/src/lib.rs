@@ -29,7 +29,7 @@ mod m20261206_000014_statement_line_keys;
 mod m20261206_000015_one_open_payout_run;
 mod m20261206_000016_credential_expiry;
 mod m20261206_000017_analytics_rollups;
-mod m20261206_000018_ledger_index_review;
+mod m20261206_000018_ledger_indexes_artist_grain;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -56,7 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_one_open_payout_run::Migration),
             Box::new(m20261206_000016_credential_expiry::Migration),
             Box::new(m20261206_000017_analytics_rollups::Migration),
-            Box::new(m20261206_000018_ledger_index_review::Migration),
+            Box::new(m20261206_000018_ledger_indexes_artist_grain::Migration),
         ]
     }
 }

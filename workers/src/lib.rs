@@ -19,6 +19,7 @@ pub mod matching;
 pub mod payee_statement;
 pub mod payouts;
 pub mod queue;
+pub mod sums;
 pub mod sweeper;
 pub mod webhooks;
 

@@ -524,7 +524,9 @@ fn unnest_columns(entries: &[NewEntry], now: chrono::DateTime<Utc>) -> Vec<sea_o
         ids(entries, |e| e.recoupable_id),
         ids(entries, |e| e.release_id),
         ids(entries, |e| e.track_id),
-        texts(entries, |e| e.period.map(|d| d.to_string()).unwrap_or_default()),
+        texts(entries, |e| {
+            e.period.map(|d| d.to_string()).unwrap_or_default()
+        }),
         now.into(),
     ]
 }

@@ -1,3 +1,8 @@
+//! Two changes for scale: the ledger's indexes reviewed, and the analytics roll-up grain
+//! `artist_release_track`.
+//!
+//! ## The ledger's indexes
+//!
 //! The ledger's indexes, reviewed against the queries that read `ledger_entries` (EXPLAIN on
 //! PostgreSQL over a million-line statement's three million entries): every allocation entry
 //! pays one btree insertion per index, so an index stays only if a query uses it.
@@ -20,6 +25,15 @@
 //!   sequential scan of the ledger per chunk without it);
 //! - the partial `payout_run` and `recoupable` indexes (migration 000012): they index only the
 //!   few entries that have those ids, and serve the payout and recoupment queries.
+//!
+//! ## The grain `artist_release_track`
+//!
+//! An artist member's analytics are always filtered to her artist, so her grouping by track or
+//! release needed the artist beside them, which no grain kept: it was answered from
+//! `analytics_monthly`, a row per line. A track has one release and one artist, so a grain
+//! keeping all three is as small as `track`. Going up fills it from `analytics_monthly` like
+//! migration 000017 filled the others; `RefreshAnalytics` keeps it from then on
+//! (`domain::analytics::GRAINS`).
 
 use sea_orm_migration::prelude::*;
 
@@ -28,12 +42,29 @@ pub struct Migration;
 
 const DROPPED: &str = "idx_ledger_entries_organization_id_statement_id";
 
+const GRAIN: &str = "artist_release_track";
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
             .execute_unprepared(&format!("DROP INDEX IF EXISTS {DROPPED}"))
+            .await?;
+        // Plain BIGINT sums: a group past an i64 of nano-units fails the migration (loudly)
+        // rather than writing a wrong figure; `RefreshAnalytics` saturates such a group instead,
+        // and the API refuses it when read.
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "INSERT INTO analytics_rollups (organization_id, grain, artist_id, release_id, track_id, \
+                   month, currency, quantity, earnings_base_nanos, earnings_nanos, line_count) \
+                 SELECT organization_id, '{GRAIN}', artist_id, release_id, track_id, month, currency, \
+                   CAST(SUM(quantity) AS BIGINT), CAST(SUM(earnings_base_nanos) AS BIGINT), \
+                   CAST(SUM(earnings_nanos) AS BIGINT), CAST(SUM(line_count) AS BIGINT) \
+                 FROM analytics_monthly \
+                 GROUP BY organization_id, artist_id, release_id, track_id, month, currency"
+            ))
             .await?;
         Ok(())
     }
@@ -43,6 +74,12 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared(&format!(
                 "CREATE INDEX {DROPPED} ON ledger_entries (organization_id, statement_id)"
+            ))
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "DELETE FROM analytics_rollups WHERE grain = '{GRAIN}'"
             ))
             .await?;
         Ok(())
