@@ -3,11 +3,10 @@
 //!
 //! ## The ledger's indexes
 //!
-//! Reviewed against the queries that read `ledger_entries`, each
-//! EXPLAINed on PostgreSQL over 1.5 million synthetic ledger entries (two organisations, 500 payees, the
-//! indexes as before this migration, analysed): every allocation entry pays one btree
-//! insertion per index, so an index stays only if a query uses it. The plans:
-//! allocation's "lines of this chunk with entries" is an index scan of `statement_line_id`;
+//! Reviewed against the queries that read `ledger_entries`, each EXPLAINed on PostgreSQL over
+//! 1.5 million synthetic ledger entries (two organisations, 500 payees, the indexes as before
+//! this migration, analysed): every allocation entry pays one btree insertion per index, so an
+//! index stays only if a query uses it. The plans: allocation's "lines of this chunk with entries" is an index scan of `statement_line_id`;
 //! the `reversal:` lookup an index-only scan of `(organization_id, cause)`; a payee's balances
 //! a bitmap scan of `(organization_id, payee_id, currency)`; a payee's ledger page the primary
 //! key; recoupment to date the partial `recoupable_id` index; a payout run's sums a sequential
