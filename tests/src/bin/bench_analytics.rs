@@ -547,7 +547,7 @@ fn print_row(row: &Row) {
         max,
     } = row.latencies.percentiles();
     println!(
-        "| {:<44} | {count:>7} | {p50:>8.1} | {p95:>8.1} | {p99:>8.1} | {max:>8.1} | {:>6} | {:>8} |",
+        "| {:<48} | {count:>7} | {p50:>8.1} | {p95:>8.1} | {p99:>8.1} | {max:>8.1} | {:>6} | {:>8} |",
         row.what, row.latencies.errors, row.latencies.timeouts
     );
 }
@@ -813,7 +813,7 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         .clone();
     let first_error = Arc::new(Mutex::new(None));
     println!(
-        "| {:<44} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} | {:>8} |",
+        "| {:<48} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} | {:>8} |",
         "what (ms)", "count", "p50", "p95", "p99", "max", "errors", "timeouts"
     );
     let mut rows = cold_table(&server.url, &org, &owner, options.cold_rounds, &first_error).await?;
