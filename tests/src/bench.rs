@@ -202,3 +202,34 @@ pub fn parse_nanos(amount: &str) -> Option<i128> {
     let nanos = whole * 1_000_000_000 + fraction;
     Some(if negative { -nanos } else { nanos })
 }
+
+#[cfg(test)]
+mod checks {
+    use super::{Latencies, parse_nanos};
+
+    #[test]
+    fn amounts_parse_to_the_nano_unit() {
+        assert_eq!(parse_nanos("16167.057279216"), Some(16_167_057_279_216));
+        assert_eq!(parse_nanos("6936.34724331"), Some(6_936_347_243_310));
+        assert_eq!(parse_nanos("-0.5"), Some(-500_000_000));
+        assert_eq!(parse_nanos("12"), Some(12_000_000_000));
+        assert_eq!(parse_nanos("1.0000000001"), None);
+        assert_eq!(parse_nanos("1e3"), None);
+        assert_eq!(parse_nanos(".5"), None);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let latencies = Latencies {
+            millis: (1..=100).rev().map(f64::from).collect(),
+            errors: 0,
+            timeouts: 0,
+        };
+        let p = latencies.percentiles();
+        assert_eq!(
+            (p.count, p.p50, p.p95, p.p99, p.max),
+            (100, 50.0, 95.0, 99.0, 100.0)
+        );
+        assert_eq!(Latencies::default().percentiles().count, 0);
+    }
+}
