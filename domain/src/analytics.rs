@@ -59,6 +59,12 @@ pub const GRAINS: &[Grain] = &[
         name: "release_track",
         dimensions: &[Release, Track],
     },
+    // A track has one release and one artist, so this is as small as `track`: it answers an
+    // artist member (always filtered to her artist) grouping by release or track.
+    Grain {
+        name: "artist_release_track",
+        dimensions: &[Artist, Release, Track],
+    },
     Grain {
         name: "artist_store",
         dimensions: &[Artist, Store],
@@ -98,6 +104,14 @@ mod tests {
         assert_eq!(
             smallest_covering(&[Track, Release]).map(|g| g.name),
             Some("release_track")
+        );
+        assert_eq!(
+            smallest_covering(&[Artist, Track]).map(|g| g.name),
+            Some("artist_release_track")
+        );
+        assert_eq!(
+            smallest_covering(&[Release, Artist]).map(|g| g.name),
+            Some("artist_release_track")
         );
         assert_eq!(smallest_covering(&[Track, Store]), None);
         assert_eq!(smallest_covering(&[Artist, Store, Territory]), None);

@@ -179,6 +179,51 @@ pub fn decimal_from_nanos(n: i64) -> Decimal {
     Decimal::new(n, NANO_SCALE)
 }
 
+/// The largest total, in nano-units, that a sum of many amounts may report: 9,223,372,035
+/// whole units, a little short of `i64::MAX`. Between it and `i64::MAX` lie the saturated
+/// sums of the analytics roll-ups (a month's total beyond an `i64` is stored as `i64::MAX`,
+/// see `workers::jobs::refresh_analytics`), so any total past it is refused rather than
+/// reported as a number it is not.
+pub const MAX_TOTAL_NANOS: i64 = 9_223_372_035 * NANOS_PER_UNIT;
+
+/// A total summed by the database in two parts that cannot overflow: `units`, the sum of the
+/// whole units (`SUM(x / 1000000000)`), and `rest`, the sum of the nano-units below one
+/// (`SUM(x % 1000000000)`; both backends truncate towards zero, so each amount is exactly
+/// `units * 1e9 + rest`). Put together exactly in `i128`.
+///
+/// ```
+/// use domain::money::{MAX_TOTAL_NANOS, total_from_parts};
+///
+/// assert_eq!(total_from_parts(3, 1_500_000_000), Ok(4_500_000_000));
+/// assert_eq!(total_from_parts(-2, -250_000_000), Ok(-2_250_000_000));
+/// assert!(total_from_parts(i64::MAX / 1_000_000_000, 0).is_err());
+/// assert_eq!(total_from_parts(9_223_372_035, 0), Ok(MAX_TOTAL_NANOS));
+/// ```
+///
+/// # Errors
+///
+/// [`MoneyError::Overflow`] when the total is beyond ±[`MAX_TOTAL_NANOS`].
+pub fn total_from_parts(units: i64, rest: i64) -> Result<i64, MoneyError> {
+    let exact = i128::from(units) * i128::from(NANOS_PER_UNIT) + i128::from(rest);
+    checked_total(exact)
+}
+
+/// Adds two totals, refusing a result beyond ±[`MAX_TOTAL_NANOS`] (never wrapping).
+///
+/// # Errors
+///
+/// [`MoneyError::Overflow`] when the sum is out of range.
+pub fn add_totals(a: i64, b: i64) -> Result<i64, MoneyError> {
+    checked_total(i128::from(a) + i128::from(b))
+}
+
+fn checked_total(exact: i128) -> Result<i64, MoneyError> {
+    if exact.unsigned_abs() > MAX_TOTAL_NANOS.unsigned_abs() as u128 {
+        return Err(MoneyError::Overflow);
+    }
+    i64::try_from(exact).map_err(|_| MoneyError::Overflow)
+}
+
 /// Parses a plain decimal string into nano-units, rounding half-even once, without floats.
 ///
 /// Accepts an optional sign, digits with an optional decimal point (`"12.5"`, `".021330"`,
@@ -472,6 +517,27 @@ impl fmt::Display for Money {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_total_in_two_parts_is_exact_or_an_error_never_a_wrong_number() {
+        // A million lines of 9,000,000,000.999999999 each: far past an i64 of nano-units.
+        let per_line = 9_000_000_000_999_999_999_i64;
+        let (units, rest) = (per_line / NANOS_PER_UNIT, per_line % NANOS_PER_UNIT);
+        assert_eq!(
+            total_from_parts(units * 1_000_000, rest * 1_000_000),
+            Err(MoneyError::Overflow)
+        );
+        // One line: exact.
+        assert_eq!(total_from_parts(units, rest), Ok(per_line));
+        // i64::MAX itself (what a saturated roll-up holds) is refused, both signs.
+        let max = (i64::MAX / NANOS_PER_UNIT, i64::MAX % NANOS_PER_UNIT);
+        assert_eq!(total_from_parts(max.0, max.1), Err(MoneyError::Overflow));
+        assert_eq!(total_from_parts(-max.0, -max.1), Err(MoneyError::Overflow));
+        assert_eq!(total_from_parts(9_223_372_035, 0), Ok(MAX_TOTAL_NANOS));
+        assert_eq!(add_totals(MAX_TOTAL_NANOS, 1), Err(MoneyError::Overflow));
+        assert_eq!(add_totals(MAX_TOTAL_NANOS, -1), Ok(MAX_TOTAL_NANOS - 1));
+        assert_eq!(add_totals(i64::MAX, i64::MAX), Err(MoneyError::Overflow));
+    }
     use std::str::FromStr;
 
     use super::*;

@@ -29,6 +29,7 @@ mod m20261206_000014_statement_line_keys;
 mod m20261206_000015_one_open_payout_run;
 mod m20261206_000016_credential_expiry;
 mod m20261206_000017_analytics_rollups;
+mod m20261206_000018_ledger_indexes_artist_grain;
 mod m20261206_000019_exchange_rates;
 mod m20261206_000020_payout_currency_withholding;
 mod m20261206_000021_payment_details;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_one_open_payout_run::Migration),
             Box::new(m20261206_000016_credential_expiry::Migration),
             Box::new(m20261206_000017_analytics_rollups::Migration),
+            Box::new(m20261206_000018_ledger_indexes_artist_grain::Migration),
             Box::new(m20261206_000019_exchange_rates::Migration),
             Box::new(m20261206_000020_payout_currency_withholding::Migration),
             Box::new(m20261206_000021_payment_details::Migration),

@@ -104,3 +104,132 @@ pub async fn seed_catalogue(
     }
     Ok(org.id)
 }
+
+/// The peak resident memory (`VmHWM`) of another process, in MB (0 where unreadable).
+#[must_use]
+pub fn process_peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The load average over 1, 5 and 15 minutes, from `/proc/loadavg` ("?" where unreadable): the
+/// machine is shared, so every figure is printed beside it.
+#[must_use]
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Latencies of one class of requests, in milliseconds, with how many failed.
+#[derive(Debug, Default, Clone)]
+pub struct Latencies {
+    /// Every answered request's latency (ms), errors included.
+    pub millis: Vec<f64>,
+    /// Answers that were not data (HTTP status other than 200, or GraphQL `errors`).
+    pub errors: u64,
+    /// Requests the client gave up on.
+    pub timeouts: u64,
+}
+
+/// Count, p50, p95, p99 and max of a set of latencies (nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentiles {
+    pub count: usize,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latencies {
+    /// Adds another set.
+    pub fn merge(&mut self, other: Self) {
+        self.millis.extend(other.millis);
+        self.errors += other.errors;
+        self.timeouts += other.timeouts;
+    }
+
+    /// The percentiles of the latencies (all zero when there are none).
+    #[must_use]
+    pub fn percentiles(&self) -> Percentiles {
+        let mut sorted = self.millis.clone();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: usize| -> f64 {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            // Nearest rank: the smallest value with at least p % of the set at or below it.
+            let index = (p * sorted.len()).div_ceil(100).max(1) - 1;
+            sorted[index.min(sorted.len() - 1)]
+        };
+        Percentiles {
+            count: sorted.len(),
+            p50: rank(50),
+            p95: rank(95),
+            p99: rank(99),
+            max: sorted.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// An exact decimal amount such as `"-12.305"` in nano-units (1e-9); `None` for anything else
+/// (more than nine decimals included: the API never sends them).
+#[must_use]
+pub fn parse_nanos(amount: &str) -> Option<i128> {
+    let (negative, digits) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty()
+        || fraction.len() > 9
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i128 = whole.parse().ok()?;
+    let fraction: i128 = format!("{fraction:0<9}").parse().ok()?;
+    let nanos = whole * 1_000_000_000 + fraction;
+    Some(if negative { -nanos } else { nanos })
+}
+
+#[cfg(test)]
+mod checks {
+    use super::{Latencies, parse_nanos};
+
+    #[test]
+    fn amounts_parse_to_the_nano_unit() {
+        assert_eq!(parse_nanos("16167.057279216"), Some(16_167_057_279_216));
+        assert_eq!(parse_nanos("6936.34724331"), Some(6_936_347_243_310));
+        assert_eq!(parse_nanos("-0.5"), Some(-500_000_000));
+        assert_eq!(parse_nanos("12"), Some(12_000_000_000));
+        assert_eq!(parse_nanos("1.0000000001"), None);
+        assert_eq!(parse_nanos("1e3"), None);
+        assert_eq!(parse_nanos(".5"), None);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let latencies = Latencies {
+            millis: (1..=100).rev().map(f64::from).collect(),
+            errors: 0,
+            timeouts: 0,
+        };
+        let p = latencies.percentiles();
+        assert_eq!(
+            (p.count, p.p50, p.p95, p.p99, p.max),
+            (100, 50.0, 95.0, 99.0, 100.0)
+        );
+        assert_eq!(Latencies::default().percentiles().count, 0);
+    }
+}

@@ -21,6 +21,7 @@ pub mod matching;
 pub mod payee_statement;
 pub mod payouts;
 pub mod queue;
+pub mod sums;
 pub mod sweeper;
 pub mod webhooks;
 pub mod year_end;

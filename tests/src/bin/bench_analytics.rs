@@ -1,43 +1,189 @@
-//! Analytics load benchmark: seeds 100 artists, 10,000 tracks and 2,000,000 statement lines,
-//! rebuilds the roll-ups, serves the API, and drives `rosterOverview` and a grouped `analytics`
-//! query with `wrk` at 50 concurrent connections; beside them, the same aggregates as raw SQL
-//! over the statement lines.
+//! Analytics benchmark against a real `imprint serve`: 50 clients, 50 credentials, 12 periods,
+//! random queries; cold and warm answers measured apart.
 //!
-//! `cargo run --release -p tests --bin bench_analytics -- [LINES] [--reuse] [--only postgres|sqlite]
-//! [--seconds N]` (needs `wrk` on PATH; PostgreSQL when `IMPRINT_TEST_DATABASE_URL` is set,
-//! SQLite always).
+//! `cargo run --release -p tests --bin bench_analytics -- [--lines N] [--quick] [--reuse]
+//! [--only postgres|sqlite] [--seconds N] [--clients N]`
 //!
-//! Load runs `wrk -t1 -c50` (one thread: on two cores a second would take CPU from the
-//! server), after a warm-up, so it measures cached answers; then each query is timed cold, one
-//! request at a time right after a refresh is announced, so every aggregate behind it is
-//! computed. Every figure is printed beside the load average, the machine being shared.
-//!
-//! `--reuse` keeps the seeded databases (PostgreSQL database `imprint_bench_analytics_<LINES>`,
-//! SQLite file `target/bench-analytics/sqlite-<LINES>.db`) and, on the next run, serves them as
-//! they are instead of seeding again; delete them to start afresh. Beside each load figure the
-//! bench prints the SQL statements the server sent per request. The serving settings are read
-//! from the environment as by `imprint serve` (`IMPRINT_HTTP_WORKERS`,
-//! `IMPRINT_AUTH_CACHE_SECONDS=0` and `IMPRINT_ANALYTICS_VERSION_CHECK_MS=0` turn the caches off). `--serve` starts the server on
-//! the seeded database, prints its URL, a token and the two request bodies, and waits (for
-//! probing by hand: `perf`, `curl`, `wrk` with other settings) instead of measuring.
+//! 1. Seeds an organisation with N statement lines (1,000,000 by default; `--quick`: 100,000
+//!    and 20 s of load) over 200 artists × 25 tracks (5 releases of 5 tracks each), spread over
+//!    36 months (2023-01 to 2025-12), 6 stores and 8 territories, and rebuilds its roll-ups; on
+//!    PostgreSQL (`IMPRINT_TEST_DATABASE_URL`) unless `--only sqlite`, on SQLite when
+//!    `--only sqlite` (or `--sqlite` beside PostgreSQL) is given. `--reuse` keeps the seed
+//!    (database `imprint_bench_analytics_<N>`, file `target/bench-analytics/sqlite-<N>.db`) and
+//!    serves it as it is on the next run.
+//! 2. Starts `imprint serve --no-workers` (the binary next to this one, or `IMPRINT_BIN`) on a
+//!    free port, its serving settings read from the environment as usual (`IMPRINT_HTTP_WORKERS`,
+//!    …; the per-key rate limit is turned off).
+//! 3. Creates 50 credentials: 20 API keys (`read:analytics read:catalogue`), 10 OWNER and 10
+//!    VIEWER sessions, and 10 ARTIST sessions for 10 different artists.
+//! 4. Times a single client, one request at a time, every request cold (a period the server has
+//!    not been asked before): `rosterOverview` and `analytics` grouped by each dimension and each
+//!    pair of dimensions.
+//! 5. Runs the clients (default 50) at once, each with its own credential, for the given
+//!    seconds: random periods among 12 (the default "last 12 months with data" included) and
+//!    random queries (`rosterOverview`, `analytics` by each dimension and pair, with no filter,
+//!    a store, a territory or both). An answer is COLD the first time the server sees its
+//!    organisation, credential scope (the label, or one artist), query and period, WARM after.
+//! 6. Checks `rosterOverview`'s totals for 2024 against a SUM over the lines in SQL, exact to
+//!    the nano-unit (the run fails otherwise), and prints the server's peak RSS (`VmHWM`), the
+//!    load average at start and end, and a SUMMARY table for the README.
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
-use std::net::TcpListener;
-use std::time::Instant;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{Months, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, Set, Statement};
+use tests::bench::{Latencies, Percentiles, load_average, parse_nanos, process_peak_rss_mb};
 
-const ARTISTS: i64 = 100;
-const RELEASES_PER_ARTIST: i64 = 10;
-const TRACKS_PER_RELEASE: i64 = 10;
+const ARTISTS: i64 = 200;
+const RELEASES_PER_ARTIST: i64 = 5;
+const TRACKS_PER_RELEASE: i64 = 5;
+const MONTHS: u32 = 36;
+const ORGANISATION: &str = "Load Records";
+const DIMENSIONS: [&str; 6] = ["ARTIST", "RELEASE", "TRACK", "STORE", "TERRITORY", "MONTH"];
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, String)> {
-    let db = &state.db;
+/// The first day of month `i` of the seeded history (0 is January 2023).
+fn month_start(i: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2023, 1, 1).expect("a date") + Months::new(i)
+}
+
+/// The last day of month `i`.
+fn month_end(i: u32) -> NaiveDate {
+    month_start(i + 1).pred_opt().expect("a date")
+}
+
+/// A period of whole months, `start` to `start + length - 1`; `None` is the server's default.
+type Period = Option<(u32, u32)>;
+
+/// The 12 periods the clients ask for: the default, and 11 others.
+const LOAD_PERIODS: [Period; 12] = [
+    None,
+    Some((0, 12)),
+    Some((12, 12)),
+    Some((24, 12)),
+    Some((24, 6)),
+    Some((30, 6)),
+    Some((21, 3)),
+    Some((24, 3)),
+    Some((33, 3)),
+    Some((0, 36)),
+    Some((29, 1)),
+    Some((18, 18)),
+];
+
+/// Periods the load never asks for, each used once by the cold table.
+fn cold_periods() -> impl Iterator<Item = (u32, u32)> {
+    (2..=MONTHS).flat_map(|length| {
+        (0..=MONTHS - length)
+            .map(move |start| (start, length))
+            .filter(|p| !LOAD_PERIODS.contains(&Some(*p)))
+    })
+}
+
+/// A filter the load adds to `analytics`.
+#[derive(Clone, Copy, Debug)]
+enum Filter {
+    None,
+    Store,
+    Territory,
+    Both,
+}
+
+/// One question asked of the API.
+#[derive(Clone, Debug)]
+enum Ask {
+    Roster,
+    Analytics {
+        group_by: Vec<&'static str>,
+        filter: Filter,
+    },
+}
+
+impl Ask {
+    /// Every grouping: each dimension, then each pair.
+    fn groupings() -> Vec<Vec<&'static str>> {
+        let mut all: Vec<Vec<&'static str>> = DIMENSIONS.iter().map(|d| vec![*d]).collect();
+        for (i, a) in DIMENSIONS.iter().enumerate() {
+            for b in &DIMENSIONS[i + 1..] {
+                all.push(vec![*a, *b]);
+            }
+        }
+        all
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Self::Roster => "rosterOverview".into(),
+            Self::Analytics { group_by, filter } => {
+                format!("analytics [{}] {filter:?}", group_by.join(", "))
+            }
+        }
+    }
+
+    /// The request body for organisation `org` (a global id) over `period`.
+    fn body(&self, org: &str, period: Period) -> serde_json::Value {
+        let range = period.map(|(start, length)| {
+            (
+                month_start(start).to_string(),
+                month_end(start + length - 1).to_string(),
+            )
+        });
+        match self {
+            Self::Roster => {
+                let period = range.map_or(String::new(), |(from, to)| {
+                    format!(", period: {{from: \"{from}\", to: \"{to}\"}}")
+                });
+                serde_json::json!({
+                    "query": format!("query($o: ID!) {{ rosterOverview(organizationId: $o{period}) {{ from to totals {{ quantity earnings {{ amount }} }} artists {{ artistName current {{ earnings {{ amount }} }} changePercent }} topTracks {{ trackTitle figures {{ earnings {{ amount }} }} }} topStores {{ store }} topTerritories {{ territory }} }} }}"),
+                    "variables": {"o": org},
+                })
+            }
+            Self::Analytics { group_by, filter } => {
+                let mut parts = Vec::new();
+                if let Some((from, to)) = range {
+                    parts.push(format!("from: \"{from}\", to: \"{to}\""));
+                }
+                if matches!(filter, Filter::Store | Filter::Both) {
+                    parts.push("stores: [\"Spotify\"]".into());
+                }
+                if matches!(filter, Filter::Territory | Filter::Both) {
+                    parts.push("territories: [\"US\", \"GB\"]".into());
+                }
+                let filter = if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(", filter: {{{}}}", parts.join(", "))
+                };
+                serde_json::json!({
+                    "query": format!("query($o: ID!) {{ analytics(organizationId: $o, groupBy: [{}]{filter}) {{ totals {{ quantity earnings {{ amount }} }} moreRows rows {{ artistName releaseTitle trackTitle store territory month figures {{ quantity earnings {{ amount }} }} }} }} }}", group_by.join(", ")),
+                    "variables": {"o": org},
+                })
+            }
+        }
+    }
+}
+
+/// Who asks: the secret and what the server answers for (the label, or one artist).
+#[derive(Clone, Debug)]
+struct Credential {
+    kind: &'static str,
+    secret: String,
+    scope: String,
+}
+
+/// The seeded organisation: its number and line count.
+struct Seed {
+    org: i64,
+}
+
+async fn seed(db: &sea_orm::DatabaseConnection, lines: i64) -> anyhow::Result<Seed> {
     let now = Utc::now();
     let org = entity::organization::ActiveModel {
-        name: Set("Load Records".into()),
+        name: Set(ORGANISATION.into()),
         kind: Set("label".into()),
         base_currency: Set("USD".into()),
         created_at: Set(now),
@@ -48,26 +194,6 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
     }
     .insert(db)
     .await?;
-    let user = entity::user::ActiveModel {
-        email: Set("load@bench.test".into()),
-        name: Set("Load".into()),
-        password_hash: Set(String::new()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    entity::membership::ActiveModel {
-        organization_id: Set(org.id),
-        user_id: Set(user.id),
-        role: Set("owner".into()),
-        artist_id: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    let token = api::auth::issue_session(db, user.id, chrono::Duration::days(1)).await?;
     let backend = db.get_database_backend();
     let sql = |s: String| Statement::from_string(backend, s);
     let o = org.id;
@@ -117,18 +243,23 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
     }
     .insert(db)
     .await?;
-    let track_count = ARTISTS * RELEASES_PER_ARTIST * TRACKS_PER_RELEASE;
+    let releases = ARTISTS * RELEASES_PER_ARTIST;
+    let tracks = releases * TRACKS_PER_RELEASE;
+    // Month, store, territory and track each from a different arithmetic of the line number,
+    // so every combination occurs.
     let month = match backend {
         DbBackend::Postgres => {
-            "CAST(DATE '2024-01-01' + ((g.n % 24) * INTERVAL '1 month') AS date)".to_owned()
+            format!(
+                "CAST(DATE '2023-01-01' + (((g.n / 7) % {MONTHS}) * INTERVAL '1 month') AS date)"
+            )
         }
-        _ => "date('2024-01-01', '+' || (g.n % 24) || ' months')".to_owned(),
+        _ => format!("date('2023-01-01', '+' || ((g.n / 7) % {MONTHS}) || ' months')"),
     };
-    // A distinct 8-byte key per line.
     let key = match backend {
         DbBackend::Postgres => "int8send(CAST(g.n AS BIGINT))",
         _ => "CAST(g.n AS BLOB)",
     };
+    let track = format!("((CAST(g.n AS BIGINT) * 7919) % {tracks})");
     let started = Instant::now();
     db.execute_raw(sql(format!(
         "INSERT INTO statement_lines (organization_id, statement_id, line_number, fingerprint, isrc, store, territory, \
@@ -137,393 +268,628 @@ async fn seed(state: &api::state::AppState, lines: i64) -> anyhow::Result<(i64, 
          SELECT {o}, {sid}, g.n, {key}, t.isrc, \
            CASE g.n % 6 WHEN 0 THEN 'Spotify' WHEN 1 THEN 'Apple Music' WHEN 2 THEN 'Amazon Music' WHEN 3 THEN 'Deezer' WHEN 4 THEN 'Tidal' ELSE 'YouTube Music' END, \
            CASE g.n % 8 WHEN 0 THEN 'US' WHEN 1 THEN 'GB' WHEN 2 THEN 'DE' WHEN 3 THEN 'FR' WHEN 4 THEN 'BR' WHEN 5 THEN 'JP' WHEN 6 THEN 'AU' ELSE 'SE' END, \
-           {month}, {month}, g.n % 300 + 1, (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', (CAST(g.n AS BIGINT) * 7919) % 5000000000, 'USD', t.id, t.release_id, 'isrc' \
-         FROM {} JOIN tracks t ON t.organization_id = {o} AND t.position = (g.n % {TRACKS_PER_RELEASE}) + 1 \
-           AND t.release_id = (SELECT MIN(id) FROM releases WHERE organization_id = {o}) + ((g.n / {TRACKS_PER_RELEASE}) % {}) ",
+           {month}, {month}, g.n % 300 + 1, (CAST(g.n AS BIGINT) * 104729) % 5000000000, 'USD', (CAST(g.n AS BIGINT) * 104729) % 5000000000, 'USD', t.id, t.release_id, 'isrc' \
+         FROM {} JOIN tracks t ON t.organization_id = {o} AND t.position = ({track} % {TRACKS_PER_RELEASE}) + 1 \
+           AND t.release_id = (SELECT MIN(id) FROM releases WHERE organization_id = {o}) + ({track} / {TRACKS_PER_RELEASE}) ",
         series(lines),
-        ARTISTS * RELEASES_PER_ARTIST,
         sid = statement.id,
     )))
     .await?;
     println!(
-        "  seeded {ARTISTS} artists, {track_count} tracks, {lines} lines in {:.1} s",
+        "  seeded {ARTISTS} artists, {tracks} tracks, {lines} lines over {MONTHS} months in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok((o, token))
+    Ok(Seed { org: o })
 }
 
-/// A seed left by an earlier `--reuse` run: the organisation and a fresh token for its user, or
-/// `None` when there is none (or an incomplete one, which is refused).
-async fn reuse_seed(
-    state: &api::state::AppState,
-    lines: i64,
-) -> anyhow::Result<Option<(i64, String)>> {
-    let db = &state.db;
+/// A seed left by an earlier `--reuse` run, or `None` (an incomplete one is refused).
+async fn reuse_seed(db: &sea_orm::DatabaseConnection, lines: i64) -> anyhow::Result<Option<Seed>> {
     let backend = db.get_database_backend();
     let found = db
         .query_one_raw(Statement::from_string(
             backend,
-            "SELECT o.id AS org, u.id AS user_id FROM organizations o \
-             JOIN memberships m ON m.organization_id = o.id JOIN users u ON u.id = m.user_id \
-             WHERE o.name = 'Load Records' AND u.email = 'load@bench.test'"
-                .to_owned(),
-        ))
-        .await?;
-    let Some(row) = found else {
-        return Ok(None);
-    };
-    let org: i64 = row.try_get("", "org")?;
-    let user_id: i64 = row.try_get("", "user_id")?;
-    let counted = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT COUNT(*) AS n FROM statement_lines WHERE organization_id = {org}"),
+            format!("SELECT MIN(id) AS org FROM organizations WHERE name = '{ORGANISATION}'"),
         ))
         .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        .and_then(|row| row.try_get::<Option<i64>>("", "org").ok().flatten());
+    let Some(org) = found else {
+        return Ok(None);
+    };
+    let counted = count(
+        db,
+        &format!("SELECT COUNT(*) AS n FROM statement_lines WHERE organization_id = {org}"),
+    )
+    .await?;
     anyhow::ensure!(
         counted == lines,
         "the kept database holds {counted} lines, not {lines} (a seed was interrupted?): delete it and run again"
     );
-    let token = api::auth::issue_session(db, user_id, chrono::Duration::days(1)).await?;
-    Ok(Some((org, token)))
+    Ok(Some(Seed { org }))
 }
 
-/// CPU time this process (the server; `wrk` and the database run apart) has used so far, in
-/// milliseconds, from `/proc/self/stat` (0 where that is not readable).
-fn server_cpu_ms() -> u64 {
-    // utime and stime, fields 14 and 15, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| {
-            let after_name = stat.rsplit_once(')')?.1;
-            let fields: Vec<&str> = after_name.split_whitespace().collect();
-            let user: u64 = fields.get(11)?.parse().ok()?;
-            let system: u64 = fields.get(12)?.parse().ok()?;
-            Some((user + system) * 10)
-        })
-        .unwrap_or(0)
+async fn count(db: &sea_orm::DatabaseConnection, query: &str) -> anyhow::Result<i64> {
+    Ok(db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            query.to_owned(),
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
 }
 
-/// The load average over 1, 5 and 15 minutes, from `/proc/loadavg` ("?" where unreadable): the
-/// machine is shared, so every figure is printed beside it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "?".into())
-}
-
-/// What `wrk` reported for one query.
-struct Load {
-    requests: u64,
-}
-
-fn wrk(url: &str, token: &str, body: &str, seconds: u32, label: &str) -> anyhow::Result<Load> {
-    let dir = tempfile::tempdir()?;
-    let script = dir.path().join("post.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n",
-            serde_json::to_string(body)?
-        ),
-    )?;
-    // One wrk thread: on two cores a second one takes CPU from the server it measures.
-    let output = std::process::Command::new("wrk")
-        .args(["-t1", "-c50", &format!("-d{seconds}s"), "--latency", "-s"])
-        .arg(&script)
-        .arg(url)
-        .output()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let find = |prefix: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned())
-            .unwrap_or_else(|| "?".into())
-    };
-    let errors = text
-        .lines()
-        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
-        .unwrap_or("no errors");
-    let requests = text
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    print!(
-        "  {label:<28} {:>8} req/s   p50 {:>8}   p99 {:>8}   ({})",
-        find("Requests/sec:"),
-        find("50%"),
-        find("99%"),
-        errors.trim()
-    );
-    Ok(Load { requests })
-}
-
-async fn raw_sql(db: &sea_orm::DatabaseConnection, label: &str, query: &str) -> anyhow::Result<()> {
-    let backend = db.get_database_backend();
-    let mut best = f64::MAX;
-    for _ in 0..3 {
-        let started = Instant::now();
-        db.query_all_raw(Statement::from_string(backend, query.to_owned()))
-            .await?;
-        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    println!(
-        "  {label:<28} {best:>8.1} ms (raw SQL, best of 3)   load {}",
-        load_average()
-    );
-    Ok(())
-}
-
-/// The cold path: a refresh is announced (the version bumped and `AnalyticsRefreshed`
-/// published, as the job does), then one request, so every aggregate behind it misses the cache;
-/// `rounds` times, one request at a time.
-async fn cold(
-    state: &api::state::AppState,
+/// 50 credentials (in proportion for another count): API keys, OWNER, VIEWER and ARTIST
+/// sessions, the artist members each for a different artist.
+async fn credentials(
+    db: &sea_orm::DatabaseConnection,
     org: i64,
-    url: &str,
-    token: &str,
-    body: &serde_json::Value,
-    label: &str,
-) -> anyhow::Result<()> {
-    let rounds = 15;
-    let client = reqwest::Client::new();
-    let mut times = Vec::with_capacity(rounds);
-    let mut queries = 0;
-    for _ in 0..rounds {
-        let backend = state.db.get_database_backend();
-        state
-            .db
-            .execute_raw(Statement::from_string(
-                backend,
-                format!(
-                    "UPDATE organizations SET analytics_version = analytics_version + 1 WHERE id = {org}"
-                ),
-            ))
+    wanted: usize,
+) -> anyhow::Result<Vec<Credential>> {
+    let backend = db.get_database_backend();
+    let artists: Vec<i64> = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT id FROM artists WHERE organization_id = {org} ORDER BY id"),
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64>("", "id"))
+        .collect::<Result<_, _>>()?;
+    let now = Utc::now();
+    // Unique per run, so that `--reuse` can add its own users beside an earlier run's.
+    let run = format!("{}-{}", std::process::id(), now.timestamp_millis());
+    let mut out = Vec::with_capacity(wanted);
+    for i in 0..wanted {
+        let kind = match i % 5 {
+            0 | 1 => "api key",
+            2 => "owner",
+            3 => "viewer",
+            _ => "artist",
+        };
+        if kind == "api key" {
+            let (secret, hash) = api::auth::new_secret(api::auth::API_KEY_PREFIX);
+            entity::api_key::ActiveModel {
+                organization_id: Set(org),
+                name: Set(format!("bench {run} {i}")),
+                token_prefix: Set(secret.chars().take(12).collect()),
+                token_hash: Set(hash),
+                scopes: Set("read:analytics read:catalogue".into()),
+                created_by_user_id: Set(None),
+                created_at: Set(now),
+                last_used_at: Set(None),
+                revoked_at: Set(None),
+                expires_at: Set(None),
+                ..Default::default()
+            }
+            .insert(db)
             .await?;
-        state
-            .events
-            .publish(&workers::Event::AnalyticsRefreshed {
-                organization_id: org,
-            })
-            .await?;
-        // The event reaches the server through the bus (Redis pub/sub in production): let it.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let before = state.query_count();
-        let started = Instant::now();
-        let answer: serde_json::Value = client
-            .post(url)
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        queries += state.query_count() - before;
-        anyhow::ensure!(answer.get("errors").is_none(), "{label} failed: {answer}");
+            out.push(Credential {
+                kind,
+                secret,
+                scope: "label".into(),
+            });
+            continue;
+        }
+        let user = entity::user::ActiveModel {
+            email: Set(format!("bench-{run}-{i}@bench.test")),
+            name: Set(format!("Bench {i}")),
+            password_hash: Set(String::new()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let artist_id = (kind == "artist").then(|| artists[(i * 7) % artists.len()]);
+        entity::membership::ActiveModel {
+            organization_id: Set(org),
+            user_id: Set(user.id),
+            role: Set(kind.into()),
+            artist_id: Set(artist_id),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let secret = api::auth::issue_session(db, user.id, chrono::Duration::days(1)).await?;
+        out.push(Credential {
+            kind,
+            secret,
+            scope: artist_id.map_or("label".into(), |a| format!("artist {a}")),
+        });
     }
-    times.sort_by(f64::total_cmp);
-    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-    let per_request = queries as f64 / rounds as f64;
+    Ok(out)
+}
+
+/// `imprint serve`, killed when dropped.
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    async fn start(database_url: &str, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let binary = match std::env::var_os("IMPRINT_BIN") {
+            Some(path) => std::path::PathBuf::from(path),
+            None => std::env::current_exe()?
+                .parent()
+                .ok_or_else(|| anyhow::anyhow!("the bench has no folder"))?
+                .join("imprint"),
+        };
+        anyhow::ensure!(
+            binary.exists(),
+            "no server binary at {} (build it: cargo build --release --bin imprint, or set IMPRINT_BIN)",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log = data_dir.join("server.log");
+        let log_file = std::fs::File::create(&log)?;
+        let child = tokio::process::Command::new(&binary)
+            .args(["serve", "--no-workers", "--no-migrate"])
+            .env("IMPRINT_DATABASE_URL", database_url)
+            .env("IMPRINT_DATA_DIR", data_dir)
+            .env("IMPRINT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("IMPRINT_RATE_API_KEY_PER_KEY", "0")
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()?;
+        let server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/graphql"),
+            log,
+        };
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(120),
+                "the server did not listen within 120 s; its log: {}",
+                server.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "  server {} (pid {}) listening after {:.1} s",
+            binary.display(),
+            server.pid(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+}
+
+/// What one request came to.
+enum Outcome {
+    Data(serde_json::Value, f64),
+    Error(String, f64),
+    Timeout,
+}
+
+async fn ask(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: &serde_json::Value,
+) -> Outcome {
+    let started = Instant::now();
+    let sent = client.post(url).bearer_auth(secret).json(body).send().await;
+    let answer = match sent {
+        Ok(response) => {
+            let status = response.status();
+            response
+                .json::<serde_json::Value>()
+                .await
+                .map(|json| (status, json))
+        }
+        Err(err) => Err(err),
+    };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    match answer {
+        Err(err) if err.is_timeout() => Outcome::Timeout,
+        Err(err) => Outcome::Error(err.to_string(), millis),
+        Ok((status, json)) if !status.is_success() || json.get("errors").is_some() => {
+            Outcome::Error(format!("{status}: {json}"), millis)
+        }
+        Ok((_, json)) => Outcome::Data(json, millis),
+    }
+}
+
+fn record(latencies: &mut Latencies, outcome: &Outcome, first_error: &Mutex<Option<String>>) {
+    match outcome {
+        Outcome::Data(_, millis) => latencies.millis.push(*millis),
+        Outcome::Error(message, millis) => {
+            latencies.millis.push(*millis);
+            latencies.errors += 1;
+            let mut first = first_error.lock().expect("not poisoned");
+            if first.is_none() {
+                *first = Some(message.chars().take(400).collect());
+            }
+        }
+        Outcome::Timeout => latencies.timeouts += 1,
+    }
+}
+
+/// A small deterministic generator (xorshift64*): the clients' choices, reproducible per run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        usize::try_from(x % n as u64).unwrap_or(0)
+    }
+}
+
+/// One line of the SUMMARY.
+struct Row {
+    what: String,
+    latencies: Latencies,
+}
+
+fn print_row(row: &Row) {
+    let Percentiles {
+        count,
+        p50,
+        p95,
+        p99,
+        max,
+    } = row.latencies.percentiles();
     println!(
-        "  {label:<28} cold: min {:.1} ms   p50 {:.1} ms   max {:.1} ms   {per_request:.2} SQL/request   load {}",
-        times[0],
-        times[rounds / 2],
-        times[rounds - 1],
-        load_average()
+        "| {:<48} | {count:>7} | {p50:>8.1} | {p95:>8.1} | {p99:>8.1} | {max:>8.1} | {:>6} | {:>8} |",
+        row.what, row.latencies.errors, row.latencies.timeouts
     );
-    Ok(())
+}
+
+/// The single client: every request cold, one at a time.
+async fn cold_table(
+    url: &str,
+    org: &str,
+    owner: &Credential,
+    rounds: usize,
+    first_error: &Mutex<Option<String>>,
+) -> anyhow::Result<Vec<Row>> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    let mut periods = cold_periods();
+    let mut asks = vec![Ask::Roster];
+    asks.extend(Ask::groupings().into_iter().map(|group_by| Ask::Analytics {
+        group_by,
+        filter: Filter::None,
+    }));
+    let mut rows = Vec::new();
+    for a in asks {
+        let mut latencies = Latencies::default();
+        for _ in 0..rounds {
+            let period = periods
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("out of cold periods"))?;
+            let outcome = ask(&client, url, &owner.secret, &a.body(org, Some(period))).await;
+            record(&mut latencies, &outcome, first_error);
+        }
+        let row = Row {
+            what: format!("cold, 1 client: {}", a.label().trim_end_matches(" None")),
+            latencies,
+        };
+        print_row(&row);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The load: every client with its own credential, random periods and questions.
+async fn load(
+    url: &str,
+    org: &str,
+    credentials: &[Credential],
+    seconds: u64,
+    first_error: &Arc<Mutex<Option<String>>>,
+) -> anyhow::Result<(Latencies, Latencies, usize)> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(credentials.len())
+        .build()?;
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let groupings = Ask::groupings();
+    let filters = [Filter::None, Filter::Store, Filter::Territory, Filter::Both];
+    let mut tasks = Vec::new();
+    for (i, credential) in credentials.iter().enumerate() {
+        let (client, url, org, credential, seen, first_error, groupings) = (
+            client.clone(),
+            url.to_owned(),
+            org.to_owned(),
+            credential.clone(),
+            seen.clone(),
+            first_error.clone(),
+            groupings.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xBF58_476D));
+            let (mut cold, mut warm) = (Latencies::default(), Latencies::default());
+            while Instant::now() < deadline {
+                let period = LOAD_PERIODS[rng.below(LOAD_PERIODS.len())];
+                let a = if rng.below(3) == 0 {
+                    Ask::Roster
+                } else {
+                    Ask::Analytics {
+                        group_by: groupings[rng.below(groupings.len())].clone(),
+                        filter: filters[rng.below(filters.len())],
+                    }
+                };
+                let is_cold = seen.lock().expect("not poisoned").insert(format!(
+                    "{} | {} | {period:?}",
+                    credential.scope,
+                    a.label()
+                ));
+                let outcome = ask(&client, &url, &credential.secret, &a.body(&org, period)).await;
+                record(
+                    if is_cold { &mut cold } else { &mut warm },
+                    &outcome,
+                    &first_error,
+                );
+            }
+            (cold, warm)
+        }));
+    }
+    let (mut cold, mut warm) = (Latencies::default(), Latencies::default());
+    for task in tasks {
+        let (c, w) = task.await?;
+        cold.merge(c);
+        warm.merge(w);
+    }
+    let distinct = seen.lock().expect("not poisoned").len();
+    Ok((cold, warm, distinct))
+}
+
+/// `rosterOverview`'s totals for 2024 against a SUM over the lines: exact, or the run fails.
+async fn check_totals(
+    db: &sea_orm::DatabaseConnection,
+    seed: &Seed,
+    url: &str,
+    org: &str,
+    owner: &Credential,
+) -> anyhow::Result<String> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    let answer = match ask(
+        &client,
+        url,
+        &owner.secret,
+        &Ask::Roster.body(org, Some((12, 12))),
+    )
+    .await
+    {
+        Outcome::Data(json, _) => json,
+        Outcome::Error(message, _) => anyhow::bail!("the totals check failed: {message}"),
+        Outcome::Timeout => anyhow::bail!("the totals check timed out"),
+    };
+    let totals = &answer["data"]["rosterOverview"]["totals"];
+    let amount = totals["earnings"]["amount"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no totals in {answer}"))?;
+    let served = parse_nanos(amount).ok_or_else(|| anyhow::anyhow!("`{amount}` is no amount"))?;
+    let served_quantity = totals["quantity"].as_i64().unwrap_or(-1);
+    let backend = db.get_database_backend();
+    // Summed as text-free integers: PostgreSQL's SUM of BIGINT is NUMERIC, exact; SQLite's is
+    // an exact 64-bit integer (it fails rather than round).
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT CAST(SUM(base_amount_nanos) AS TEXT) AS nanos, CAST(SUM(quantity) AS TEXT) AS quantity \
+                 FROM statement_lines WHERE organization_id = {} \
+                 AND sale_period_start >= '{}' AND sale_period_start <= '{}'",
+                seed.org,
+                month_start(12),
+                month_end(23)
+            ),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no sum"))?;
+    let summed: i128 = row.try_get::<String>("", "nanos")?.parse()?;
+    let quantity: i64 = row.try_get::<String>("", "quantity")?.parse()?;
+    anyhow::ensure!(
+        served == summed && served_quantity == quantity,
+        "TOTALS DIFFER for 2024: the API says {amount} USD and {served_quantity} units, the lines sum to {summed} nano-units and {quantity} units"
+    );
+    Ok(format!(
+        "2024 totals exact: {amount} USD, {quantity} units (API = SQL sum over the lines)"
+    ))
 }
 
 /// Command-line options.
 struct Options {
     lines: i64,
     reuse: bool,
-    only: Option<String>,
-    seconds: u32,
-    serve: bool,
+    postgres: bool,
+    sqlite: bool,
+    seconds: u64,
+    clients: usize,
+    cold_rounds: usize,
 }
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
         let mut options = Self {
-            lines: 2_000_000,
+            lines: 1_000_000,
             reuse: false,
-            only: None,
-            seconds: 15,
-            serve: false,
+            postgres: true,
+            sqlite: false,
+            seconds: 60,
+            clients: 50,
+            cold_rounds: 5,
+        };
+        let mut lines = None;
+        let mut seconds = None;
+        let number = |what: &str, value: Option<String>| -> anyhow::Result<u64> {
+            value
+                .and_then(|n| n.replace('_', "").parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("{what} takes a number"))
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--reuse" => options.reuse = true,
-                "--serve" => options.serve = true,
-                "--only" => {
-                    let which = args.next().unwrap_or_default();
-                    anyhow::ensure!(
-                        which == "postgres" || which == "sqlite",
-                        "--only takes postgres or sqlite"
-                    );
-                    options.only = Some(which);
+                "--quick" => {
+                    options.lines = 100_000;
+                    options.seconds = 20;
+                    options.cold_rounds = 3;
                 }
-                "--seconds" => {
-                    options.seconds = args
-                        .next()
-                        .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| anyhow::anyhow!("--seconds takes a number"))?;
+                "--sqlite" => options.sqlite = true,
+                "--only" => match args.next().as_deref() {
+                    Some("postgres") => (options.postgres, options.sqlite) = (true, false),
+                    Some("sqlite") => (options.postgres, options.sqlite) = (false, true),
+                    _ => anyhow::bail!("--only takes postgres or sqlite"),
+                },
+                "--lines" => lines = Some(i64::try_from(number("--lines", args.next())?)?),
+                "--seconds" => seconds = Some(number("--seconds", args.next())?),
+                "--clients" => {
+                    options.clients = usize::try_from(number("--clients", args.next())?)?
                 }
-                n => {
-                    options.lines = n
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("`{n}` is not a number of lines"))?;
-                }
+                n => lines = Some(i64::try_from(number(&format!("`{n}`"), Some(n.into()))?)?),
             }
         }
+        options.lines = lines.unwrap_or(options.lines);
+        options.seconds = seconds.unwrap_or(options.seconds);
+        anyhow::ensure!(options.clients > 0, "--clients takes at least 1");
         Ok(options)
-    }
-
-    fn runs(&self, backend: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == backend)
     }
 }
 
-async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Result<()> {
-    println!("{label}:");
-    let lines = options.lines;
+async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Result<Vec<String>> {
+    println!("{label}: {} lines", options.lines);
+    let load_at_start = load_average();
     let dir = tempfile::tempdir()?;
     let dir_str = dir.path().display().to_string();
     let env = [
         ("IMPRINT_DATABASE_URL", database_url.as_str()),
         ("IMPRINT_DATA_DIR", dir_str.as_str()),
     ];
-    let mut config = api::config::Config::from_env(&env)?;
-    // The serving settings under test come from the environment, as for `imprint serve`
-    // (`IMPRINT_HTTP_WORKERS`, `IMPRINT_AUTH_CACHE_SECONDS`, `IMPRINT_ANALYTICS_VERSION_CHECK_MS`).
-    let serving = api::config::Config::from_env(&api::config::ProcessEnv)?;
-    config.http_workers = serving.http_workers;
-    config.principal_cache_ttl = serving.principal_cache_ttl;
-    config.analytics_version_check = serving.analytics_version_check;
-    println!(
-        "  {} HTTP workers, principal cache {:?}, analytics version check {:?}",
-        config.http_workers, config.principal_cache_ttl, config.analytics_version_check
-    );
+    let config = api::config::Config::from_env(&env)?;
     let state = api::app::connect(&config).await?;
     api::app::migrate(&state).await?;
     let kept = if options.reuse {
-        reuse_seed(&state, lines).await?
+        reuse_seed(&state.db, options.lines).await?
     } else {
         None
     };
-    let (org, token) = match kept {
+    let seeded = match kept {
         Some(kept) => {
-            println!("  reusing the seeded database ({lines} lines)");
+            println!("  reusing the seeded database");
             kept
         }
         None => {
-            let seeded = seed(&state, lines).await?;
+            let seeded = seed(&state.db, options.lines).await?;
             let started = Instant::now();
-            api::app::rebuild_analytics(&state, Some(&seeded.0.to_string())).await?;
+            api::app::rebuild_analytics(&state, Some(&seeded.org.to_string())).await?;
             println!(
-                "  roll-up rebuild from {lines} lines: {:.1} s",
+                "  roll-up rebuild: {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             seeded
         }
     };
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let url = format!("http://{}/graphql", listener.local_addr()?);
-    tokio::spawn(api::app::http_server(state.clone(), listener)?);
-    let org_id = api::graphql::ids::encode(api::graphql::ids::Kind::Organization, org);
-    let overview = serde_json::json!({
-        "query": "query($o: ID!) { rosterOverview(organizationId: $o, period: {from: \"2025-01-01\", to: \"2025-12-31\"}) { totals { quantity earnings { amount } } artists { artist { name } current { earnings { amount } } changePercent } topTracks { track { title } figures { earnings { amount } } } topStores { store } topTerritories { territory } } }",
-        "variables": {"o": org_id.as_str()},
-    });
-    let grouped = serde_json::json!({
-        "query": "query($o: ID!) { analytics(organizationId: $o, groupBy: [STORE, MONTH], filter: {from: \"2024-06-01\", to: \"2025-05-31\"}) { totals { quantity earnings { amount } } rows { store month figures { quantity earnings { amount } } } } }",
-        "variables": {"o": org_id.as_str()},
-    });
-    // Warm up (the answers are cached from here on) and check they are data, not errors.
-    for (name, body) in [("rosterOverview", &overview), ("analytics", &grouped)] {
-        let check: serde_json::Value = reqwest::Client::new()
-            .post(&url)
-            .bearer_auth(&token)
-            .json(body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        anyhow::ensure!(check.get("errors").is_none(), "{name} failed: {check}");
-    }
-    if options.serve {
-        println!(
-            "  serving {url}\n  token {token}\n  rosterOverview {overview}\n  analytics {grouped}"
-        );
-        std::future::pending::<()>().await;
-    }
+    let credentials = credentials(&state.db, seeded.org, options.clients).await?;
+    let server = Server::start(&database_url, dir.path()).await?;
+    let org = api::graphql::ids::encode(api::graphql::ids::Kind::Organization, seeded.org);
+    let owner = credentials
+        .iter()
+        .find(|c| c.kind == "owner")
+        .unwrap_or(&credentials[0])
+        .clone();
+    let first_error = Arc::new(Mutex::new(None));
     println!(
-        "  wrk -t1 -c50 -d{}s, after a warm-up (cached answers)",
+        "| {:<48} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} | {:>8} |",
+        "what (ms)", "count", "p50", "p95", "p99", "max", "errors", "timeouts"
+    );
+    let mut rows = cold_table(&server.url, &org, &owner, options.cold_rounds, &first_error).await?;
+    println!(
+        "  load: {} clients ({} API keys, {} owners, {} viewers, {} artists), {} s, 12 periods",
+        credentials.len(),
+        credentials.iter().filter(|c| c.kind == "api key").count(),
+        credentials.iter().filter(|c| c.kind == "owner").count(),
+        credentials.iter().filter(|c| c.kind == "viewer").count(),
+        credentials.iter().filter(|c| c.kind == "artist").count(),
         options.seconds
     );
-    for (label, body) in [
-        ("rosterOverview", overview.to_string()),
-        ("analytics [STORE, MONTH]", grouped.to_string()),
-    ] {
-        let before = state.query_count();
-        let cpu_before = server_cpu_ms();
-        let (wrk_url, t, seconds) = (url.clone(), token.clone(), options.seconds);
-        let load =
-            tokio::task::spawn_blocking(move || wrk(&wrk_url, &t, &body, seconds, label)).await??;
-        let queries = state.query_count().saturating_sub(before);
-        let cpu = server_cpu_ms().saturating_sub(cpu_before);
-        // Precision is not the point: per-request figures, to two decimals.
-        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-        let (per_request, cpu_per_request) = {
-            let requests = load.requests.max(1) as f64;
-            (queries as f64 / requests, cpu as f64 / requests)
-        };
-        println!(
-            "   {per_request:.2} SQL/request, server {cpu_per_request:.2} ms CPU/request   load {}",
-            load_average()
-        );
-    }
-    cold(&state, org, &url, &token, &overview, "rosterOverview").await?;
-    cold(
-        &state,
-        org,
-        &url,
-        &token,
-        &grouped,
-        "analytics [STORE, MONTH]",
+    let (cold, warm, distinct) = load(
+        &server.url,
+        &org,
+        &credentials,
+        options.seconds,
+        &first_error,
     )
     .await?;
-    raw_sql(&state.db, "roster by artist (lines)", &format!(
-        "SELECT r.artist_id, SUM(l.base_amount_nanos), SUM(l.quantity) FROM statement_lines l JOIN releases r ON r.id = l.release_id \
-         WHERE l.organization_id = {org} AND l.sale_period_start >= '2025-01-01' AND l.sale_period_start <= '2025-12-31' GROUP BY r.artist_id"
-    )).await?;
-    raw_sql(&state.db, "store × month (lines)", &format!(
-        "SELECT store, sale_period_start, SUM(base_amount_nanos), SUM(quantity) FROM statement_lines \
-         WHERE organization_id = {org} AND sale_period_start >= '2024-06-01' AND sale_period_start <= '2025-05-31' GROUP BY store, sale_period_start"
-    )).await?;
-    raw_sql(&state.db, "store × month (roll-ups)", &format!(
-        "SELECT store, month, SUM(earnings_base_nanos), SUM(quantity) FROM analytics_monthly \
-         WHERE organization_id = {org} AND month >= '2024-06-01' AND month <= '2025-05-31' GROUP BY store, month"
-    )).await?;
-    Ok(())
+    let answered = cold.millis.len() + warm.millis.len();
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let rate = answered as f64 / options.seconds.max(1) as f64;
+    for row in [
+        Row {
+            what: format!("COLD under load, {} clients", credentials.len()),
+            latencies: cold,
+        },
+        Row {
+            what: format!("WARM under load, {} clients", credentials.len()),
+            latencies: warm,
+        },
+    ] {
+        print_row(&row);
+        rows.push(row);
+    }
+    let check = check_totals(&state.db, &seeded, &server.url, &org, &owner).await?;
+    let peak = process_peak_rss_mb(server.pid());
+    let load_at_end = load_average();
+    drop(server);
+    println!("  {check}");
+    if let Some(error) = first_error.lock().expect("not poisoned").as_ref() {
+        println!("  first error: {error}");
+    }
+    let mut summary = vec![format!(
+        "{label}, {} lines, {} clients × {} credentials, {} s, {distinct} distinct cold questions, {rate:.0} answers/s; server peak RSS {peak:.0} MB; load {load_at_start} → {load_at_end}",
+        options.lines,
+        credentials.len(),
+        credentials.len(),
+        options.seconds
+    )];
+    summary.extend(rows.iter().map(|row| {
+        let p = row.latencies.percentiles();
+        format!(
+            "| {label} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
+            row.what,
+            p.count,
+            p.p50,
+            p.p95,
+            p.p99,
+            p.max,
+            row.latencies.errors,
+            row.latencies.timeouts
+        )
+    }));
+    summary.push(format!("{label}: {check}"));
+    Ok(summary)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse()?;
-    if options.runs("postgres")
-        && let Ok(server) = std::env::var(tests::DATABASE_ENV)
-        && !server.is_empty()
-    {
+    let mut summary = Vec::new();
+    if options.postgres {
+        let server = std::env::var(tests::DATABASE_ENV)
+            .map_err(|_| anyhow::anyhow!("set {} (or pass --only sqlite)", tests::DATABASE_ENV))?;
         let admin = sea_orm::Database::connect(&server).await?;
         let name = if options.reuse {
             format!("imprint_bench_analytics_{}", options.lines)
@@ -549,27 +915,32 @@ async fn main() -> anyhow::Result<()> {
                 .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
                 .await?;
         }
-        result?;
+        summary.extend(result?);
     }
-    if !options.runs("sqlite") {
-        return Ok(());
-    }
-    let temporary = tempfile::tempdir()?;
-    let folder = if options.reuse {
-        let kept = std::path::PathBuf::from("target/bench-analytics");
-        std::fs::create_dir_all(&kept)?;
-        kept
-    } else {
-        temporary.path().to_path_buf()
-    };
-    run(
-        "sqlite",
-        format!(
+    if options.sqlite {
+        let temporary = tempfile::tempdir()?;
+        let folder = if options.reuse {
+            let kept = std::path::PathBuf::from("target/bench-analytics");
+            std::fs::create_dir_all(&kept)?;
+            kept
+        } else {
+            temporary.path().to_path_buf()
+        };
+        let url = format!(
             "sqlite://{}/sqlite-{}.db?mode=rwc",
-            folder.display(),
+            std::path::absolute(&folder)?.display(),
             options.lines
-        ),
-        &options,
-    )
-    .await
+        );
+        summary.extend(run("sqlite", url, &options).await?);
+    }
+    println!("\nSUMMARY (latencies in ms, measured by the clients)");
+    println!("| backend | what | count | p50 | p95 | p99 | max | errors | timeouts |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for line in summary.iter().filter(|l| l.starts_with('|')) {
+        println!("{line}");
+    }
+    for line in summary.iter().filter(|l| !l.starts_with('|')) {
+        println!("{line}");
+    }
+    Ok(())
 }

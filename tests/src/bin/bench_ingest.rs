@@ -24,7 +24,7 @@ async fn run_backend(
     file: &std::path::Path,
     lines: usize,
     expected_total: i128,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Milestones> {
     use sea_orm::EntityTrait;
     let dir = tempfile::tempdir()?;
     let dir_str = dir.path().display().to_string();
@@ -109,7 +109,28 @@ async fn run_backend(
         statement.unmatched_count,
         statement.allocation_status,
     );
-    Ok(())
+    Ok(Milestones {
+        parsed: (registered.0 + parsed.0).as_secs_f64(),
+        allocated: elapsed.as_secs_f64(),
+        peak_mb: peak,
+    })
+}
+
+/// Seconds from the upload to each milestone, and the peak memory.
+struct Milestones {
+    /// Stored, parsed and matched.
+    parsed: f64,
+    /// And allocated to payees.
+    allocated: f64,
+    peak_mb: f64,
+}
+
+/// The load average, the machine being shared: figures beside it are comparable only at a
+/// like load.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn copy_floor(server_url: &str, file: &std::path::Path) -> anyhow::Result<f64> {
@@ -197,7 +218,7 @@ async fn main() -> anyhow::Result<()> {
     drop(fingerprints);
 
     if runs("sqlite") {
-        run_backend(
+        let _sqlite = run_backend(
             "sqlite",
             format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
             &path,
@@ -215,7 +236,8 @@ async fn main() -> anyhow::Result<()> {
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
             let base = &server[..server.rfind('/').unwrap_or(server.len())];
-            run_backend(
+            let load_before = load_average();
+            let milestones = run_backend(
                 "postgres",
                 format!("{base}/{name}"),
                 &path,
@@ -231,6 +253,25 @@ async fn main() -> anyhow::Result<()> {
                 "postgres \\copy floor: {lines} lines in {floor:.2} s = {:.0} lines/s",
                 lines as f64 / floor
             );
+            println!();
+            println!(
+                "SUMMARY postgres, {lines} lines, load average {load_before} before, {} after",
+                load_average()
+            );
+            println!("| step | seconds | × \\copy floor | target |");
+            println!("| --- | ---: | ---: | ---: |");
+            println!("| \\copy of the same rows (floor) | {floor:.2} | 1.0 | |");
+            println!(
+                "| upload → parsed and matched | {:.2} | {:.1} | ≤ 5 |",
+                milestones.parsed,
+                milestones.parsed / floor
+            );
+            println!(
+                "| upload → allocated | {:.2} | {:.1} | ≤ 10 |",
+                milestones.allocated,
+                milestones.allocated / floor
+            );
+            println!("| peak RSS | {:.0} MB | | ≤ 300 MB |", milestones.peak_mb);
         }
         _ => println!("postgres: skipped ({} not set)", tests::DATABASE_ENV),
     }

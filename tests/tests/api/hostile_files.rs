@@ -192,6 +192,13 @@ async fn out_of_range_amounts_are_line_errors(app: TestApp) {
         })
         .await;
     assert_eq!((rows, lines), (1, 3));
+    // Analytics reports the month's total exactly, summed without a BIGINT SUM.
+    let totals = "query($org: ID!) { analytics(organizationId: $org, groupBy: [MONTH]) { totals { lineCount earnings { amount } } } }";
+    let exact = app.ok(Some(&token), totals, json!({"org": org})).await;
+    assert_eq!(
+        exact["analytics"]["totals"]["earnings"]["amount"], "9000000003.75",
+        "{exact}"
+    );
 
     // A second statement in the same month and roll-up group: the group's sum is beyond an
     // i64 of nano-units. The refresh saturates it rather than failing every later refresh.
@@ -222,6 +229,26 @@ async fn out_of_range_amounts_are_line_errors(app: TestApp) {
     )
     .await
     .expect("a whole refresh over the saturated month");
+
+    // Asked for, the month's total (beyond an i64 of nano-units) is an error that says so, not
+    // a saturated or wrapped number.
+    let refused = app
+        .eventually(Duration::from_secs(30), || async {
+            let body = app.graphql(Some(&token), totals, json!({"org": org})).await;
+            body["errors"].is_array().then_some(body)
+        })
+        .await;
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cannot be reported"),
+        "{refused}"
+    );
+    assert!(
+        refused["data"].is_null() || refused["data"]["analytics"].is_null(),
+        "no number beside the error: {refused}"
+    );
 }
 
 async fn silent_misreads_are_reported(app: TestApp) {

@@ -9,6 +9,8 @@
 use domain::analytics::{Dimension, GRAINS};
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
+use super::refresh_analytics::checked_sum;
+
 /// The column that keeps `dimension`, in both roll-up tables.
 #[must_use]
 pub fn column(dimension: Dimension) -> &'static str {
@@ -50,11 +52,13 @@ pub async fn rewrite(
         let insert = format!(
             "INSERT INTO analytics_rollups (organization_id, grain, {kept}month, currency, \
                quantity, earnings_base_nanos, earnings_nanos, line_count) \
-             SELECT organization_id, '{name}', {kept}month, currency, CAST(SUM(quantity) AS BIGINT), \
-               CAST(SUM(earnings_base_nanos) AS BIGINT), CAST(SUM(earnings_nanos) AS BIGINT), \
+             SELECT organization_id, '{name}', {kept}month, currency, {quantity}, {base}, {amount}, \
                CAST(SUM(line_count) AS BIGINT) \
              FROM analytics_monthly WHERE organization_id = $1{month_filter} \
-             GROUP BY organization_id, {kept}month, currency"
+             GROUP BY organization_id, {kept}month, currency",
+            quantity = checked_sum("quantity"),
+            base = checked_sum("earnings_base_nanos"),
+            amount = checked_sum("earnings_nanos"),
         );
         written += db
             .execute_raw(Statement::from_sql_and_values(

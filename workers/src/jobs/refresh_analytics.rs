@@ -30,15 +30,18 @@ const REFRESH_LOCK: i32 = 7_002;
 /// `i64` bounds instead: the sum of the whole units and the sum of the nano-units below one
 /// each stay far inside `i64` (a billion lines of the largest amount), and are put together
 /// only when the result fits. (SQLite's SUM raises "integer overflow"; PostgreSQL's NUMERIC
-/// sum fails its cast back to BIGINT.) The saturated region starts about one unit short of
-/// the bound, where no real total ever is.
-fn checked_sum(column: &str) -> String {
+/// sum fails its cast back to BIGINT.) The saturated region starts past
+/// [`domain::money::MAX_TOTAL_NANOS`], where no real total ever is, and the API refuses any
+/// total there ([`crate::sums`]): a saturated month is an error when read, never a number.
+/// The roll-ups sum the monthly rows with it again, so a saturated row stays saturated.
+pub(crate) fn checked_sum(column: &str) -> String {
     let units = format!("CAST(SUM({column} / 1000000000) AS BIGINT)");
     let rest = format!("CAST(SUM({column} % 1000000000) AS BIGINT)");
     let whole = format!("({units} + {rest} / 1000000000)");
+    let bound = domain::money::MAX_TOTAL_NANOS / domain::money::NANOS_PER_UNIT;
     format!(
-        "CASE WHEN {whole} > 9223372035 THEN 9223372036854775807 \
-              WHEN {whole} < -9223372035 THEN -9223372036854775807 \
+        "CASE WHEN {whole} > {bound} THEN 9223372036854775807 \
+              WHEN {whole} < -{bound} THEN -9223372036854775807 \
               ELSE {whole} * 1000000000 + {rest} % 1000000000 END"
     )
 }
@@ -154,12 +157,14 @@ pub async fn run(
     // planner takes the (organization_id, month) range for a handful of rows and walks the heap
     // in index order and sorts to group: about 33 ms in place of 6 ms for a year of 15,000
     // roll-up rows. Autovacuum would analyse the table too, but only within a minute or so,
-    // and that minute is when the first, uncached, requests after the refresh come.
-    if backend == DbBackend::Postgres
-        && written >= ANALYZE_AFTER_ROWS
-        && let Err(err) = ctx.db.execute_unprepared("ANALYZE analytics_monthly").await
-    {
-        tracing::warn!(error = %err, organization_id, "analysing the roll-ups failed");
+    // and that minute is when the first, uncached, requests after the refresh come. Both
+    // tables: the coarser grains in `analytics_rollups` answer most queries.
+    if backend == DbBackend::Postgres && written >= ANALYZE_AFTER_ROWS {
+        for table in ["analytics_monthly", "analytics_rollups"] {
+            if let Err(err) = ctx.db.execute_unprepared(&format!("ANALYZE {table}")).await {
+                tracing::warn!(error = %err, organization_id, table, "analysing the roll-ups failed");
+            }
+        }
     }
     // API processes drop their cached version at once; one that misses the event re-reads the
     // version within its check interval, so a lost event delays the refresh and breaks nothing.

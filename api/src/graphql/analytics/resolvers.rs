@@ -92,7 +92,10 @@ pub(super) fn change_percent(
     if before == 0 {
         return None;
     }
-    let change = rust_decimal::Decimal::from(now - before) * rust_decimal::Decimal::from(100)
+    // In i128: two totals a sum may report are apart by more than an i64 can hold.
+    let difference = i128::from(now) - i128::from(before);
+    let change = rust_decimal::Decimal::from_i128_with_scale(difference, 0)
+        * rust_decimal::Decimal::from(100)
         / rust_decimal::Decimal::from(before);
     Some(change.round_dp(1).to_string())
 }
@@ -124,7 +127,7 @@ impl AnalyticsQuery {
         let filter = filter.unwrap_or_default();
         let where_ = build_where(&access, &filter)?;
         let all = aggregate(ctx, &scope, &where_, &group_by).await?;
-        let totals = totals_of(&all, &base);
+        let totals = totals_of(&all, &base)?;
         let limit = usize::try_from(first).unwrap_or(100);
         let more_rows = i64::try_from(all.len().saturating_sub(limit)).unwrap_or(0);
         let rows = all.iter().take(limit).cloned().collect();
@@ -181,8 +184,8 @@ impl AnalyticsQuery {
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]),
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]),
         )?;
-        let totals = totals_of(&by_artist, &base);
-        let previous_totals = totals_of(&by_artist_before, &base);
+        let totals = totals_of(&by_artist, &base)?;
+        let previous_totals = totals_of(&by_artist_before, &base)?;
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
             .iter()
             .map(|r| (r.key.artist_id, r.figures.clone()))

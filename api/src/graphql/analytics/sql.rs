@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use domain::analytics::{Dimension, Grain};
 use domain::period::first_of_month;
 use sea_orm::{ConnectionTrait, Statement};
+use workers::sums::{split_sum, total};
 
 use super::super::access::{ContextExt, OrgAccess};
 use super::super::accounts::decode_or_not_found;
@@ -211,10 +212,12 @@ pub(super) async fn aggregate_uncached(
     select.push("currency".into());
     let group = select.join(", ");
     let sql = format!(
-        "SELECT {group}, CAST(SUM(quantity) AS BIGINT) AS quantity, CAST(SUM(earnings_base_nanos) AS BIGINT) AS base, \
-           CAST(SUM(earnings_nanos) AS BIGINT) AS earnings, CAST(SUM(line_count) AS BIGINT) AS lines \
+        "SELECT {group}, CAST(SUM(quantity) AS BIGINT) AS quantity, {base}, {earnings}, \
+           CAST(SUM(line_count) AS BIGINT) AS lines \
          FROM {from}{} GROUP BY {group}",
-        where_.sql
+        where_.sql,
+        base = split_sum("earnings_base_nanos", "base"),
+        earnings = split_sum("earnings_nanos", "earnings"),
     );
     let backend = db.get_database_backend();
     let rows = db
@@ -243,14 +246,14 @@ pub(super) async fn aggregate_uncached(
         let part = AnalyticsFigures {
             quantity: row.try_get("", "quantity")?,
             base_currency: base_currency.to_owned(),
-            earnings_base_nanos: row.try_get("", "base")?,
-            earnings_by_currency: vec![(currency, row.try_get("", "earnings")?)],
+            earnings_base_nanos: total(&row, "base")?.map_err(too_large)?,
+            earnings_by_currency: vec![(currency, total(&row, "earnings")?.map_err(too_large)?)],
             line_count: row.try_get("", "lines")?,
         };
         groups
             .entry(key)
             .or_insert_with(|| AnalyticsFigures::empty(base_currency))
-            .add(&part);
+            .add(&part)?;
     }
     let mut result: Vec<AnalyticsRow> = groups
         .into_iter()
@@ -270,10 +273,21 @@ pub(super) async fn aggregate_uncached(
     Ok(result)
 }
 
-pub(super) fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> AnalyticsFigures {
+/// The figures of all `rows` together.
+///
+/// # Errors
+/// A total past what a sum may report ([`domain::money::MAX_TOTAL_NANOS`]).
+pub(super) fn totals_of(rows: &[AnalyticsRow], base_currency: &str) -> ApiResult<AnalyticsFigures> {
     let mut totals = AnalyticsFigures::empty(base_currency);
     for row in rows {
-        totals.add(&row.figures);
+        totals.add(&row.figures)?;
     }
-    totals
+    Ok(totals)
+}
+
+/// A total too large to report: the client's error, said plainly, never a wrong number.
+pub(super) fn too_large(err: domain::money::MoneyError) -> ApiError {
+    ApiError::BadRequest(format!(
+        "a total of these figures cannot be reported: {err} (narrow the filter or the period)"
+    ))
 }

@@ -11,6 +11,7 @@ use domain::analytics::Dimension;
 
 use super::super::access::ContextExt;
 use super::super::catalogue::{Release, Track};
+use super::super::error::ApiResult;
 use super::super::guard;
 use super::super::loaders::Loaders;
 use super::super::money::Money;
@@ -92,21 +93,34 @@ impl AnalyticsFigures {
         }
     }
 
-    pub(super) fn add(&mut self, other: &Self) {
-        self.quantity += other.quantity;
-        self.earnings_base_nanos += other.earnings_base_nanos;
-        self.line_count += other.line_count;
+    /// Adds `other`'s figures to these; money by [`domain::money::add_totals`], so a total
+    /// past what may be reported is an error, never a wrapped number.
+    pub(super) fn add(&mut self, other: &Self) -> ApiResult<()> {
+        let count = |a: i64, b: i64| {
+            a.checked_add(b)
+                .ok_or_else(|| super::sql::too_large(domain::money::MoneyError::Overflow))
+        };
+        self.quantity = count(self.quantity, other.quantity)?;
+        self.line_count = count(self.line_count, other.line_count)?;
+        self.earnings_base_nanos =
+            domain::money::add_totals(self.earnings_base_nanos, other.earnings_base_nanos)
+                .map_err(super::sql::too_large)?;
         for (currency, nanos) in &other.earnings_by_currency {
             match self
                 .earnings_by_currency
                 .binary_search_by(|(c, _)| c.cmp(currency))
             {
-                Ok(i) => self.earnings_by_currency[i].1 += nanos,
+                Ok(i) => {
+                    let sum = &mut self.earnings_by_currency[i].1;
+                    *sum =
+                        domain::money::add_totals(*sum, *nanos).map_err(super::sql::too_large)?;
+                }
                 Err(i) => self
                     .earnings_by_currency
                     .insert(i, (currency.clone(), *nanos)),
             }
         }
+        Ok(())
     }
 }
 
