@@ -288,7 +288,9 @@ pub enum RateError {
     #[error("the rate must be greater than zero")]
     NotPositive,
     /// A payee currency the run has no rate for.
-    #[error("no exchange rate for {payout} (1 {ledger} = ? {payout}): give one on the run or add it to the rate table")]
+    #[error(
+        "no exchange rate for {payout} (1 {ledger} = ? {payout}): give one on the run or add it to the rate table"
+    )]
     Missing {
         /// The ledger's currency.
         ledger: Currency,

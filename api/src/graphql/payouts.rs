@@ -170,7 +170,7 @@ impl PayoutRun {
         self.0.paid_at
     }
     /// The rates the run converts at, as given when it was created.
-    async fn exchange_rates(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExchangeRate>> {
+    async fn exchange_rates(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayoutRunRate>> {
         let rates = workers::payouts::run_rates(&self.0).map_err(ApiError::internal)?;
         let org = organization::Entity::find_by_id(self.0.organization_id)
             .one(ctx.db())
@@ -178,7 +178,7 @@ impl PayoutRun {
             .ok_or(ApiError::NotFound("Organization"))?;
         Ok(rates
             .into_iter()
-            .map(|(to, rate)| ExchangeRate {
+            .map(|(to, rate)| PayoutRunRate {
                 from: org.base_currency.clone(),
                 to: to.as_str().to_owned(),
                 rate: rate.get().to_string(),
@@ -475,12 +475,12 @@ pub struct CreatePayoutRunInput {
     pub period_end: NaiveDate,
     /// The rates this run pays payees in other currencies at: one per payee currency that is
     /// not the organisation's base currency (a missing one is a `userError` naming it).
-    pub exchange_rates: Option<Vec<ExchangeRateInput>>,
+    pub exchange_rates: Option<Vec<PayoutRateInput>>,
 }
 
 /// 1 unit of the organisation's base currency = `rate` units of `currency`.
 #[derive(InputObject)]
-pub struct ExchangeRateInput {
+pub struct PayoutRateInput {
     /// ISO 4217, the payees' currency.
     pub currency: String,
     /// A decimal string greater than zero, e.g. "0.9231".
@@ -489,7 +489,7 @@ pub struct ExchangeRateInput {
 
 /// A rate a run converts at: 1 unit of `from` (the ledger's currency) = `rate` units of `to`.
 #[derive(SimpleObject, Debug, Clone)]
-pub struct ExchangeRate {
+pub struct PayoutRunRate {
     pub from: String,
     pub to: String,
     /// An exact decimal string.
@@ -502,7 +502,7 @@ pub struct ExchangeRate {
 async fn run_rates_input(
     db: &impl ConnectionTrait,
     org: &organization::Model,
-    input: Option<&[ExchangeRateInput]>,
+    input: Option<&[PayoutRateInput]>,
     period_end: NaiveDate,
     errors: &mut UserErrors,
 ) -> ApiResult<String> {
@@ -548,8 +548,15 @@ async fn run_rates_input(
         .iter()
         .filter_map(|code| Currency::parse(code).ok())
         .collect();
-    workers::payouts::fill_rates_from_table(db, org.id, ledger, &currencies, period_end, &mut rates)
-        .await?;
+    workers::payouts::fill_rates_from_table(
+        db,
+        org.id,
+        ledger,
+        &currencies,
+        period_end,
+        &mut rates,
+    )
+    .await?;
     for payout in currencies {
         if let Err(err) = workers::payouts::rate_for(&rates, ledger, payout) {
             errors.invalid("exchangeRates", err.to_string());
@@ -625,8 +632,7 @@ impl PayoutsMutation {
             .await?
             .ok_or(ApiError::NotFound("Organization"))?;
         let mut errors = UserErrors::default();
-        let exchange_rates =
-            run_rates_input(
+        let exchange_rates = run_rates_input(
             db,
             &org,
             input.exchange_rates.as_deref(),

@@ -15,8 +15,8 @@ use domain::mail::{self, DigestFigures, MailKind, OutboxStatus};
 use entity::{mail_outbox, membership, organization, statement, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use super::outbox::{self, NewMail};
