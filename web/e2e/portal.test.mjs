@@ -283,6 +283,8 @@ step('a payout run through to paid, and the artist sees her payout arrive live',
   const download = label.waitForEvent('download');
   await run.getByRole('button', { name: 'Export CSV' }).click();
   assert.match((await download).suggestedFilename(), /payout-run-2025-01-31\.csv/);
+  // The server's payment files: payees without payment details are named, not silently left out.
+  await run.getByRole('region', { name: 'Payment files' }).getByTestId('unpayable').getByText(/Ada Vesper/).waitFor();
   for (const input of await run.getByLabel(/Payment reference for/).all()) {
     const who = (await input.getAttribute('aria-label')).replace('Payment reference for ', '');
     await input.fill(`TX-${who.split(' ')[0].toUpperCase()}`);

@@ -175,6 +175,66 @@ function NewRun() {
   );
 }
 
+const RunRails = graphql(`
+  query RunRails($id: ID!) {
+    node(id: $id) {
+      ... on PayoutRun {
+        id
+        rails {
+          wiseBatchCsvUrl paypalPayoutsCsvUrl sepaCreditTransferUrl
+          totals { rail currency payoutCount amount { amount currency } }
+          payoutsWithoutUsableDetails { reason payout { id payee { name } } }
+        }
+      }
+    }
+  }
+`);
+
+const railWords: Record<string, string> = { WISE: 'Wise', PAYPAL: 'PayPal', SEPA: 'SEPA' };
+
+/** The payment files of an approved run, made by the server from each payee's payment details. */
+function RailFiles({ run }: { run: RunT }) {
+  const [{ data, error }] = useQuery({ query: RunRails, variables: { id: run.id } });
+  const node = data?.node;
+  const rails = node && 'rails' in node ? node.rails : null;
+  if (error) return <p className="field-error">{error.message}</p>;
+  if (!rails) return null;
+  const files: [string, string, string][] = [
+    ['Wise batch CSV', rails.wiseBatchCsvUrl, `wise-${run.periodEnd}.csv`],
+    ['PayPal Payouts CSV', rails.paypalPayoutsCsvUrl, `paypal-${run.periodEnd}.csv`],
+    ['SEPA transfer (pain.001)', rails.sepaCreditTransferUrl, `sepa-${run.periodEnd}.xml`],
+  ];
+  return (
+    <section aria-label="Payment files">
+      <h4>Payment files</h4>
+      {rails.totals.length ? (
+        <ul>
+          {rails.totals.map((t) => (
+            <li key={`${t.rail}-${t.currency}`}>
+              {railWords[t.rail] ?? t.rail}: {formatNumber(t.payoutCount)} payouts, {formatMoney(t.amount)}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="actions">
+        {files.map(([label, url, name]) => (
+          <button key={label} onClick={() => download(url, name).catch((e: Error) => alert(e.message))}>{label}</button>
+        ))}
+      </div>
+      {rails.payoutsWithoutUsableDetails.length ? (
+        <>
+          <p>Not in any file (add their payment details):</p>
+          <ul data-testid="unpayable">
+            {rails.payoutsWithoutUsableDetails.map((u) => (
+              <li key={u.payout.id}>{u.payout.payee?.name}: {u.reason}</li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
 type RunT = NonNullable<import('../gql/graphql').MoneyQuery['organization']>['payoutRuns']['nodes'][number];
 
 function exportCsv(run: RunT) {
@@ -245,6 +305,7 @@ function Run({ run, canWrite }: { run: RunT; canWrite: boolean }) {
           </tbody>
         </table>
       </div>
+      {run.status === 'APPROVED' && canWrite ? <RailFiles run={run} /> : null}
       <FormErrors messages={errors.map((e) => e.message)} />
       {canWrite ? (
         <div className="actions">
