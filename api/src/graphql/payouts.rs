@@ -953,26 +953,14 @@ impl PayoutsMutation {
             .await?
             .is_some();
         let before = audit::snapshot(&run);
-        let mut mails = Vec::new(); // MAIL (helper D)
+        let mut mails = Vec::new();
         let run = if still_pending {
             run
         } else {
-            let Some(paid) = move_run(
-                &txn,
-                run.id,
-                RunStatus::Approved,
-                RunStatus::Paid,
-                vec![(payout_run::Column::PaidAt, Some(now).into())],
-                now,
-            )
-            .await?
-            else {
+            let Some((paid, queued)) = pay_run(&txn, run.id, now).await? else {
                 return changed_meanwhile(txn, &run).await;
             };
-            settle_run(&txn, &paid, now).await?;
-            // MAIL (helper D, issue 15): "your statement is ready" to each paid payee, in this
-            // transaction (the outbox); pushed once it commits, below.
-            mails = workers::mail::outbox::statements_ready(&txn, &paid, now).await?;
+            mails = queued;
             paid
         };
         let after = serde_json::to_value(serde_json::json!({
@@ -985,7 +973,7 @@ impl PayoutsMutation {
         }))
         .ok();
         let done = transition_done(ctx, txn, run, "payout_run.pay", before, after).await?;
-        workers::mail::outbox::push(&ctx.state().queue, &mails).await; // MAIL (helper D)
+        workers::mail::outbox::push(&ctx.state().queue, &mails).await;
         Ok(done)
     }
 
@@ -1263,8 +1251,10 @@ pub(crate) async fn any_pending(txn: &DatabaseTransaction, run_id: i64) -> ApiRe
         .is_some())
 }
 
-/// Moves an approved run to paid and writes its ledger entries, as `markPayoutRunPaid` does
-/// once the last payment is recorded; `None` when the run was no longer approved.
+/// Moves an approved run to paid, writes its ledger entries and queues "your statement is ready"
+/// in the outbox: the one way a run becomes paid, whether the last payment was recorded by
+/// `markPayoutRunPaid` or by `importPayoutConfirmation`. Returns the run and the mails to push
+/// once the transaction commits; `None` when the run was no longer approved.
 ///
 /// # Errors
 /// Database failures.
@@ -1272,7 +1262,7 @@ pub(crate) async fn pay_run(
     txn: &DatabaseTransaction,
     run_id: i64,
     now: DateTime<Utc>,
-) -> ApiResult<Option<payout_run::Model>> {
+) -> ApiResult<Option<(payout_run::Model, Vec<i64>)>> {
     let Some(paid) = move_run(
         txn,
         run_id,
@@ -1286,7 +1276,10 @@ pub(crate) async fn pay_run(
         return Ok(None);
     };
     settle_run(txn, &paid, now).await?;
-    Ok(Some(paid))
+    // "Your statement is ready" to each paid payee, written in this transaction (the outbox);
+    // the caller pushes their delivery once it commits.
+    let mails = workers::mail::outbox::statements_ready(txn, &paid, now).await?;
+    Ok(Some((paid, mails)))
 }
 
 /// A payout run moved.

@@ -347,9 +347,13 @@ impl RailsMutation {
                     .unwrap_or(0);
         }
         let mut run_after = run.clone();
+        let mut mails = Vec::new();
         if locked && paid > 0 && !payouts::any_pending(&txn, run.id).await? {
             match payouts::pay_run(&txn, run.id, now).await? {
-                Some(r) => run_after = r,
+                Some((r, queued)) => {
+                    run_after = r;
+                    mails = queued;
+                }
                 None => {
                     txn.rollback().await?;
                     return Ok(ImportPayoutConfirmationPayload::error(
@@ -381,6 +385,7 @@ impl RailsMutation {
             )
             .await?;
             txn.commit().await?;
+            workers::mail::outbox::push(&ctx.state().queue, &mails).await;
             payouts::publish(ctx, &run_after).await;
         } else {
             txn.rollback().await?;
