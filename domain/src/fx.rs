@@ -836,7 +836,7 @@ mod tests {
 
     #[test]
     fn remittance_key_ignores_statement_order() {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("a day");
         let eur = cur("EUR");
         assert_eq!(
             remittance_key(" R-1 ", 5, eur, day, &[3, 1, 3]),

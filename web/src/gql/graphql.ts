@@ -135,7 +135,7 @@ export type CreatePayoutRunInput = {
    * The rates this run pays payees in other currencies at: one per payee currency that is
    * not the organisation's base currency (a missing one is a `userError` naming it).
    */
-  exchangeRates?: Array<ExchangeRateInput> | null | undefined;
+  exchangeRates?: Array<PayoutRateInput> | null | undefined;
   organizationId: string;
   /** The last day of the period to pay: earnings from sales up to it are taken up. */
   periodEnd: string;
@@ -166,14 +166,6 @@ export type DealBasis =
 
 export type DeleteWebhookInput = {
   webhookId: string;
-};
-
-/** 1 unit of the organisation's base currency = `rate` units of `currency`. */
-export type ExchangeRateInput = {
-  /** ISO 4217, the payees' currency. */
-  currency: string;
-  /** A decimal string greater than zero, e.g. "0.9231". */
-  rate: string;
 };
 
 export type ExitReleasePolicy =
@@ -232,6 +224,14 @@ export type PaymentInput = {
   payeeId: string;
   /** The bank transfer, PayPal or other reference of the payment. */
   paymentReference: string;
+};
+
+/** 1 unit of the organisation's base currency = `rate` units of `currency`. */
+export type PayoutRateInput = {
+  /** ISO 4217, the payees' currency. */
+  currency: string;
+  /** A decimal string greater than zero, e.g. "0.9231". */
+  rate: string;
 };
 
 export type PayoutRunInput = {
