@@ -663,6 +663,28 @@ pub fn counts_toward_payout(reconciled_only: bool, from_statement: bool, reconci
     !reconciled_only || !from_statement || reconciled
 }
 
+/// A remittance's identity within its organisation: its reference, amount, currency, day and
+/// statements (in any order). Recording a remittance with the same key again (a double click,
+/// a retry) is the same remittance.
+#[must_use]
+pub fn remittance_key(
+    reference: &str,
+    amount_nanos: i64,
+    currency: Currency,
+    received_on: chrono::NaiveDate,
+    statement_ids: &[i64],
+) -> String {
+    let mut ids = statement_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    format!(
+        "{received_on}|{currency}|{amount_nanos}|{}|{}",
+        ids.join(","),
+        reference.trim()
+    )
+}
+
 /// Serialisable copy of a rate used on a statement, for its summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateUsed {
@@ -810,6 +832,20 @@ mod tests {
         assert!(counts_toward_payout(false, true, false));
         assert!(!counts_toward_payout(true, true, false));
         assert!(counts_toward_payout(true, false, false));
+    }
+
+    #[test]
+    fn remittance_key_ignores_statement_order() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("a day");
+        let eur = cur("EUR");
+        assert_eq!(
+            remittance_key(" R-1 ", 5, eur, day, &[3, 1, 3]),
+            remittance_key("R-1", 5, eur, day, &[1, 3])
+        );
+        assert_ne!(
+            remittance_key("R-1", 5, eur, day, &[1]),
+            remittance_key("R-1", 6, eur, day, &[1])
+        );
     }
 
     proptest! {

@@ -28,6 +28,7 @@ pub mod organization;
 pub mod payee;
 pub mod payout;
 pub mod payout_run;
+pub mod payout_run_held_statement;
 pub mod recoupable;
 pub mod release;
 pub mod remittance;

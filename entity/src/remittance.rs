@@ -17,6 +17,9 @@ pub struct Model {
     pub reference: String,
     pub created_by_user_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// Reference, amount, currency, day and statements: unique per organisation, so a double
+    /// click records the remittance once (null on rows recorded before the key existed).
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

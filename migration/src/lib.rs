@@ -35,6 +35,7 @@ mod m20261206_000020_payout_currency_withholding;
 mod m20261206_000021_payment_details;
 mod m20261206_000022_mail_outbox;
 mod m20261206_000023_split_consent;
+mod m20261206_000024_reconciled_payouts;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_payment_details::Migration),
             Box::new(m20261206_000022_mail_outbox::Migration),
             Box::new(m20261206_000023_split_consent::Migration),
+            Box::new(m20261206_000024_reconciled_payouts::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ mod api {
     pub mod portal;
     pub mod principal_cache;
     pub mod profile_claims;
+    pub mod reconciled_payouts;
     pub mod recoupables;
     pub mod sessions;
     pub mod split_consent;

@@ -7,8 +7,11 @@
 //!
 //! - at or below its watermark,
 //! - for a sale period ending by its `period_end` (or with no period),
-//! - and not taken up by an earlier **paid** run (by that run's own watermark and period end;
-//!   runs are sequential, so an earlier run has a smaller id).
+//! - not of a statement the run holds back ([`hold_unreconciled`]: the organisation pays only
+//!   reconciled money and no remittance pays the statement yet),
+//! - and not taken up by an earlier **paid** run (by that run's own watermark and period end,
+//!   unless that run held the entry's statement back; runs are sequential, so an earlier run
+//!   has a smaller id).
 //!
 //! The ledger is append-only, so this set never changes once fixed: a retried run computes the
 //! same figures, and a late statement for an old period is taken up by the next run. Cancelled
@@ -33,16 +36,102 @@ use domain::payout::{
     HeldReserve, PaymentTerms, PayoutInput, PayoutLine, PayoutRate, RateError, RunStatus,
     compute_paid_payout, due_reserves, payout_rate,
 };
-use entity::{organization, payee, payout, payout_run};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use entity::{fx_setting, organization, payee, payout, payout_run, payout_run_held_statement};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, Statement};
 
 /// SQL condition on `ledger_entries e` selecting the entries run `$2` (watermark `$3`, period
 /// end `$4`) of organisation `$1` takes up; see the module doc.
 pub const TAKEN_UP_BY_RUN: &str = "e.organization_id = $1 AND e.payee_id IS NOT NULL \
     AND e.account IN ('earnings', 'label', 'recoupment') \
     AND e.id <= $3 AND (e.period IS NULL OR e.period <= $4) \
+    AND NOT EXISTS (SELECT 1 FROM payout_run_held_statements h \
+        WHERE h.payout_run_id = $2 AND h.statement_id = e.statement_id) \
     AND NOT EXISTS (SELECT 1 FROM payout_runs r WHERE r.organization_id = $1 AND r.status = 'paid' \
-        AND r.id < $2 AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end))";
+        AND r.id < $2 AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end) \
+        AND NOT EXISTS (SELECT 1 FROM payout_run_held_statements h \
+            WHERE h.payout_run_id = r.id AND h.statement_id = e.statement_id))";
+
+/// SQL condition on a paid run `r` and a ledger entry `e`: `r` took `e` up (by its watermark
+/// and period end, unless it held `e`'s statement back). Every figure of what is still
+/// pending (the money summary) uses it, so it agrees with [`TAKEN_UP_BY_RUN`].
+pub const PAID_RUN_TOOK_UP: &str = "r.organization_id = e.organization_id AND r.status = 'paid' \
+    AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end) \
+    AND NOT EXISTS (SELECT 1 FROM payout_run_held_statements h \
+        WHERE h.payout_run_id = r.id AND h.statement_id = e.statement_id)";
+
+/// Whether the organisation pays only reconciled money (`setPayoutsReconciledOnly`).
+///
+/// # Errors
+/// A database error.
+pub async fn reconciled_only(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(fx_setting::Entity::find()
+        .filter(fx_setting::Column::OrganizationId.eq(organization_id))
+        .one(db)
+        .await?
+        .is_some_and(|s| s.payouts_reconciled_only))
+}
+
+/// Records the statements `run` holds back: of the statements with entries the run would take
+/// up, those whose money does not count toward a payout yet
+/// (`domain::fx::counts_toward_payout`: the organisation pays only reconciled money and no
+/// remittance pays them). Their entries are then left out by [`TAKEN_UP_BY_RUN`], and an
+/// earlier paid run that held a statement did not take its entries up, so the first run after
+/// its remittance pays it, once. Recorded rows are kept on a retry (insert-or-nothing), so a
+/// retried run computes what its first attempt did.
+///
+/// # Errors
+/// A database error.
+pub async fn hold_unreconciled(
+    db: &impl ConnectionTrait,
+    run: &payout_run::Model,
+    watermark: i64,
+) -> Result<Vec<i64>, sea_orm::DbErr> {
+    let reconciled_only = reconciled_only(db, run.organization_id).await?;
+    let sql = format!(
+        "SELECT DISTINCT e.statement_id, CASE WHEN EXISTS (SELECT 1 FROM remittance_statements rs \
+           WHERE rs.statement_id = e.statement_id) THEN 1 ELSE 0 END \
+         FROM ledger_entries e WHERE {TAKEN_UP_BY_RUN} AND e.statement_id IS NOT NULL"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            &sql,
+            taken_up_values(run, watermark),
+        ))
+        .await?;
+    let mut held = Vec::new();
+    for row in rows {
+        let statement_id: i64 = row.try_get_by_index(0)?;
+        let reconciled: i32 = row.try_get_by_index(1)?;
+        if !domain::fx::counts_toward_payout(reconciled_only, true, reconciled != 0) {
+            held.push(statement_id);
+        }
+    }
+    if !held.is_empty() {
+        payout_run_held_statement::Entity::insert_many(held.iter().map(|statement_id| {
+            payout_run_held_statement::ActiveModel {
+                payout_run_id: Set(run.id),
+                statement_id: Set(*statement_id),
+                organization_id: Set(run.organization_id),
+            }
+        }))
+        .on_conflict(
+            OnConflict::columns([
+                payout_run_held_statement::Column::PayoutRunId,
+                payout_run_held_statement::Column::StatementId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(held)
+}
 
 /// The bind values for [`TAKEN_UP_BY_RUN`].
 #[must_use]
@@ -169,6 +258,7 @@ pub async fn compute_run(
     run: &payout_run::Model,
     watermark: i64,
 ) -> anyhow::Result<Vec<ComputedPayout>> {
+    hold_unreconciled(db, run, watermark).await?;
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT e.payee_id, e.currency, CAST(SUM(e.amount_nanos) AS BIGINT), \

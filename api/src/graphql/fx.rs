@@ -13,6 +13,7 @@ use entity::{
     exchange_rate, fx_setting, organization, remittance, remittance_statement, statement,
     statement_exchange_rate,
 };
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, Statement as RawStatement,
@@ -277,11 +278,7 @@ pub async fn reconciled_only(
     db: &impl ConnectionTrait,
     organization_id: i64,
 ) -> Result<bool, sea_orm::DbErr> {
-    Ok(fx_setting::Entity::find()
-        .filter(fx_setting::Column::OrganizationId.eq(organization_id))
-        .one(db)
-        .await?
-        .is_some_and(|s| s.payouts_reconciled_only))
+    workers::payouts::reconciled_only(db, organization_id).await
 }
 
 /// Money that reached the bank, and how it compares with its statements.
@@ -934,8 +931,17 @@ impl FxMutation {
                 user_errors: errors.into_vec(),
             });
         };
+        // A double click (or a retry) records the same remittance once: the key is unique per
+        // organisation, the insert does nothing on a conflict, and both callers read the one row.
+        let key = domain::fx::remittance_key(
+            input.reference.trim(),
+            amount,
+            currency,
+            input.received_on,
+            &statement_ids,
+        );
         let txn = entity::db::begin_write(ctx.db()).await?;
-        let rem = remittance::ActiveModel {
+        let inserted = remittance::Entity::insert(remittance::ActiveModel {
             organization_id: Set(organization_id),
             amount_nanos: Set(amount),
             currency: Set(currency.to_string()),
@@ -944,19 +950,38 @@ impl FxMutation {
             reference: Set(input.reference.trim().to_owned()),
             created_by_user_id: Set(ctx.principal().user_id()),
             created_at: Set(Utc::now()),
+            dedup_key: Set(Some(key.clone())),
             ..Default::default()
-        }
-        .insert(&txn)
+        })
+        .on_conflict(
+            OnConflict::columns([
+                remittance::Column::OrganizationId,
+                remittance::Column::DedupKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
         .await?;
-        for statement_id in &statement_ids {
-            remittance_statement::ActiveModel {
-                organization_id: Set(organization_id),
-                remittance_id: Set(rem.id),
-                statement_id: Set(*statement_id),
-                ..Default::default()
+        let rem = remittance::Entity::find()
+            .filter(remittance::Column::OrganizationId.eq(organization_id))
+            .filter(remittance::Column::DedupKey.eq(key))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("the remittance just recorded is gone"))
+            })?;
+        if inserted > 0 {
+            for statement_id in &statement_ids {
+                remittance_statement::ActiveModel {
+                    organization_id: Set(organization_id),
+                    remittance_id: Set(rem.id),
+                    statement_id: Set(*statement_id),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
             }
-            .insert(&txn)
-            .await?;
         }
         txn.commit().await?;
         Ok(RemittancePayload {

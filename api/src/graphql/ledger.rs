@@ -138,21 +138,23 @@ pub async fn money_summary(
     organization_id: i64,
 ) -> ApiResult<Vec<MoneySummary>> {
     let backend = db.get_database_backend();
-    let sql = "SELECT e.currency, \
+    let sql = format!(
+        "SELECT e.currency, \
           CAST(SUM(CASE WHEN e.statement_line_id IS NOT NULL THEN e.amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN e.account = 'recoupment' THEN e.amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN e.account = 'payout' THEN -e.amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN e.account = 'reserve' THEN -e.amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN e.account IN ('earnings', 'label') AND NOT EXISTS ( \
-              SELECT 1 FROM payout_runs r WHERE r.organization_id = e.organization_id AND r.status = 'paid' \
-                AND e.id <= r.ledger_watermark AND (e.period IS NULL OR e.period <= r.period_end)) \
+              SELECT 1 FROM payout_runs r WHERE {PAID_RUN_TOOK_UP}) \
             THEN e.amount_nanos ELSE 0 END) AS BIGINT), \
           CAST(SUM(CASE WHEN e.account = 'withholding' THEN -e.amount_nanos ELSE 0 END) AS BIGINT) \
-        FROM ledger_entries e WHERE e.organization_id = $1 GROUP BY e.currency";
+        FROM ledger_entries e WHERE e.organization_id = $1 GROUP BY e.currency",
+        PAID_RUN_TOOK_UP = workers::payouts::PAID_RUN_TOOK_UP
+    );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            sql,
+            &sql,
             [organization_id.into()],
         ))
         .await?;

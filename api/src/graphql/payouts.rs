@@ -186,6 +186,37 @@ impl PayoutRun {
             .collect())
     }
 
+    /// The statements whose money the run held back: the organisation pays only reconciled
+    /// money (`setPayoutsReconciledOnly`) and no remittance paid them when the run computed.
+    /// The first run after their remittance is recorded pays them. (Only the statements the
+    /// caller may see.)
+    async fn held_statements(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::statements::Statement>> {
+        let ids: Vec<i64> = entity::payout_run_held_statement::Entity::find()
+            .filter(entity::payout_run_held_statement::Column::PayoutRunId.eq(self.0.id))
+            .all(ctx.db())
+            .await?
+            .into_iter()
+            .map(|h| h.statement_id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = entity::statement::Entity::find()
+            .filter(entity::statement::Column::Id.is_in(ids))
+            .filter(entity::statement::Column::OrganizationId.eq(self.0.organization_id))
+            .order_by_asc(entity::statement::Column::Id)
+            .all(ctx.db())
+            .await?;
+        Ok(guard::admit_all(ctx, rows)
+            .await?
+            .into_iter()
+            .map(super::statements::Statement)
+            .collect())
+    }
+
     /// Totals per currency.
     async fn totals(&self, ctx: &Context<'_>) -> ApiResult<Vec<PayoutRunTotal>> {
         let access = ctx.authorize(self.0.organization_id, Permission::ReadMoney)?;
