@@ -339,7 +339,12 @@ async fn killed_mid_send(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let mails = sink.received_by(email);
         assert_eq!(distinct_ids(&mails).len(), 1, "{stall:?}: one mail");
-        assert_eq!(row["attempts"], 2, "{stall:?}: {row}");
+        // At least the killed attempt and the one that delivered; under load the lease can
+        // run out once more before the kill, and that attempt too must deliver nothing twice.
+        assert!(
+            row["attempts"].as_i64().is_some_and(|n| n >= 2),
+            "{stall:?}: {row}"
+        );
         match stall {
             Stall::BeforeData => assert_eq!(mails.len(), 1, "nothing went out before the kill"),
             Stall::AfterData => assert!(mails.len() <= 2, "{} copies", mails.len()),
