@@ -436,7 +436,6 @@ impl PayeesMutation {
     ) -> ApiResult<PayeePayload> {
         let payee: Seen<payee::Model> =
             guard::fetch(ctx, Kind::Payee, &input.payee_id, Permission::ManagePayees).await?;
-        let db = ctx.db();
         let mut errors = UserErrors::default();
         let currency = match input.currency.as_deref() {
             Some(raw) => errors.check("currency", Currency::parse(raw)),
@@ -492,25 +491,40 @@ impl PayeesMutation {
         }
         active.updated_at = Set(Utc::now());
         // Payment details are money: who changed them, from what to what, is kept.
-        let txn = entity::db::begin_write(db).await?;
-        let payee = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            ctx.principal(),
-            payee.organization_id,
-            Change {
-                action: "payee.updated",
-                entity_type: "payee",
-                entity_id: payee.id,
-                before,
-                after: audit::snapshot(&payee),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let payee = super::payees::save_audited(ctx, active, before, "payee.updated").await?;
         Ok(PayeePayload {
             payee: guard::admit(ctx, payee).await?.map(Payee),
             user_errors: Vec::new(),
         })
     }
+}
+
+/// Saves a change to a payee with its audit record, in one transaction: payment details, tax
+/// profiles and terms are money, and who changed them, from what to what, is kept.
+///
+/// # Errors
+/// Database failures.
+pub(crate) async fn save_audited(
+    ctx: &Context<'_>,
+    active: payee::ActiveModel,
+    before: Option<serde_json::Value>,
+    action: &'static str,
+) -> ApiResult<payee::Model> {
+    let txn = entity::db::begin_write(ctx.db()).await?;
+    let payee = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx.principal(),
+        payee.organization_id,
+        Change {
+            action,
+            entity_type: "payee",
+            entity_id: payee.id,
+            before,
+            after: audit::snapshot(&payee),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(payee)
 }

@@ -229,22 +229,8 @@ impl PaymentDetailsMutation {
         active.payment_bic = Set(bic);
         active.payment_account_holder = Set(holder);
         active.updated_at = Set(Utc::now());
-        let txn = entity::db::begin_write(ctx.db()).await?;
-        let payee = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            ctx.principal(),
-            payee.organization_id,
-            Change {
-                action: "payee.payment_details",
-                entity_type: "payee",
-                entity_id: payee.id,
-                before,
-                after: audit::snapshot(&payee),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let payee =
+            super::payees::save_audited(ctx, active, before, "payee.payment_details").await?;
         Ok(PayeePayload {
             payee: guard::admit(ctx, payee).await?.map(Payee),
             user_errors: Vec::new(),

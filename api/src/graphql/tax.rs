@@ -8,10 +8,10 @@ use chrono::Utc;
 use domain::share::Share;
 use domain::tax::{TaxId, parse_country, parse_withholding};
 use entity::payee;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::Set;
 
 use super::access::{ContextExt, Permission};
-use super::audit::{self, Change};
+use super::audit;
 use super::enums::TaxForm;
 use super::error::{ApiResult, UserError, UserErrors};
 use super::guard::{self, Seen};
@@ -131,22 +131,8 @@ impl TaxMutation {
             active.withholding_ppb = Set(ppb);
         }
         active.updated_at = Set(Utc::now());
-        let txn = entity::db::begin_write(ctx.db()).await?;
-        let payee = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            ctx.principal(),
-            payee.organization_id,
-            Change {
-                action: "payee.tax_profile_set",
-                entity_type: "payee",
-                entity_id: payee.id,
-                before,
-                after: audit::snapshot(&payee),
-            },
-        )
-        .await?;
-        txn.commit().await?;
+        let payee =
+            super::payees::save_audited(ctx, active, before, "payee.tax_profile_set").await?;
         let profile = TaxProfile::of(&payee)?;
         let seen = guard::admit(ctx, payee).await?;
         Ok(SetPayeeTaxProfilePayload {
