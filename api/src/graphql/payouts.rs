@@ -961,28 +961,11 @@ impl PayoutsMutation {
             });
         }
         for (p, reference) in &to_pay {
-            let changed = payout::Entity::update_many()
-                .col_expr(
-                    payout::Column::Status,
-                    rules::PayoutStatus::Paid.as_str().into(),
-                )
-                .col_expr(payout::Column::PaymentReference, reference.clone().into())
-                .col_expr(payout::Column::PaidAt, now.into())
-                .filter(payout::Column::Id.eq(p.id))
-                .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if changed != 1 {
+            if mark_payout_paid(&txn, p.id, reference, now).await? != 1 {
                 return changed_meanwhile(txn, &run).await;
             }
         }
-        let still_pending = payout::Entity::find()
-            .filter(payout::Column::PayoutRunId.eq(run.id))
-            .filter(payout::Column::Status.eq(rules::PayoutStatus::Pending.as_str()))
-            .one(&txn)
-            .await?
-            .is_some();
+        let still_pending = self::any_pending(&txn, run.id).await?;
         let before = audit::snapshot(&run);
         let mut mails = Vec::new();
         let run = if still_pending {
