@@ -198,6 +198,25 @@ async fn exercise(db: &DatabaseConnection) {
         .expect("artist");
     assert_eq!(renamed.map(|a| a.name).as_deref(), Some("Renamed"));
 
+    // A payee with ledger entries cannot be deleted on its own (a foreign key on SQLite, a
+    // trigger checked at the commit on PostgreSQL), and the refusal leaves her in place.
+    let tx = entity::db::begin_write(db).await.expect("begin");
+    let refused = match Payee::delete_by_id(ids["payee"]).exec(&tx).await {
+        Err(_) => {
+            tx.rollback().await.expect("rollback");
+            true
+        }
+        Ok(_) => tx.commit().await.is_err(),
+    };
+    assert!(refused, "a payee with ledger entries was deleted");
+    assert!(
+        Payee::find_by_id(ids["payee"])
+            .one(db)
+            .await
+            .expect("payee")
+            .is_some()
+    );
+
     // Deleting the organisation cascades to everything it owns; users are global.
     Organization::delete_by_id(org.id)
         .exec(db)

@@ -36,6 +36,7 @@ mod m20261206_000021_payment_details;
 mod m20261206_000022_mail_outbox;
 mod m20261206_000023_split_consent;
 mod m20261206_000024_reconciled_payouts;
+mod m20261206_000025_ledger_foreign_keys_as_triggers;
 
 /// All of Imprint's migrations, in order.
 #[derive(Debug)]
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_mail_outbox::Migration),
             Box::new(m20261206_000023_split_consent::Migration),
             Box::new(m20261206_000024_reconciled_payouts::Migration),
+            Box::new(m20261206_000025_ledger_foreign_keys_as_triggers::Migration),
         ]
     }
 }
