@@ -1,7 +1,10 @@
-//! What the benchmark binaries share: peak-memory readings and a seeded catalogue.
+//! What the benchmark binaries share: peak-memory readings, a seeded catalogue and its money
+//! (payees, agreements, advances, splits).
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use crate::fixtures;
 
@@ -103,6 +106,149 @@ pub async fn seed_catalogue(
             .await?;
     }
     Ok(org.id)
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+/// Payees, agreements, advances and splits for the seeded catalogue: each artist has an
+/// artist payee, a 50 % gross cross-collateralised agreement and a 1,000.00 advance; each
+/// release splits 70 % artist, 10 % a producer (one per ten releases), 20 % the label, or, with
+/// `three_ways` false, goes 100 % to its artist's payee.
+///
+/// # Errors
+/// Database failures.
+pub async fn seed_money(
+    db: &sea_orm::DatabaseConnection,
+    org: i64,
+    three_ways: bool,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let start = NaiveDate::from_ymd_opt(2024, 1, 1).ok_or_else(|| anyhow::anyhow!("date"))?;
+    let payee = |name: String, kind: &str, artist_id: Option<i64>| entity::payee::ActiveModel {
+        organization_id: Set(org),
+        name: Set(name),
+        kind: Set(kind.to_owned()),
+        artist_id: Set(artist_id),
+        currency: Set("USD".to_owned()),
+        minimum_payout_nanos: Set(0),
+        reserve_ppb: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let label = payee("Bench Records".into(), "label", None)
+        .insert(db)
+        .await?;
+    let artists: Vec<i64> = entity::artist::Entity::find()
+        .select_only()
+        .column(entity::artist::Column::Id)
+        .filter(entity::artist::Column::OrganizationId.eq(org))
+        .order_by_asc(entity::artist::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut artist_payee = std::collections::HashMap::new();
+    for a in &artists {
+        let p = payee(format!("Artist payee {a}"), "artist", Some(*a))
+            .insert(db)
+            .await?;
+        artist_payee.insert(*a, p.id);
+        entity::agreement::ActiveModel {
+            organization_id: Set(org),
+            artist_id: Set(*a),
+            title: Set("Deal".into()),
+            master_owner: Set("label".into()),
+            label_master_share_ppb: Set(NANOS),
+            artist_revenue_share_ppb: Set(NANOS / 2),
+            deal_basis: Set("gross".into()),
+            recoupment_scope: Set("cross_collateralized".into()),
+            advance_nanos: Set(1_000 * NANOS),
+            currency: Set("USD".into()),
+            artist_may_take_down: Set(false),
+            masters_revert_after_months: Set(None),
+            exit_release_policy: Set("stay".into()),
+            future_rights: Set("none".into()),
+            future_options_count: Set(None),
+            starts_on: Set(start),
+            ends_on: Set(None),
+            document_url: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        entity::recoupable::ActiveModel {
+            organization_id: Set(org),
+            kind: Set("advance".into()),
+            description: Set("Advance".into()),
+            amount_nanos: Set(1_000 * NANOS),
+            currency: Set("USD".into()),
+            artist_id: Set(Some(*a)),
+            release_id: Set(None),
+            payee_id: Set(Some(p.id)),
+            cross_collateralized: Set(true),
+            shared_rule: Set(None),
+            incurred_on: Set(start),
+            created_at: Set(now),
+            recouped_nanos: Set(0),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    let releases: Vec<(i64, i64)> = entity::release::Entity::find()
+        .select_only()
+        .column(entity::release::Column::Id)
+        .column(entity::release::Column::ArtistId)
+        .filter(entity::release::Column::OrganizationId.eq(org))
+        .order_by_asc(entity::release::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut producer = 0;
+    for (i, (release, artist)) in releases.iter().enumerate() {
+        if three_ways && i % 10 == 0 {
+            producer = payee(format!("Producer {i}"), "producer", None)
+                .insert(db)
+                .await?
+                .id;
+        }
+        let split = entity::split::ActiveModel {
+            organization_id: Set(org),
+            release_id: Set(*release),
+            track_id: Set(None),
+            scope_key: Set(format!("release:{release}")),
+            effective_from: Set(start),
+            created_by_user_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        let shares = if three_ways {
+            vec![
+                (artist_payee[artist], 700_000_000),
+                (producer, 100_000_000),
+                (label.id, 200_000_000),
+            ]
+        } else {
+            vec![(artist_payee[artist], NANOS)]
+        };
+        let rows = shares
+            .into_iter()
+            .map(|(payee_id, ppb)| entity::split_share::ActiveModel {
+                organization_id: Set(org),
+                split_id: Set(split.id),
+                payee_id: Set(payee_id),
+                share_ppb: Set(ppb),
+                ..Default::default()
+            });
+        entity::split_share::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The peak resident memory (`VmHWM`) of another process, in MB (0 where unreadable).
