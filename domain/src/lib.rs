@@ -44,6 +44,7 @@ pub mod period;
 pub mod rails;
 pub mod recoupment;
 pub mod share;
+pub mod similarity;
 pub mod statement;
 pub mod tax;
 pub mod text;
