@@ -30,6 +30,7 @@ mod api {
     pub mod sessions;
     pub mod split_consent;
     pub mod statements;
+    pub mod unmatched_identifiers;
     pub mod webhooks;
     pub mod withholding;
 }
