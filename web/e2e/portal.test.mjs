@@ -251,11 +251,20 @@ step('a statement upload with live progress, and matching an unmatched identifie
   await check(label, 'statements');
   await shoot(label, 'statements');
 
-  // Grouped by identifier, the track with the same title suggested first: one click to match.
+  // Grouped by identifier on the server (Statement.unmatchedIdentifiers), with the group's
+  // exact revenue and the look-alike track suggested first: one click to match.
   const group = label.locator('.unmatched-group', { hasText: 'QZZZZ2599999' });
   await group.getByText('2 lines').waitFor();
+  assert.equal(await group.getByTestId('group-revenue').textContent(), '$50.00', 'the group’s total comes from the server');
+  const queue = await gql(label, 'query($id: ID!) { statement(id: $id) { unmatchedIdentifiers(first: 10) { totalCount nodes { identifier lineCount revenue { amount } suggestions { reason track { title } } } } } }', {
+    id: (await gql(label, '{ viewer { organizations { statements(first: 1) { nodes { id } } } } }')).data.viewer.organizations[0].statements.nodes[0].id,
+  });
+  const groups = queue.data.statement.unmatchedIdentifiers;
+  assert.equal(groups.totalCount, 1, 'one unmatched identifier');
+  assert.deepEqual(groups.nodes[0].suggestions[0], { reason: 'TITLE_ARTIST', track: { title: 'Harbour Lights' } });
   const chosen = await group.getByLabel('Track for QZZZZ2599999').locator('option:checked').textContent();
-  assert.match(chosen, /Harbour Lights — Harbour Lights \(Ada Vesper\)/, 'the look-alike track is suggested');
+  assert.match(chosen, /^★ Harbour Lights — Harbour Lights \(Ada Vesper\), title and artist alike$/, 'the suggested track is chosen');
+  await check(label, 'unmatched queue');
   await group.getByRole('button', { name: 'Match' }).click();
   await label.getByText('Matched 2 lines of QZZZZ2599999.').waitFor();
   await label.getByTestId('unmatched-count').filter({ hasText: '0 lines' }).waitFor();
