@@ -327,6 +327,8 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor();
   await label.getByRole('table', { name: 'Top tracks' }).getByText('Harbour Lights', { exact: false }).waitFor();
   await label.locator('.chart canvas').waitFor();
+  // The default period's months, exactly: twelve, those without sales as zeros.
+  assert.equal(await label.getByTestId('month-table').locator('tr').count(), 12, 'twelve months in the default period');
   await check(label, 'dashboard');
   await shoot(label, 'dashboard');
   // Filters: Bo's release alone.
@@ -334,6 +336,8 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor({ state: 'detached' });
   await label.getByRole('table', { name: 'By store' }).getByText('Deezer').waitFor();
   await label.getByTestId('total-earnings').filter({ hasText: '$60.00' }).waitFor();
+  // The comparison follows the filter (the server's figures for the release alone).
+  await label.getByTestId('against-previous').filter({ hasText: '($0.00)' }).waitFor();
 
   const phone = await newPage('label', { width: 390, height: 844 });
   await phone.goto(portal.url);
