@@ -318,6 +318,66 @@ step('a payout run through to paid, and the artist sees her payout arrive live',
   await shoot(artist, 'artist');
 });
 
+step('the new screens: an advance, the payout settings, editing an artist and recording her leaving', async () => {
+  // An advance: the server's error shows next to its field, then it is recorded and listed.
+  await go(label, 'Money');
+  const advance = label.getByRole('form', { name: 'Add an advance or expense' });
+  await advance.getByLabel('Description').fill('Tour van');
+  const amount = advance.getByLabel(/^Amount/);
+  await amount.fill('-5');
+  await advance.getByLabel('Recouped from').selectOption({ index: 1 });
+  await advance.getByRole('button', { name: 'Add' }).click();
+  await advance.getByText('the amount must be more than zero').waitFor();
+  assert.equal(await amount.getAttribute('aria-invalid'), 'true', 'the amount field is marked invalid');
+  const described = await amount.getAttribute('aria-describedby');
+  assert.match(await label.locator(`[id="${described}"]`).textContent(), /more than zero/, 'the error is read with its field');
+  await check(label, 'money, an error next to its field');
+  await amount.fill('250.50');
+  await advance.getByRole('button', { name: 'Add' }).click();
+  await advance.getByRole('status').filter({ hasText: 'Advance “Tour van” recorded.' }).waitFor();
+  await label.getByTestId('recoupables').getByText('Tour van', { exact: false }).waitFor();
+
+  // Payout settings: hold unconfirmed splits, pay reconciled money only.
+  await go(label, 'Settings');
+  const payouts = label.getByRole('form', { name: 'Payouts' });
+  await payouts.getByLabel('Hold their money until every payee confirms').check();
+  await payouts.getByLabel('Pay only reconciled money').check();
+  await payouts.getByRole('button', { name: 'Save payout settings' }).click();
+  await payouts.getByText('Payout settings saved.').waitFor();
+  const orgId = (await gql(label, '{ viewer { organizations { id } } }')).data.viewer.organizations[0].id;
+  const saved = await gql(label, 'query($org: ID!) { organization(id: $org) { unconfirmedSplits payoutsReconciledOnly } }', { org: orgId });
+  assert.deepEqual(saved.data.organization, { unconfirmedSplits: 'HOLD', payoutsReconciledOnly: true });
+  await check(label, 'settings, payouts');
+
+  // Editing an artist: an empty name is refused next to the field; a sort name is saved.
+  await go(label, 'Roster');
+  const bo = label.getByRole('article', { name: 'Bo Lind' });
+  await bo.getByText('Edit Bo Lind').click();
+  const edit = bo.getByRole('form', { name: 'Edit Bo Lind' });
+  await edit.getByLabel('Name', { exact: true }).fill('');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.getByText('an artist needs a name').waitFor();
+  assert.equal(await edit.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await edit.getByLabel('Name', { exact: true }).fill('Bo Lind');
+  await edit.getByLabel('Sort name (optional)').fill('Lind, Bo');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await check(label, 'roster, editing an artist');
+
+  // Recording her leaving says what the exit terms did, and she moves to the artists who left.
+  await bo.getByText('Record Bo Lind leaving').click();
+  await bo.getByRole('form', { name: 'Record Bo Lind leaving' }).getByRole('button', { name: 'Record leaving' }).click();
+  const exit = label.locator('.exit-result');
+  await exit.getByText(/Bo Lind left on \d{4}-\d{2}-\d{2}\./).waitFor();
+  assert.match(await exit.textContent(), /releases? (stay up|was taken down|were taken down)/, 'the exit says what happened to her releases');
+  await check(label, 'roster, an artist leaving');
+  await label.getByRole('region', { name: 'Artists who left' }).getByText('Bo Lind').waitFor();
+  const left = await gql(label, 'query($org: ID!) { organization(id: $org) { artists(first: 10) { nodes { name sortName leftOn } } } }', { org: orgId });
+  const boNow = left.data.organization.artists.nodes.find((a) => a.name === 'Bo Lind');
+  assert.equal(boNow.sortName, 'Lind, Bo');
+  assert.ok(boNow.leftOn, 'her leaving is recorded');
+});
+
 step('the dashboards: label and artist, desktop and phone width', async () => {
   // The label sees the claim the artist made.
   await go(label, 'Roster');

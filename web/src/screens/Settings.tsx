@@ -1,16 +1,17 @@
 import { everything } from '../lib/client';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
-import type { ApiScope, Role, WebhookEventType } from '../gql/graphql';
+import type { ApiScope, Role, UnconfirmedSplits, WebhookEventType } from '../gql/graphql';
 import { useSession } from '../session';
 import { Field, Select } from '../lib/Field';
-import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
+import { errorsFor, FieldError, FormErrors, otherErrors } from '../lib/errors';
 
 const SettingsQuery = graphql(`
   query Settings($org: ID!) {
     organization(id: $org) {
       id
+      payoutPeriodMonths reserveReleasePeriods unconfirmedSplits payoutsReconciledOnly
       artists(first: 100, current: true) { nodes { id name } }
       members(first: 100) { nodes { id role user { id name email } artist { id name } } }
       invitations(first: 100) { nodes { id email role artistId expiresAt acceptedAt revokedAt } }
@@ -22,6 +23,16 @@ const SettingsQuery = graphql(`
 const Invite = graphql(`
   mutation InviteMember($input: InviteMemberInput!) {
     inviteMember(input: $input) { invitation { id email } invitationToken userErrors { field message code } }
+  }
+`);
+const UpdatePayoutSettings = graphql(`
+  mutation UpdatePayoutSettings($input: UpdatePayoutSettingsInput!) {
+    updatePayoutSettings(input: $input) { organization { id payoutPeriodMonths reserveReleasePeriods unconfirmedSplits } userErrors { field message code } }
+  }
+`);
+const SetReconciledOnly = graphql(`
+  mutation SetPayoutsReconciledOnly($input: SetPayoutsReconciledOnlyInput!) {
+    setPayoutsReconciledOnly(input: $input) { reconciledOnly userErrors { field message code } }
   }
 `);
 const RevokeInvitation = graphql(`
@@ -65,6 +76,7 @@ export default function Settings() {
   return (
     <>
       <h1>Settings</h1>
+      <PayoutSettings settings={o} canChange={canManageMembers} />
       <section aria-labelledby="members">
         <h2 id="members">Members</h2>
         <ul>
@@ -201,5 +213,70 @@ function WebhookForm() {
       <button type="submit">Add webhook</button>
       {result.data?.createWebhook.secret ? <p role="status">Signing secret, shown once: <code>{result.data.createWebhook.secret}</code></p> : null}
     </form>
+  );
+}
+
+type Settings = { payoutPeriodMonths: number; reserveReleasePeriods: number; unconfirmedSplits: UnconfirmedSplits; payoutsReconciledOnly: boolean };
+
+/** How payout runs treat splits not every payee confirmed, and unreconciled money. */
+function PayoutSettings({ settings, canChange }: { settings: Settings; canChange: boolean }) {
+  const { org } = useSession();
+  const [unconfirmed, setUnconfirmed] = useState<UnconfirmedSplits>(settings.unconfirmedSplits);
+  const [reconciledOnly, setReconciledOnly] = useState(settings.payoutsReconciledOnly);
+  const [saved, setSaved] = useState('');
+  const [problem, setProblem] = useState('');
+  const [splitsResult, updateSettings] = useMutation(UpdatePayoutSettings);
+  const [reconciledResult, setOnly] = useMutation(SetReconciledOnly);
+  const splitErrors = splitsResult.data?.updatePayoutSettings.userErrors;
+  const reconciledErrors = reconciledResult.data?.setPayoutsReconciledOnly.userErrors;
+  const unconfirmedHint = useId();
+  const reconciledHint = useId();
+  return (
+    <section aria-labelledby="payout-settings">
+      <h2 id="payout-settings">Payouts</h2>
+      <form
+        className="card inline-form"
+        aria-labelledby="payout-settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setSaved('');
+          const [a, b] = await Promise.all([
+            unconfirmed !== settings.unconfirmedSplits
+              ? updateSettings({ input: { organizationId: org.id, unconfirmedSplits: unconfirmed } })
+              : null,
+            reconciledOnly !== settings.payoutsReconciledOnly
+              ? setOnly({ input: { organizationId: org.id, reconciledOnly } })
+              : null,
+          ]);
+          const failed = (a && (a.error || a.data?.updatePayoutSettings.userErrors.length)) || (b && (b.error || b.data?.setPayoutsReconciledOnly.userErrors.length));
+          const error = a?.error?.message ?? b?.error?.message;
+          setProblem(error ?? '');
+          setSaved(error || failed ? '' : 'Payout settings saved.');
+        }}
+      >
+        <FormErrors messages={problem ? [problem] : []} />
+        <p className="muted">
+          A payout period is {settings.payoutPeriodMonths} month{settings.payoutPeriodMonths === 1 ? '' : 's'}; reserves are released after{' '}
+          {settings.reserveReleasePeriods} period{settings.reserveReleasePeriods === 1 ? '' : 's'}.
+        </p>
+        <fieldset aria-describedby={unconfirmedHint} disabled={!canChange}>
+          <legend>Splits not every payee has confirmed</legend>
+          <label><input type="radio" name="unconfirmed" value="PAY" checked={unconfirmed === 'PAY'} onChange={() => setUnconfirmed('PAY')} /> Pay them by their shares</label>
+          <label><input type="radio" name="unconfirmed" value="HOLD" checked={unconfirmed === 'HOLD'} onChange={() => setUnconfirmed('HOLD')} /> Hold their money until every payee confirms</label>
+          <p className="hint" id={unconfirmedHint}>Held money stays unallocated, and is paid once the split is confirmed.</p>
+          <FieldError id={`${unconfirmedHint}-error`} messages={(splitErrors ?? []).map((e) => e.message)} />
+        </fieldset>
+        <div className="field">
+          <label>
+            <input type="checkbox" checked={reconciledOnly} onChange={(e) => setReconciledOnly(e.target.checked)} disabled={!canChange}
+              aria-describedby={reconciledHint} /> Pay only reconciled money
+          </label>
+          <p className="hint" id={reconciledHint}>Payout runs hold back statements no remittance has paid yet, and pay them once reconciled.</p>
+          <FieldError id={`${reconciledHint}-error`} messages={(reconciledErrors ?? []).map((e) => e.message)} />
+        </div>
+        {canChange ? <button className="primary" type="submit" disabled={splitsResult.fetching || reconciledResult.fetching}>Save payout settings</button> : <p className="muted">Only an owner or admin changes these.</p>}
+        {saved ? <p role="status" className="ok">{saved}</p> : null}
+      </form>
+    </section>
   );
 }
