@@ -102,7 +102,7 @@ pub fn rank<'a, T>(
         .filter_map(|(t, identity)| likeness(line, &identity).map(|l| (t, l)))
         .collect();
     // A stable sort keeps the given order among equal scores.
-    found.sort_by(|a, b| b.1.score.cmp(&a.1.score));
+    found.sort_by_key(|(_, likeness)| std::cmp::Reverse(likeness.score));
     found.truncate(limit);
     found
 }
