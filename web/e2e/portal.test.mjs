@@ -349,8 +349,16 @@ step('the new screens: an advance, the payout settings, editing an artist and re
   assert.deepEqual(saved.data.organization, { unconfirmedSplits: 'HOLD', payoutsReconciledOnly: true });
   await check(label, 'settings, payouts');
 
-  // Editing an artist: an empty name is refused next to the field; a sort name is saved.
+  // 99 more artists: the roster's first page stops at 100, the rest come with "load more".
+  const many = Array.from({ length: 99 }, (_, i) => `a${i}: createArtist(input: {organizationId: $org, name: "Guest ${String(i).padStart(2, '0')}"}) { artist { id } }`).join(' ');
+  const made = await gql(label, `mutation($org: ID!) { ${many} }`, { org: orgId });
+  assert.equal(made.errors, undefined, JSON.stringify(made.errors));
   await go(label, 'Roster');
+  await label.getByRole('button', { name: 'Load more artists (100 of 101 shown)' }).click();
+  await label.getByRole('article', { name: 'Guest 98' }).waitFor();
+  assert.equal(await label.getByRole('article').count(), 101, 'every artist, over two pages');
+
+  // Editing an artist: an empty name is refused next to the field; a sort name is saved.
   const bo = label.getByRole('article', { name: 'Bo Lind' });
   await bo.getByText('Edit Bo Lind').click();
   const edit = bo.getByRole('form', { name: 'Edit Bo Lind' });
@@ -371,7 +379,7 @@ step('the new screens: an advance, the payout settings, editing an artist and re
   await exit.getByText(/Bo Lind left on \d{4}-\d{2}-\d{2}\./).waitFor();
   assert.match(await exit.textContent(), /releases? (stay up|was taken down|were taken down)/, 'the exit says what happened to her releases');
   await check(label, 'roster, an artist leaving');
-  await label.getByRole('region', { name: 'Artists who left' }).getByText('Bo Lind').waitFor();
+  await label.getByRole('region', { name: 'Artists who left' }).getByRole('listitem').filter({ hasText: 'Bo Lind' }).waitFor();
   const left = await gql(label, 'query($org: ID!) { organization(id: $org) { artists(first: 10) { nodes { name sortName leftOn } } } }', { org: orgId });
   const boNow = left.data.organization.artists.nodes.find((a) => a.name === 'Bo Lind');
   assert.equal(boNow.sortName, 'Lind, Bo');

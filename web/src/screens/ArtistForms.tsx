@@ -5,6 +5,7 @@ import { useMutation } from 'urql';
 import { graphql } from '../gql';
 import { Field } from '../lib/Field';
 import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
+import { exitWords } from '../lib/exit';
 
 const UpdateArtist = graphql(`
   mutation UpdateArtist($input: UpdateArtistInput!) {
@@ -51,19 +52,6 @@ export function EditArtist({ artist }: { artist: { id: string; name: string; sor
       </form>
     </details>
   );
-}
-
-/** What an exit did, in words: the exit terms applied, the masters, the releases. */
-export function exitWords(name: string, done: {
-  artist?: { leftOn?: string | null } | null; agreement?: { title: string } | null; mastersRevertOn?: string | null; takenDownReleases: { title: string }[];
-}): string {
-  const terms = done.agreement ? `The exit terms of “${done.agreement.title}” were applied: ` : 'No agreement was in force, so no exit terms applied; ';
-  const masters = done.mastersRevertOn ? `the masters go back to ${name} on ${done.mastersRevertOn}; ` : done.agreement ? 'the masters stay with the label; ' : '';
-  const n = done.takenDownReleases.length;
-  const releases = n
-    ? `${n} release${n === 1 ? ' was' : 's were'} taken down (${done.takenDownReleases.map((r) => r.title).join(', ')}).`
-    : 'her releases stay up.';
-  return `${name} left on ${done.artist?.leftOn}. ${terms}${masters}${releases}`;
 }
 
 /** Records that an artist left; `onLeft` gets what her agreement's exit terms did, in words. */
