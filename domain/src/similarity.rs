@@ -53,32 +53,64 @@ pub const TITLE_ARTIST_MAX_SCORE: u8 = 80;
 /// The least score worth suggesting.
 pub const MIN_SUGGESTED_SCORE: u8 = 40;
 
+/// The matching keys of one side, computed once: a catalogue is compared with many groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    isrc: Vec<char>,
+    /// `None`: no title at all (a line without one cannot be compared by title).
+    title: Option<String>,
+    artist: Option<String>,
+}
+
+impl Keys {
+    /// The keys of an unmatched line.
+    #[must_use]
+    pub fn of_line(line: &LineIdentity<'_>) -> Self {
+        Self::new(line.isrc, line.title, line.artist)
+    }
+
+    /// The keys of a track.
+    #[must_use]
+    pub fn of_track(track: &TrackIdentity<'_>) -> Self {
+        Self::new(track.isrc, Some(track.title), track.artist)
+    }
+
+    fn new(isrc: Option<&str>, title: Option<&str>, artist: Option<&str>) -> Self {
+        Self {
+            isrc: isrc.map(isrc_key).unwrap_or_default(),
+            title: title.map(normalize_title),
+            artist: artist.map(normalize_title).filter(|a| !a.is_empty()),
+        }
+    }
+}
+
 /// How much `line` looks like `track`, or `None` when too little to suggest it.
 #[must_use]
 pub fn likeness(line: &LineIdentity<'_>, track: &TrackIdentity<'_>) -> Option<Likeness> {
-    if let (Some(a), Some(b)) = (line.isrc.map(isrc_key), track.isrc.map(isrc_key))
-        && !a.is_empty()
-        && !b.is_empty()
-    {
-        if a == b {
+    likeness_of(&Keys::of_line(line), &Keys::of_track(track))
+}
+
+/// [`likeness`] of keys computed beforehand.
+#[must_use]
+pub fn likeness_of(line: &Keys, track: &Keys) -> Option<Likeness> {
+    if !line.isrc.is_empty() && !track.isrc.is_empty() {
+        if line.isrc == track.isrc {
             return Some(Likeness {
                 score: ISRC_EXACT_SCORE,
                 reason: Reason::IsrcExact,
             });
         }
-        if at_most_one_typo(&a, &b) {
+        if at_most_one_typo(&line.isrc, &track.isrc) {
             return Some(Likeness {
                 score: ISRC_ONE_TYPO_SCORE,
                 reason: Reason::IsrcOneTypo,
             });
         }
     }
-    let title = dice_percent(&normalize_title(line.title?), &normalize_title(track.title));
-    let combined = match (line.artist, track.artist) {
-        (Some(a), Some(b)) if !normalize_title(a).is_empty() => {
-            let artist = dice_percent(&normalize_title(a), &normalize_title(b));
-            (4 * title + artist) / 5
-        }
+    let title = dice_percent(line.title.as_deref()?, track.title.as_deref()?);
+    let combined = match (&line.artist, &track.artist) {
+        (Some(a), Some(b)) => (4 * title + dice_percent(a, b)) / 5,
+        (Some(_), None) => 4 * title / 5,
         _ => title,
     };
     let score = combined * u32::from(TITLE_ARTIST_MAX_SCORE) / 100;
@@ -92,14 +124,14 @@ pub fn likeness(line: &LineIdentity<'_>, track: &TrackIdentity<'_>) -> Option<Li
 /// The `limit` tracks most like `line`, best first (ties by the order given), each with its
 /// likeness; tracks too unlike it are left out.
 #[must_use]
-pub fn rank<'a, T>(
-    line: &LineIdentity<'_>,
-    tracks: impl IntoIterator<Item = (T, TrackIdentity<'a>)>,
+pub fn rank<'k, T>(
+    line: &Keys,
+    tracks: impl IntoIterator<Item = (T, &'k Keys)>,
     limit: usize,
 ) -> Vec<(T, Likeness)> {
     let mut found: Vec<(T, Likeness)> = tracks
         .into_iter()
-        .filter_map(|(t, identity)| likeness(line, &identity).map(|l| (t, l)))
+        .filter_map(|(t, keys)| likeness_of(line, keys).map(|l| (t, l)))
         .collect();
     // A stable sort keeps the given order among equal scores.
     found.sort_by_key(|(_, likeness)| std::cmp::Reverse(likeness.score));
@@ -284,9 +316,17 @@ mod tests {
             ),
             ("by isrc", track(Some("QZXYZ2500077"), "Another", None)),
         ];
-        let ranked: Vec<&str> = rank(&l, tracks, 10).into_iter().map(|(t, _)| t).collect();
+        let keys: Vec<(&str, Keys)> = tracks
+            .iter()
+            .map(|(name, t)| (*name, Keys::of_track(t)))
+            .collect();
+        let line = Keys::of_line(&l);
+        let ranked: Vec<&str> = rank(&line, keys.iter().map(|(n, k)| (*n, k)), 10)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
         assert_eq!(ranked, ["by isrc", "by typo", "by title"]);
-        assert_eq!(rank(&l, tracks, 1).len(), 1);
+        assert_eq!(rank(&line, keys.iter().map(|(n, k)| (*n, k)), 1).len(), 1);
     }
 
     #[test]

@@ -268,38 +268,36 @@ async fn suggest(
             [organization_id.into()],
         ))
         .await?;
-    let mut catalogue: Vec<(i64, Option<String>, String, Option<String>)> =
-        Vec::with_capacity(rows.len());
+    // Each track's matching keys, computed once for every group of the page.
+    let mut catalogue: Vec<(i64, domain::similarity::Keys)> = Vec::with_capacity(rows.len());
     for row in rows {
+        let isrc: Option<String> = row.try_get("", "isrc")?;
+        let title: String = row.try_get("", "title")?;
+        let artist: Option<String> = row.try_get("", "artist")?;
         catalogue.push((
             row.try_get("", "id")?,
-            row.try_get("", "isrc")?,
-            row.try_get("", "title")?,
-            row.try_get("", "artist")?,
-        ));
-    }
-    let mut ranked: Vec<Vec<(i64, domain::similarity::Likeness)>> = Vec::new();
-    for group in groups.iter() {
-        let line = domain::similarity::LineIdentity {
-            isrc: group.isrc.as_deref(),
-            title: group.title.as_deref(),
-            artist: group.artist_name.as_deref(),
-        };
-        ranked.push(domain::similarity::rank(
-            &line,
-            catalogue.iter().map(|(id, isrc, title, artist)| {
-                (
-                    *id,
-                    domain::similarity::TrackIdentity {
-                        isrc: isrc.as_deref(),
-                        title,
-                        artist: artist.as_deref(),
-                    },
-                )
+            domain::similarity::Keys::of_track(&domain::similarity::TrackIdentity {
+                isrc: isrc.as_deref(),
+                title: &title,
+                artist: artist.as_deref(),
             }),
-            SUGGESTIONS_PER_GROUP,
         ));
     }
+    let ranked: Vec<Vec<(i64, domain::similarity::Likeness)>> = groups
+        .iter()
+        .map(|group| {
+            let line = domain::similarity::Keys::of_line(&domain::similarity::LineIdentity {
+                isrc: group.isrc.as_deref(),
+                title: group.title.as_deref(),
+                artist: group.artist_name.as_deref(),
+            });
+            domain::similarity::rank(
+                &line,
+                catalogue.iter().map(|(id, keys)| (*id, keys)),
+                SUGGESTIONS_PER_GROUP,
+            )
+        })
+        .collect();
     let wanted: Vec<i64> = ranked.iter().flatten().map(|(id, _)| *id).collect();
     if wanted.is_empty() {
         return Ok(());
