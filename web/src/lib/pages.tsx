@@ -1,6 +1,6 @@
 // "Load more" for lists that stop at a page (100 at most): the next pages are asked for by the
 // connection's cursor and added after the first one, which the screen's own query brings.
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { formatNumber } from './money';
 
 export type PageOf<N> = { totalCount?: number; pageInfo: { hasNextPage: boolean; endCursor?: string | null }; nodes: N[] };
@@ -35,15 +35,16 @@ export function useLoadMore<N>(first: PageOf<N> | undefined, load: (after: strin
 export function LoadMore({ more, loading, error, shown, totalCount, what }: {
   more: (() => void) | null; loading: boolean; error: string; shown: number; totalCount?: number; what: string;
 }) {
+  const errorId = useId();
   if (!more && !error) return null;
   return (
     <div className="load-more">
       {more ? (
-        <button type="button" onClick={more} disabled={loading} aria-describedby={error ? 'load-more-error' : undefined}>
+        <button type="button" onClick={more} disabled={loading} aria-describedby={error ? errorId : undefined}>
           {loading ? 'Loading…' : `Load more ${what}`}{totalCount !== undefined ? ` (${formatNumber(shown)} of ${formatNumber(totalCount)} shown)` : ''}
         </button>
       ) : null}
-      {error ? <p className="field-error" id="load-more-error" role="alert">{error}</p> : null}
+      {error ? <p className="field-error" id={errorId} role="alert">{error}</p> : null}
     </div>
   );
 }

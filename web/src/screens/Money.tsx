@@ -27,6 +27,7 @@ const MoneyQuery = graphql(`
         nodes { id kind description incurredOn amount { amount currency } recouped { amount currency } remaining { amount currency } payee { name } release { title } }
       }
       payees(first: 100) {
+        totalCount pageInfo { hasNextPage endCursor }
         nodes { id name kind balances { currency earned { amount currency } recouped { amount currency } paid { amount currency } reserved { amount currency } unpaid { amount currency } } }
       }
       payoutRuns(first: 20) {
@@ -53,6 +54,17 @@ const RecoupablesMore = graphql(`
       recoupables(first: 100, after: $after) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes { id kind description incurredOn amount { amount currency } recouped { amount currency } remaining { amount currency } payee { name } release { title } }
+      }
+    }
+  }
+`);
+const PayeesMore = graphql(`
+  query PayeesMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      payees(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id name kind balances { currency earned { amount currency } recouped { amount currency } paid { amount currency } reserved { amount currency } unpaid { amount currency } } }
       }
     }
   }
@@ -104,6 +116,9 @@ export default function Money() {
   const recoupables = useLoadMore(data?.organization?.recoupables, async (after) =>
     (await client.query(RecoupablesMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.recoupables,
   );
+  const payees = useLoadMore(data?.organization?.payees, async (after) =>
+    (await client.query(PayeesMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.payees,
+  );
   const o = data?.organization;
   if (!o) return <p className="loading">Loading…</p>;
   return (
@@ -146,7 +161,7 @@ export default function Money() {
               </tr>
             </thead>
             <tbody>
-              {o.payees.nodes.flatMap((p) =>
+              {payees.nodes.flatMap((p) =>
                 p.balances.map((b) => (
                   <tr key={p.id + b.currency}>
                     <th scope="row">{p.name}</th>
@@ -161,11 +176,12 @@ export default function Money() {
             </tbody>
           </table>
         </div>
+        <LoadMore more={payees.more} loading={payees.loading} error={payees.error} shown={payees.nodes.length} totalCount={payees.totalCount} what="payees" />
       </section>
       <section aria-labelledby="recoupables">
         <h2 id="recoupables">Advances and expenses</h2>
         {canWrite ? (
-          <NewRecoupable artists={o.artists.nodes} payees={o.payees.nodes} releases={o.releases.nodes}
+          <NewRecoupable artists={o.artists.nodes} payees={payees.nodes} releases={o.releases.nodes}
             onAdded={() => refetch({ requestPolicy: 'network-only' })} />
         ) : null}
         {recoupables.nodes.length === 0 ? <p className="empty">None.</p> : null}

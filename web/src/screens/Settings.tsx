@@ -1,11 +1,12 @@
 import { everything } from '../lib/client';
 import { useId, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { ApiScope, Role, UnconfirmedSplits, WebhookEventType } from '../gql/graphql';
 import { useSession } from '../session';
 import { Field, Select } from '../lib/Field';
 import { errorsFor, FieldError, FormErrors, otherErrors } from '../lib/errors';
+import { LoadMore, useLoadMore } from '../lib/pages';
 
 const SettingsQuery = graphql(`
   query Settings($org: ID!) {
@@ -13,7 +14,7 @@ const SettingsQuery = graphql(`
       id
       payoutPeriodMonths reserveReleasePeriods unconfirmedSplits payoutsReconciledOnly
       artists(first: 100, current: true) { nodes { id name } }
-      members(first: 100) { nodes { id role user { id name email } artist { id name } } }
+      members(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { id role user { id name email } artist { id name } } }
       invitations(first: 100) { nodes { id email role artistId expiresAt acceptedAt revokedAt } }
       apiKeys(first: 100) { nodes { id name prefix scopes createdAt lastUsedAt revokedAt } }
       webhooks(first: 100) { nodes { id url description events active } }
@@ -23,6 +24,14 @@ const SettingsQuery = graphql(`
 const Invite = graphql(`
   mutation InviteMember($input: InviteMemberInput!) {
     inviteMember(input: $input) { invitation { id email } invitationToken userErrors { field message code } }
+  }
+`);
+const MembersMore = graphql(`
+  query MembersMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      members(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id role user { id name email } artist { id name } } }
+    }
   }
 `);
 const UpdatePayoutSettings = graphql(`
@@ -69,6 +78,10 @@ export default function Settings() {
   const { org, canManageMembers, canWrite } = useSession();
   const [{ data }] = useQuery({ query: SettingsQuery, variables: { org: org.id }, context: everything });
   const o = data?.organization;
+  const client = useClient();
+  const members = useLoadMore(o?.members, async (after) =>
+    (await client.query(MembersMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.members,
+  );
   const [, revokeInvitation] = useMutation(RevokeInvitation);
   const [, revokeKey] = useMutation(RevokeKey);
   const [, deleteWebhook] = useMutation(DeleteWebhook);
@@ -80,12 +93,13 @@ export default function Settings() {
       <section aria-labelledby="members">
         <h2 id="members">Members</h2>
         <ul>
-          {o.members.nodes.map((m) => (
+          {members.nodes.map((m) => (
             <li key={m.id}>
               {m.user?.name} ({m.user?.email}) — {m.role.toLowerCase()}{m.artist ? ` of ${m.artist.name}` : ''}
             </li>
           ))}
         </ul>
+        <LoadMore more={members.more} loading={members.loading} error={members.error} shown={members.nodes.length} totalCount={members.totalCount} what="members" />
         {canManageMembers ? <InviteForm artists={o.artists.nodes} /> : null}
         <h3>Invitations</h3>
         <ul>
