@@ -25,6 +25,7 @@
 //! - [`auth`]: member roles and their permissions, API key scopes.
 //! - [`statement`]: statement parsers (distributor and store reports, DDEX DSR) to lines.
 //! - [`text`]: title and e-mail normalisation for matching and identity.
+//! - [`similarity`]: how much an unmatched statement line looks like a track (suggestions).
 //! - [`enums`]: the error shared by the string-backed enums above.
 
 pub mod agreement;
@@ -44,6 +45,7 @@ pub mod period;
 pub mod rails;
 pub mod recoupment;
 pub mod share;
+pub mod similarity;
 pub mod statement;
 pub mod tax;
 pub mod text;

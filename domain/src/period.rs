@@ -105,6 +105,22 @@ impl MonthSpan {
             .ok_or(PeriodError::OutOfRange)?;
         Self::ending(to, self.months())
     }
+
+    /// The first day of each month of the span, in order: exactly [`MonthSpan::months`] of
+    /// them (one for a one-month span).
+    #[must_use]
+    pub fn month_starts(&self) -> Vec<NaiveDate> {
+        let mut months = Vec::with_capacity(self.months() as usize);
+        let mut month = self.from;
+        while month <= self.to {
+            months.push(month);
+            match month.checked_add_months(Months::new(1)) {
+                Some(next) => month = next,
+                None => break,
+            }
+        }
+        months
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +130,23 @@ mod tests {
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+    }
+
+    #[test]
+    fn a_span_lists_exactly_its_months() {
+        let one = MonthSpan::new(day(2025, 3, 9), day(2025, 3, 31)).expect("span");
+        assert_eq!(one.month_starts(), vec![day(2025, 3, 1)]);
+        let across = MonthSpan::new(day(2024, 11, 30), day(2025, 2, 1)).expect("span");
+        assert_eq!(
+            across.month_starts(),
+            vec![
+                day(2024, 11, 1),
+                day(2024, 12, 1),
+                day(2025, 1, 1),
+                day(2025, 2, 1)
+            ]
+        );
+        assert_eq!(across.month_starts().len() as u32, across.months());
     }
 
     #[test]

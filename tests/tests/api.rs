@@ -17,6 +17,7 @@ mod api {
     pub mod members;
     pub mod money;
     pub mod money_rules;
+    pub mod overview_filters;
     pub mod payee_history;
     pub mod payee_statements;
     pub mod payout_races;
@@ -30,6 +31,7 @@ mod api {
     pub mod sessions;
     pub mod split_consent;
     pub mod statements;
+    pub mod unmatched_identifiers;
     pub mod webhooks;
     pub mod withholding;
 }

@@ -251,11 +251,20 @@ step('a statement upload with live progress, and matching an unmatched identifie
   await check(label, 'statements');
   await shoot(label, 'statements');
 
-  // Grouped by identifier, the track with the same title suggested first: one click to match.
+  // Grouped by identifier on the server (Statement.unmatchedIdentifiers), with the group's
+  // exact revenue and the look-alike track suggested first: one click to match.
   const group = label.locator('.unmatched-group', { hasText: 'QZZZZ2599999' });
   await group.getByText('2 lines').waitFor();
+  assert.equal(await group.getByTestId('group-revenue').textContent(), '$50.00', 'the group’s total comes from the server');
+  const queue = await gql(label, 'query($id: ID!) { statement(id: $id) { unmatchedIdentifiers(first: 10) { totalCount nodes { identifier lineCount revenue { amount } suggestions { reason track { title } } } } } }', {
+    id: (await gql(label, '{ viewer { organizations { statements(first: 1) { nodes { id } } } } }')).data.viewer.organizations[0].statements.nodes[0].id,
+  });
+  const groups = queue.data.statement.unmatchedIdentifiers;
+  assert.equal(groups.totalCount, 1, 'one unmatched identifier');
+  assert.deepEqual(groups.nodes[0].suggestions[0], { reason: 'TITLE_ARTIST', track: { title: 'Harbour Lights' } });
   const chosen = await group.getByLabel('Track for QZZZZ2599999').locator('option:checked').textContent();
-  assert.match(chosen, /Harbour Lights — Harbour Lights \(Ada Vesper\)/, 'the look-alike track is suggested');
+  assert.match(chosen, /^★ Harbour Lights — Harbour Lights \(Ada Vesper\), title and artist alike$/, 'the suggested track is chosen');
+  await check(label, 'unmatched queue');
   await group.getByRole('button', { name: 'Match' }).click();
   await label.getByText('Matched 2 lines of QZZZZ2599999.').waitFor();
   await label.getByTestId('unmatched-count').filter({ hasText: '0 lines' }).waitFor();
@@ -309,6 +318,74 @@ step('a payout run through to paid, and the artist sees her payout arrive live',
   await shoot(artist, 'artist');
 });
 
+step('the new screens: an advance, the payout settings, editing an artist and recording her leaving', async () => {
+  // An advance: the server's error shows next to its field, then it is recorded and listed.
+  await go(label, 'Money');
+  const advance = label.getByRole('form', { name: 'Add an advance or expense' });
+  await advance.getByLabel('Description').fill('Tour van');
+  const amount = advance.getByLabel(/^Amount/);
+  await amount.fill('-5');
+  await advance.getByLabel('Recouped from').selectOption({ index: 1 });
+  await advance.getByRole('button', { name: 'Add' }).click();
+  await advance.getByText('the amount must be more than zero').waitFor();
+  assert.equal(await amount.getAttribute('aria-invalid'), 'true', 'the amount field is marked invalid');
+  const described = await amount.getAttribute('aria-describedby');
+  assert.match(await label.locator(`[id="${described}"]`).textContent(), /more than zero/, 'the error is read with its field');
+  await check(label, 'money, an error next to its field');
+  await amount.fill('250.50');
+  await advance.getByRole('button', { name: 'Add' }).click();
+  await advance.getByRole('status').filter({ hasText: 'Advance “Tour van” recorded.' }).waitFor();
+  await label.getByTestId('recoupables').getByText('Tour van', { exact: false }).waitFor();
+
+  // Payout settings: hold unconfirmed splits, pay reconciled money only.
+  await go(label, 'Settings');
+  const payouts = label.getByRole('form', { name: 'Payouts' });
+  await payouts.getByLabel('Hold their money until every payee confirms').check();
+  await payouts.getByLabel('Pay only reconciled money').check();
+  await payouts.getByRole('button', { name: 'Save payout settings' }).click();
+  await payouts.getByText('Payout settings saved.').waitFor();
+  const orgId = (await gql(label, '{ viewer { organizations { id } } }')).data.viewer.organizations[0].id;
+  const saved = await gql(label, 'query($org: ID!) { organization(id: $org) { unconfirmedSplits payoutsReconciledOnly } }', { org: orgId });
+  assert.deepEqual(saved.data.organization, { unconfirmedSplits: 'HOLD', payoutsReconciledOnly: true });
+  await check(label, 'settings, payouts');
+
+  // 99 more artists: the roster's first page stops at 100, the rest come with "load more".
+  const many = Array.from({ length: 99 }, (_, i) => `a${i}: createArtist(input: {organizationId: $org, name: "Guest ${String(i).padStart(2, '0')}"}) { artist { id } }`).join(' ');
+  const made = await gql(label, `mutation($org: ID!) { ${many} }`, { org: orgId });
+  assert.equal(made.errors, undefined, JSON.stringify(made.errors));
+  await go(label, 'Roster');
+  await label.getByRole('button', { name: 'Load more artists (100 of 101 shown)' }).click();
+  await label.getByRole('article', { name: 'Guest 98' }).waitFor();
+  assert.equal(await label.getByRole('article').count(), 101, 'every artist, over two pages');
+
+  // Editing an artist: an empty name is refused next to the field; a sort name is saved.
+  const bo = label.getByRole('article', { name: 'Bo Lind' });
+  await bo.getByText('Edit Bo Lind').click();
+  const edit = bo.getByRole('form', { name: 'Edit Bo Lind' });
+  await edit.getByLabel('Name', { exact: true }).fill('');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.getByText('an artist needs a name').waitFor();
+  assert.equal(await edit.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await edit.getByLabel('Name', { exact: true }).fill('Bo Lind');
+  await edit.getByLabel('Sort name (optional)').fill('Lind, Bo');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await check(label, 'roster, editing an artist');
+
+  // Recording her leaving says what the exit terms did, and she moves to the artists who left.
+  await bo.getByText('Record Bo Lind leaving').click();
+  await bo.getByRole('form', { name: 'Record Bo Lind leaving' }).getByRole('button', { name: 'Record leaving' }).click();
+  const exit = label.locator('.exit-result');
+  await exit.getByText(/Bo Lind left on \d{4}-\d{2}-\d{2}\./).waitFor();
+  assert.match(await exit.textContent(), /releases? (stay up|was taken down|were taken down)/, 'the exit says what happened to her releases');
+  await check(label, 'roster, an artist leaving');
+  await label.getByRole('region', { name: 'Artists who left' }).getByRole('listitem').filter({ hasText: 'Bo Lind' }).waitFor();
+  const left = await gql(label, 'query($org: ID!) { organization(id: $org) { artists(first: 10) { nodes { name sortName leftOn } } } }', { org: orgId });
+  const boNow = left.data.organization.artists.nodes.find((a) => a.name === 'Bo Lind');
+  assert.equal(boNow.sortName, 'Lind, Bo');
+  assert.ok(boNow.leftOn, 'her leaving is recorded');
+});
+
 step('the dashboards: label and artist, desktop and phone width', async () => {
   // The label sees the claim the artist made.
   await go(label, 'Roster');
@@ -318,6 +395,8 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor();
   await label.getByRole('table', { name: 'Top tracks' }).getByText('Harbour Lights', { exact: false }).waitFor();
   await label.locator('.chart canvas').waitFor();
+  // The default period's months, exactly: twelve, those without sales as zeros.
+  assert.equal(await label.getByTestId('month-table').locator('tr').count(), 12, 'twelve months in the default period');
   await check(label, 'dashboard');
   await shoot(label, 'dashboard');
   // Filters: Bo's release alone.
@@ -325,6 +404,8 @@ step('the dashboards: label and artist, desktop and phone width', async () => {
   await label.getByRole('table', { name: 'By store' }).getByText('Spotify').waitFor({ state: 'detached' });
   await label.getByRole('table', { name: 'By store' }).getByText('Deezer').waitFor();
   await label.getByTestId('total-earnings').filter({ hasText: '$60.00' }).waitFor();
+  // The comparison follows the filter (the server's figures for the release alone).
+  await label.getByTestId('against-previous').filter({ hasText: '($0.00)' }).waitFor();
 
   const phone = await newPage('label', { width: 390, height: 844 });
   await phone.goto(portal.url);

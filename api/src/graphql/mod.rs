@@ -32,6 +32,7 @@ pub mod roster;
 pub mod splits;
 pub mod statements;
 pub mod tax;
+pub mod unmatched;
 pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};

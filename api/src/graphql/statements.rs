@@ -199,6 +199,24 @@ impl Statement {
         )
         .await
     }
+    /// The unmatched lines grouped by the identifier the statement gives them (ISRC, else
+    /// UPC, else title and artist), most lines first, each with its revenue and the
+    /// organisation's tracks that look like it.
+    async fn unmatched_identifiers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<super::unmatched::UnmatchedIdentifier>> {
+        money_access(ctx, self.0.organization_id)?;
+        super::unmatched::page(
+            ctx,
+            self.0.organization_id,
+            self.0.id,
+            &PageArgs::new(first, after),
+        )
+        .await
+    }
     async fn lines(
         &self,
         ctx: &Context<'_>,

@@ -15,8 +15,10 @@ export function MonthChart({ months, values, label, format }: { months: string[]
         height: 220,
         legend: { show: false },
         cursor: { show: true, points: { show: false } },
-        scales: { x: { time: true, range: (_u, min, max) => [min - 20 * 86400, max + 20 * 86400] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [{ stroke: '#3d4451' }, { stroke: '#3d4451', size: 70, values: (_u, ticks) => ticks.map(format) }],
+        // The x range and ticks are the months given, whatever their number: one month is one
+        // bar with its own label, not a day-by-day axis around it.
+        scales: { x: { time: true, range: () => [xs[0] - 20 * 86400, xs[xs.length - 1] + 20 * 86400] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [{ stroke: '#3d4451', splits: () => xs, values: (_u, ticks) => ticks.map((t, i) => monthTick(t, xs.length, i === 0)) }, { stroke: '#3d4451', size: 70, values: (_u, ticks) => ticks.map(format) }],
         series: [
           {},
           { label, stroke: '#1f5fa8', fill: 'rgba(31,95,168,0.25)', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 40] }), points: { show: false } },
@@ -33,6 +35,14 @@ export function MonthChart({ months, values, label, format }: { months: string[]
     };
   }, [months, values, label, format]);
   return <div ref={box} className="chart" role="img" aria-label={`${label} by month`} />;
+}
+
+/** A month's tick: "Jan 2025" when there are few; when many, "Feb" with the year only on the
+ * first and on each January. */
+function monthTick(seconds: number, count: number, first: boolean): string {
+  const d = new Date(seconds * 1000);
+  const many = count > 6 && d.getUTCMonth() !== 0 && !first;
+  return new Intl.DateTimeFormat(undefined, many ? { month: 'short', timeZone: 'UTC' } : { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(d);
 }
 
 /** A ranked list with proportional bars: easier to read than a pie. */

@@ -5,6 +5,7 @@ import { checkIsrc, checkUpc, gtinCheckDigit } from './ids';
 import { checkSplit, shareOf } from './splits';
 import { endOfLastMonth, lastMonths, monthsIn, previousPeriod, year } from './period';
 import { agreementInWords, type AgreementTerms } from './agreement';
+import { exitWords } from './exit';
 
 describe('money', () => {
   it('formats by locale and currency, exactly', () => {
@@ -134,5 +135,19 @@ describe('agreements in plain words', () => {
     expect(words).toContain('If the artist leaves, her releases are taken down.');
     expect(words).toContain('The label may make the first offer for the next record.');
     expect(words[1]).toMatch(/of everything the stores pay/);
+  });
+});
+
+describe('an exit in words', () => {
+  it('says what the exit terms did', () => {
+    expect(
+      exitWords('Bo Lind', { artist: { leftOn: '2026-03-01' }, agreement: { title: 'Record deal' }, mastersRevertOn: '2027-03-01', takenDownReleases: [{ title: 'Night Ferry' }] }),
+    ).toBe('Bo Lind left on 2026-03-01. The exit terms of “Record deal” were applied: the masters go back to Bo Lind on 2027-03-01; 1 release was taken down (Night Ferry).');
+    expect(exitWords('Bo Lind', { artist: { leftOn: '2026-03-01' }, agreement: { title: 'Deal' }, mastersRevertOn: null, takenDownReleases: [] })).toBe(
+      'Bo Lind left on 2026-03-01. The exit terms of “Deal” were applied: the masters stay with the label; her releases stay up.',
+    );
+    expect(exitWords('Ada', { artist: { leftOn: '2026-01-31' }, agreement: null, takenDownReleases: [{ title: 'A' }, { title: 'B' }] })).toBe(
+      'Ada left on 2026-01-31. No agreement was in force, so no exit terms applied; 2 releases were taken down (A, B).',
+    );
   });
 });

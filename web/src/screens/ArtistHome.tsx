@@ -43,11 +43,11 @@ const ArtistHomeDoc = graphql(`
       totals { quantity earnings { amount currency } }
       previousTotals { quantity earnings { amount currency } }
       artists { artist { id } artistName changePercent current { earnings { amount currency } quantity } previous { earnings { amount currency } } }
+      byMonth { month figures { earnings { amount currency } quantity } }
+      topStores { store figures { earnings { amount currency } } }
+      topTerritories { territory figures { earnings { amount currency } } }
+      topTracks { trackTitle artistName figures { earnings { amount currency } quantity } }
     }
-    byMonth: analytics(organizationId: $org, groupBy: [MONTH], first: 240) { totals { quantity earnings { amount currency } } rows { month figures { earnings { amount currency } quantity } } }
-    byStore: analytics(organizationId: $org, groupBy: [STORE], first: 8) { rows { store figures { earnings { amount currency } } } }
-    byTerritory: analytics(organizationId: $org, groupBy: [TERRITORY], first: 8) { rows { territory figures { earnings { amount currency } } } }
-    byTrack: analytics(organizationId: $org, groupBy: [TRACK], first: 10) { rows { trackTitle artistName figures { earnings { amount currency } quantity } } }
   }
 `);
 const Updates = graphql(`
@@ -121,7 +121,7 @@ export default function ArtistHome() {
           </table>
         </div>
       </section>
-      <Figures data={data} currency={org.baseCurrency} showArtists={false} />
+      <Figures overview={data.rosterOverview} currency={org.baseCurrency} showArtists={false} />
       <section className="card" aria-labelledby="deal">
         <h2 id="deal">Your agreement</h2>
         {artist.agreements.length === 0 ? <p className="empty">No agreement recorded.</p> : null}

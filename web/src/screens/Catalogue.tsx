@@ -1,6 +1,6 @@
 import { everything } from '../lib/client';
 import { useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import type { CatalogueQuery, ReleaseStatus } from '../gql/graphql';
 import { useSession } from '../session';
@@ -8,6 +8,7 @@ import { Field, Select } from '../lib/Field';
 import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
 import { checkIsrc, checkUpc } from '../lib/ids';
 import { SplitEditor } from './SplitEditor';
+import { LoadMore, useLoadMore } from '../lib/pages';
 
 const CatalogueQueryDoc = graphql(`
   query Catalogue($org: ID!) {
@@ -17,6 +18,23 @@ const CatalogueQueryDoc = graphql(`
       artists(first: 100, current: true) { nodes { id name } }
       payees(first: 100) { nodes { id name kind } }
       releases(first: 100) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes {
+          id title upc releaseType releaseDate status
+          artist { id name }
+          tracks { id title isrc position }
+          currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } }
+        }
+      }
+    }
+  }
+`);
+const CatalogueMore = graphql(`
+  query CatalogueMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      releases(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
         nodes {
           id title upc releaseType releaseDate status
           artist { id name }
@@ -58,6 +76,10 @@ export default function Catalogue() {
   const { org, canWrite } = useSession();
   const [{ data }] = useQuery({ query: CatalogueQueryDoc, variables: { org: org.id }, context: everything });
   const o = data?.organization;
+  const client = useClient();
+  const releases = useLoadMore(o?.releases, async (after) =>
+    (await client.query(CatalogueMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.releases,
+  );
   return (
     <>
       <h1>Catalogue</h1>
@@ -67,8 +89,9 @@ export default function Catalogue() {
         </p>
       ) : null}
       {canWrite && o ? <NewRelease artists={o.artists.nodes} /> : null}
-      {o && o.releases.nodes.length === 0 ? <p className="empty">No releases yet.</p> : null}
-      {o?.releases.nodes.map((r) => <ReleaseCard key={r.id} release={r} payees={o.payees.nodes} canWrite={canWrite} />)}
+      {o && releases.nodes.length === 0 ? <p className="empty">No releases yet.</p> : null}
+      {o ? releases.nodes.map((r) => <ReleaseCard key={r.id} release={r} payees={o.payees.nodes} canWrite={canWrite} />) : null}
+      <LoadMore more={releases.more} loading={releases.loading} error={releases.error} shown={releases.nodes.length} totalCount={releases.totalCount} what="releases" />
     </>
   );
 }

@@ -11,22 +11,22 @@ import { Select } from '../lib/Field';
 
 // One query for the whole screen: no waterfall.
 const DashboardDoc = graphql(`
-  query Dashboard($org: ID!, $period: PeriodInput, $filter: AnalyticsFilter) {
+  query Dashboard($org: ID!, $period: PeriodInput, $artistIds: [ID!], $releaseIds: [ID!]) {
     organization(id: $org) {
       id
       artists(first: 100) { nodes { id name } }
       releases(first: 100) { nodes { id title } }
     }
-    rosterOverview(organizationId: $org, period: $period) {
+    rosterOverview(organizationId: $org, period: $period, artistIds: $artistIds, releaseIds: $releaseIds) {
       from to
       totals { quantity earnings { amount currency } }
       previousTotals { quantity earnings { amount currency } }
       artists { artist { id } artistName changePercent current { earnings { amount currency } quantity } previous { earnings { amount currency } } }
+      byMonth { month figures { earnings { amount currency } quantity } }
+      topStores { store figures { earnings { amount currency } } }
+      topTerritories { territory figures { earnings { amount currency } } }
+      topTracks { trackTitle artistName figures { earnings { amount currency } quantity } }
     }
-    byMonth: analytics(organizationId: $org, filter: $filter, groupBy: [MONTH], first: 240) { totals { quantity earnings { amount currency } } rows { month figures { earnings { amount currency } quantity } } }
-    byStore: analytics(organizationId: $org, filter: $filter, groupBy: [STORE], first: 8) { rows { store figures { earnings { amount currency } } } }
-    byTerritory: analytics(organizationId: $org, filter: $filter, groupBy: [TERRITORY], first: 8) { rows { territory figures { earnings { amount currency } } } }
-    byTrack: analytics(organizationId: $org, filter: $filter, groupBy: [TRACK], first: 10) { rows { trackTitle artistName figures { earnings { amount currency } quantity } } }
   }
 `);
 
@@ -50,12 +50,8 @@ export default function Dashboard() {
     () => ({
       org: org.id,
       period,
-      filter: {
-        artistIds: artistId ? [artistId] : null,
-        releaseIds: releaseId ? [releaseId] : null,
-        from: period?.from ?? null,
-        to: period?.to ?? null,
-      },
+      artistIds: artistId ? [artistId] : null,
+      releaseIds: releaseId ? [releaseId] : null,
     }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [org.id, choice, artistId, releaseId],
@@ -80,17 +76,20 @@ export default function Dashboard() {
           {data?.organization?.releases.nodes.map((r) => <option key={r.id} value={r.id}>{r.title}</option>)}
         </Select>
       </form>
-      {data ? <Figures data={data} currency={org.baseCurrency} filtered={!!(artistId || releaseId)} /> : <p className="loading">{fetching ? 'Loading…' : ''}</p>}
+      {data ? <Figures overview={data.rosterOverview} currency={org.baseCurrency} /> : <p className="loading">{fetching ? 'Loading…' : ''}</p>}
     </>
   );
 }
 
-export function Figures({ data, currency, showArtists = true, filtered = false }: { data: Pick<DashboardQuery, 'rosterOverview' | 'byMonth' | 'byStore' | 'byTerritory' | 'byTrack'>; currency: string; showArtists?: boolean; filtered?: boolean }) {
-  const o = data.rosterOverview;
-  const months = data.byMonth.rows.filter((r) => r.month).sort((a, b) => a.month!.localeCompare(b.month!));
+/** The overview's shape, as both the dashboard and the artist's page ask for it. */
+export type Overview = DashboardQuery['rosterOverview'];
+
+export function Figures({ overview: o, currency, showArtists = true }: { overview: Overview; currency: string; showArtists?: boolean }) {
+  // Exactly the period's months, from the server (months without sales are zeros).
+  const months = o.byMonth.filter((r) => r.month);
   const fmt = useCallback((v: number) => formatMoney({ amount: String(v), currency }).replace(/\.00$/, ''), [currency]);
-  const monthKeys = useMemo(() => months.map((m) => m.month!), [data]); // eslint-disable-line react-hooks/exhaustive-deps
-  const monthValues = useMemo(() => months.map((m) => Number(m.figures.earnings.amount)), [data]); // eslint-disable-line react-hooks/exhaustive-deps
+  const monthKeys = useMemo(() => months.map((m) => m.month!), [o]); // eslint-disable-line react-hooks/exhaustive-deps
+  const monthValues = useMemo(() => months.map((m) => Number(m.figures.earnings.amount)), [o]); // eslint-disable-line react-hooks/exhaustive-deps
   const change = (() => {
     const now = Number(o.totals.earnings.amount);
     const before = Number(o.previousTotals.earnings.amount);
@@ -102,17 +101,15 @@ export function Figures({ data, currency, showArtists = true, filtered = false }
       <section className="kpis" aria-label="Totals">
         <div className="kpi">
           <span className="kpi-label">Earnings, {monthLabel(o.from)} to {monthLabel(o.to)}</span>
-          <span className="kpi-value" data-testid="total-earnings">{money(filtered ? data.byMonth.totals.earnings : o.totals.earnings)}</span>
-          <span className="kpi-sub">
-            {filtered
-              ? 'for the artist or release chosen'
-              : `${formatChange(change)} against the previous period (${money(o.previousTotals.earnings)})`}
+          <span className="kpi-value" data-testid="total-earnings">{money(o.totals.earnings)}</span>
+          <span className="kpi-sub" data-testid="against-previous">
+            {`${formatChange(change)} against the previous period (${money(o.previousTotals.earnings)})`}
           </span>
         </div>
         <div className="kpi">
           <span className="kpi-label">Units and streams</span>
-          <span className="kpi-value">{formatNumber(filtered ? data.byMonth.totals.quantity : o.totals.quantity)}</span>
-          <span className="kpi-sub">{filtered ? '' : `${formatNumber(o.previousTotals.quantity)} the period before`}</span>
+          <span className="kpi-value">{formatNumber(o.totals.quantity)}</span>
+          <span className="kpi-sub">{`${formatNumber(o.previousTotals.quantity)} the period before`}</span>
         </div>
       </section>
       <section className="card" aria-labelledby="by-month">
@@ -120,7 +117,7 @@ export function Figures({ data, currency, showArtists = true, filtered = false }
         <MonthChart months={monthKeys} values={monthValues} label="Earnings" format={fmt} />
         <details>
           <summary>As a table</summary>
-          <table>
+          <table data-testid="month-table">
             <tbody>
               {months.map((m) => (
                 <tr key={m.month}><th scope="row">{monthLabel(m.month!)}</th><td className="num">{money(m.figures.earnings)}</td></tr>
@@ -131,14 +128,14 @@ export function Figures({ data, currency, showArtists = true, filtered = false }
       </section>
       <div className="grid2">
         <section className="card" aria-label="By store">
-          <Bars caption="By store" rows={data.byStore.rows.map((r) => ({ label: r.store ?? 'Unknown', value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
+          <Bars caption="By store" rows={o.topStores.map((r) => ({ label: r.store ?? 'Unknown', value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
         </section>
         <section className="card" aria-label="By territory">
-          <Bars caption="By territory" rows={data.byTerritory.rows.map((r) => ({ label: r.territory ?? 'Unknown', value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
+          <Bars caption="By territory" rows={o.topTerritories.map((r) => ({ label: r.territory ?? 'Unknown', value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
         </section>
       </div>
       <section className="card" aria-label="Top tracks">
-        <Bars caption="Top tracks" rows={data.byTrack.rows.map((r) => ({ label: `${r.trackTitle ?? 'Unknown'}${r.artistName ? ' — ' + r.artistName : ''}`, value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
+        <Bars caption="Top tracks" rows={o.topTracks.map((r) => ({ label: `${r.trackTitle ?? 'Unknown'}${r.artistName ? ' — ' + r.artistName : ''}`, value: Number(r.figures.earnings.amount), text: money(r.figures.earnings) }))} />
       </section>
       {showArtists ? (
         <section className="card" aria-labelledby="artists-vs">

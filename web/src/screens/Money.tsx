@@ -1,10 +1,11 @@
 import { everything } from '../lib/client';
 import { useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import type { PayoutRunStatus } from '../gql/graphql';
 import { useSession } from '../session';
-import { Field } from '../lib/Field';
+import { Field, Select } from '../lib/Field';
+import { LoadMore, useLoadMore } from '../lib/pages';
 import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
 import { formatMoney, formatNumber } from '../lib/money';
 import { endOfLastMonth } from '../lib/period';
@@ -19,10 +20,14 @@ const MoneyQuery = graphql(`
         allocated { amount currency } paid { amount currency } carriedForward { amount currency }
         reserved { amount currency } recouped { amount currency } pending { amount currency }
       }
+      artists(first: 100, current: true) { nodes { id name } }
+      releases(first: 100) { nodes { id title artist { name } } }
       recoupables(first: 100) {
+        totalCount pageInfo { hasNextPage endCursor }
         nodes { id kind description incurredOn amount { amount currency } recouped { amount currency } remaining { amount currency } payee { name } release { title } }
       }
       payees(first: 100) {
+        totalCount pageInfo { hasNextPage endCursor }
         nodes { id name kind balances { currency earned { amount currency } recouped { amount currency } paid { amount currency } reserved { amount currency } unpaid { amount currency } } }
       }
       payoutRuns(first: 20) {
@@ -40,6 +45,33 @@ const MoneyQuery = graphql(`
         }
       }
     }
+  }
+`);
+const RecoupablesMore = graphql(`
+  query RecoupablesMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      recoupables(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id kind description incurredOn amount { amount currency } recouped { amount currency } remaining { amount currency } payee { name } release { title } }
+      }
+    }
+  }
+`);
+const PayeesMore = graphql(`
+  query PayeesMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      payees(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id name kind balances { currency earned { amount currency } recouped { amount currency } paid { amount currency } reserved { amount currency } unpaid { amount currency } } }
+      }
+    }
+  }
+`);
+const AddRecoupable = graphql(`
+  mutation AddRecoupable($input: AddRecoupableInput!) {
+    addRecoupable(input: $input) { recoupables { id } userErrors { field message code } }
   }
 `);
 const Updates = graphql(`
@@ -80,6 +112,13 @@ export default function Money() {
     refetch({ requestPolicy: 'network-only' });
     return event;
   });
+  const client = useClient();
+  const recoupables = useLoadMore(data?.organization?.recoupables, async (after) =>
+    (await client.query(RecoupablesMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.recoupables,
+  );
+  const payees = useLoadMore(data?.organization?.payees, async (after) =>
+    (await client.query(PayeesMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.payees,
+  );
   const o = data?.organization;
   if (!o) return <p className="loading">Loading…</p>;
   return (
@@ -122,7 +161,7 @@ export default function Money() {
               </tr>
             </thead>
             <tbody>
-              {o.payees.nodes.flatMap((p) =>
+              {payees.nodes.flatMap((p) =>
                 p.balances.map((b) => (
                   <tr key={p.id + b.currency}>
                     <th scope="row">{p.name}</th>
@@ -137,20 +176,99 @@ export default function Money() {
             </tbody>
           </table>
         </div>
+        <LoadMore more={payees.more} loading={payees.loading} error={payees.error} shown={payees.nodes.length} totalCount={payees.totalCount} what="payees" />
       </section>
       <section aria-labelledby="recoupables">
         <h2 id="recoupables">Advances and expenses</h2>
-        {o.recoupables.nodes.length === 0 ? <p className="empty">None.</p> : null}
-        <ul>
-          {o.recoupables.nodes.map((r) => (
+        {canWrite ? (
+          <NewRecoupable artists={o.artists.nodes} payees={payees.nodes} releases={o.releases.nodes}
+            onAdded={() => refetch({ requestPolicy: 'network-only' })} />
+        ) : null}
+        {recoupables.nodes.length === 0 ? <p className="empty">None.</p> : null}
+        <ul data-testid="recoupables">
+          {recoupables.nodes.map((r) => (
             <li key={r.id}>
               {r.kind === 'ADVANCE' ? 'Advance' : 'Expense'} to {r.payee?.name ?? '—'}: {r.description} — {formatMoney(r.amount)}, {formatMoney(r.recouped)} won back,{' '}
               {formatMoney(r.remaining)} to go
             </li>
           ))}
         </ul>
+        <LoadMore more={recoupables.more} loading={recoupables.loading} error={recoupables.error} shown={recoupables.nodes.length}
+          totalCount={recoupables.totalCount} what="advances and expenses" />
       </section>
     </>
+  );
+}
+
+/** An advance or expense to recoup, from an artist's earnings or a payee's. */
+function NewRecoupable({ artists, payees, releases, onAdded }: {
+  artists: { id: string; name: string }[];
+  payees: { id: string; name: string }[];
+  releases: { id: string; title: string; artist?: { name: string } | null }[];
+  onAdded: () => void;
+}) {
+  const { org } = useSession();
+  const [kind, setKind] = useState<'ADVANCE' | 'EXPENSE'>('ADVANCE');
+  const [description, setDescription] = useState('');
+  const [amount, setAmount] = useState('');
+  const [incurredOn, setIncurredOn] = useState(new Date().toISOString().slice(0, 10));
+  // "artist:<id>" or "payee:<id>": who recoups it.
+  const [who, setWho] = useState('');
+  const [releaseId, setReleaseId] = useState('');
+  const [added, setAdded] = useState('');
+  const [result, add] = useMutation(AddRecoupable);
+  const errors = result.data?.addRecoupable.userErrors;
+  const fields = ['kind', 'description', 'amount', 'incurredOn', 'artistId', 'payeeId', 'releaseId'];
+  return (
+    <form
+      className="card inline-form"
+      aria-labelledby="new-recoupable"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setAdded('');
+        const [whoKind, whoId] = who.split(':');
+        const r = await add({
+          input: {
+            organizationId: org.id, kind, description, amount, incurredOn,
+            artistId: whoKind === 'artist' ? whoId : null,
+            payeeId: whoKind === 'payee' ? whoId : null,
+            releaseId: releaseId || null,
+          },
+        });
+        const payload = r.data?.addRecoupable;
+        if (payload && payload.userErrors.length === 0) {
+          setAdded(`${kind === 'ADVANCE' ? 'Advance' : 'Expense'} “${description}” recorded.`);
+          setDescription('');
+          setAmount('');
+          onAdded();
+        }
+      }}
+    >
+      <h3 id="new-recoupable">Add an advance or expense</h3>
+      <FormErrors messages={otherErrors(errors, fields)} />
+      <Select label="Kind" value={kind} onChange={(e) => setKind(e.target.value as 'ADVANCE')} errors={errorsFor(errors, 'kind')}>
+        <option value="ADVANCE">Advance</option>
+        <option value="EXPENSE">Expense</option>
+      </Select>
+      <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} errors={errorsFor(errors, 'description')} required />
+      <Field label={`Amount (${org.baseCurrency})`} value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" errors={errorsFor(errors, 'amount')} required />
+      <Field label="Incurred on" type="date" value={incurredOn} onChange={(e) => setIncurredOn(e.target.value)} errors={errorsFor(errors, 'incurredOn')} required />
+      <Select label="Recouped from" value={who} onChange={(e) => setWho(e.target.value)} errors={[...errorsFor(errors, 'artistId'), ...errorsFor(errors, 'payeeId')]}>
+        <option value="">Choose an artist or payee…</option>
+        <optgroup label="Artists">
+          {artists.map((a) => <option key={a.id} value={`artist:${a.id}`}>{a.name}</option>)}
+        </optgroup>
+        <optgroup label="Payees">
+          {payees.map((p) => <option key={p.id} value={`payee:${p.id}`}>{p.name}</option>)}
+        </optgroup>
+      </Select>
+      <Select label="Only from this release (optional)" value={releaseId} onChange={(e) => setReleaseId(e.target.value)} errors={errorsFor(errors, 'releaseId')}>
+        <option value="">Any release</option>
+        {releases.map((r) => <option key={r.id} value={r.id}>{r.title}{r.artist ? ` (${r.artist.name})` : ''}</option>)}
+      </Select>
+      <button className="primary" type="submit" disabled={result.fetching}>Add</button>
+      {added ? <p role="status" className="ok">{added}</p> : null}
+    </form>
   );
 }
 

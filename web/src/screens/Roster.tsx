@@ -1,19 +1,41 @@
 import { everything } from '../lib/client';
 import { useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import { useSession } from '../session';
 import { Field, Select } from '../lib/Field';
 import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
 import { AgreementWords } from '../lib/AgreementWords';
+import { LoadMore, useLoadMore } from '../lib/pages';
+import { EditArtist, RecordLeaving } from './ArtistForms';
 
 const RosterQuery = graphql(`
   query Roster($org: ID!) {
     organization(id: $org) {
       id
       artists(first: 100) {
+        totalCount pageInfo { hasNextPage endCursor }
         nodes {
-          id name joinedOn leftOn
+          id name sortName joinedOn leftOn
+          profiles { id store externalId url claimState }
+          agreements {
+            id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
+            advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
+            futureRights futureOptionsCount startsOn endsOn
+          }
+        }
+      }
+    }
+  }
+`);
+const RosterMore = graphql(`
+  query RosterMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      artists(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes {
+          id name sortName joinedOn leftOn
           profiles { id store externalId url claimState }
           agreements {
             id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
@@ -50,8 +72,14 @@ export { claimWords, storeNames };
 
 export default function Roster() {
   const { org, canWrite } = useSession();
-  const [{ data }] = useQuery({ query: RosterQuery, variables: { org: org.id }, context: everything });
-  const artists = data?.organization?.artists.nodes ?? [];
+  const [{ data }, refetch] = useQuery({ query: RosterQuery, variables: { org: org.id }, context: everything });
+  const client = useClient();
+  const list = useLoadMore(data?.organization?.artists, async (after) =>
+    (await client.query(RosterMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.artists,
+  );
+  const artists = list.nodes;
+  // What the last exit recorded here did, kept once her card has moved to those who left.
+  const [exit, setExit] = useState('');
   const current = artists.filter((a) => !a.leftOn);
   const departed = artists.filter((a) => a.leftOn);
   return (
@@ -82,12 +110,23 @@ export default function Roster() {
                 <AgreementWords key={ag.id} agreement={ag} title={ag.title} />
               ))}
               {canWrite && a.agreements.length === 0 ? <NewAgreement artistId={a.id} /> : null}
+              {canWrite ? (
+                <>
+                  <EditArtist artist={a} />
+                  <RecordLeaving artist={a} onLeft={(what) => {
+                    setExit(what);
+                    refetch({ requestPolicy: 'network-only' });
+                  }} />
+                </>
+              ) : null}
             </article>
           ))}
         </div>
+        <LoadMore more={list.more} loading={list.loading} error={list.error} shown={artists.length} totalCount={list.totalCount} what="artists" />
       </section>
       <section aria-labelledby="departed">
         <h2 id="departed">Artists who left</h2>
+        <p role="status" className="exit-result">{exit}</p>
         {departed.length === 0 ? <p className="empty">Nobody has left.</p> : null}
         <ul>
           {departed.map((a) => (

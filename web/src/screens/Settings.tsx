@@ -1,18 +1,20 @@
 import { everything } from '../lib/client';
-import { useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useId, useState } from 'react';
+import { useClient, useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
-import type { ApiScope, Role, WebhookEventType } from '../gql/graphql';
+import type { ApiScope, Role, UnconfirmedSplits, WebhookEventType } from '../gql/graphql';
 import { useSession } from '../session';
 import { Field, Select } from '../lib/Field';
-import { errorsFor, FormErrors, otherErrors } from '../lib/errors';
+import { errorsFor, FieldError, FormErrors, otherErrors } from '../lib/errors';
+import { LoadMore, useLoadMore } from '../lib/pages';
 
 const SettingsQuery = graphql(`
   query Settings($org: ID!) {
     organization(id: $org) {
       id
+      payoutPeriodMonths reserveReleasePeriods unconfirmedSplits payoutsReconciledOnly
       artists(first: 100, current: true) { nodes { id name } }
-      members(first: 100) { nodes { id role user { id name email } artist { id name } } }
+      members(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { id role user { id name email } artist { id name } } }
       invitations(first: 100) { nodes { id email role artistId expiresAt acceptedAt revokedAt } }
       apiKeys(first: 100) { nodes { id name prefix scopes createdAt lastUsedAt revokedAt } }
       webhooks(first: 100) { nodes { id url description events active } }
@@ -22,6 +24,24 @@ const SettingsQuery = graphql(`
 const Invite = graphql(`
   mutation InviteMember($input: InviteMemberInput!) {
     inviteMember(input: $input) { invitation { id email } invitationToken userErrors { field message code } }
+  }
+`);
+const MembersMore = graphql(`
+  query MembersMore($org: ID!, $after: String) {
+    organization(id: $org) {
+      id
+      members(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id role user { id name email } artist { id name } } }
+    }
+  }
+`);
+const UpdatePayoutSettings = graphql(`
+  mutation UpdatePayoutSettings($input: UpdatePayoutSettingsInput!) {
+    updatePayoutSettings(input: $input) { organization { id payoutPeriodMonths reserveReleasePeriods unconfirmedSplits } userErrors { field message code } }
+  }
+`);
+const SetReconciledOnly = graphql(`
+  mutation SetPayoutsReconciledOnly($input: SetPayoutsReconciledOnlyInput!) {
+    setPayoutsReconciledOnly(input: $input) { reconciledOnly userErrors { field message code } }
   }
 `);
 const RevokeInvitation = graphql(`
@@ -58,6 +78,10 @@ export default function Settings() {
   const { org, canManageMembers, canWrite } = useSession();
   const [{ data }] = useQuery({ query: SettingsQuery, variables: { org: org.id }, context: everything });
   const o = data?.organization;
+  const client = useClient();
+  const members = useLoadMore(o?.members, async (after) =>
+    (await client.query(MembersMore, { org: org.id, after }, { requestPolicy: 'network-only' }).toPromise()).data?.organization?.members,
+  );
   const [, revokeInvitation] = useMutation(RevokeInvitation);
   const [, revokeKey] = useMutation(RevokeKey);
   const [, deleteWebhook] = useMutation(DeleteWebhook);
@@ -65,15 +89,17 @@ export default function Settings() {
   return (
     <>
       <h1>Settings</h1>
+      <PayoutSettings settings={o} canChange={canManageMembers} />
       <section aria-labelledby="members">
         <h2 id="members">Members</h2>
         <ul>
-          {o.members.nodes.map((m) => (
+          {members.nodes.map((m) => (
             <li key={m.id}>
               {m.user?.name} ({m.user?.email}) — {m.role.toLowerCase()}{m.artist ? ` of ${m.artist.name}` : ''}
             </li>
           ))}
         </ul>
+        <LoadMore more={members.more} loading={members.loading} error={members.error} shown={members.nodes.length} totalCount={members.totalCount} what="members" />
         {canManageMembers ? <InviteForm artists={o.artists.nodes} /> : null}
         <h3>Invitations</h3>
         <ul>
@@ -201,5 +227,70 @@ function WebhookForm() {
       <button type="submit">Add webhook</button>
       {result.data?.createWebhook.secret ? <p role="status">Signing secret, shown once: <code>{result.data.createWebhook.secret}</code></p> : null}
     </form>
+  );
+}
+
+type Settings = { payoutPeriodMonths: number; reserveReleasePeriods: number; unconfirmedSplits: UnconfirmedSplits; payoutsReconciledOnly: boolean };
+
+/** How payout runs treat splits not every payee confirmed, and unreconciled money. */
+function PayoutSettings({ settings, canChange }: { settings: Settings; canChange: boolean }) {
+  const { org } = useSession();
+  const [unconfirmed, setUnconfirmed] = useState<UnconfirmedSplits>(settings.unconfirmedSplits);
+  const [reconciledOnly, setReconciledOnly] = useState(settings.payoutsReconciledOnly);
+  const [saved, setSaved] = useState('');
+  const [problem, setProblem] = useState('');
+  const [splitsResult, updateSettings] = useMutation(UpdatePayoutSettings);
+  const [reconciledResult, setOnly] = useMutation(SetReconciledOnly);
+  const splitErrors = splitsResult.data?.updatePayoutSettings.userErrors;
+  const reconciledErrors = reconciledResult.data?.setPayoutsReconciledOnly.userErrors;
+  const unconfirmedHint = useId();
+  const reconciledHint = useId();
+  return (
+    <section aria-labelledby="payout-settings">
+      <h2 id="payout-settings">Payouts</h2>
+      <form
+        className="card inline-form"
+        aria-labelledby="payout-settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setSaved('');
+          const [a, b] = await Promise.all([
+            unconfirmed !== settings.unconfirmedSplits
+              ? updateSettings({ input: { organizationId: org.id, unconfirmedSplits: unconfirmed } })
+              : null,
+            reconciledOnly !== settings.payoutsReconciledOnly
+              ? setOnly({ input: { organizationId: org.id, reconciledOnly } })
+              : null,
+          ]);
+          const failed = (a && (a.error || a.data?.updatePayoutSettings.userErrors.length)) || (b && (b.error || b.data?.setPayoutsReconciledOnly.userErrors.length));
+          const error = a?.error?.message ?? b?.error?.message;
+          setProblem(error ?? '');
+          setSaved(error || failed ? '' : 'Payout settings saved.');
+        }}
+      >
+        <FormErrors messages={problem ? [problem] : []} />
+        <p className="muted">
+          A payout period is {settings.payoutPeriodMonths} month{settings.payoutPeriodMonths === 1 ? '' : 's'}; reserves are released after{' '}
+          {settings.reserveReleasePeriods} period{settings.reserveReleasePeriods === 1 ? '' : 's'}.
+        </p>
+        <fieldset aria-describedby={unconfirmedHint} disabled={!canChange}>
+          <legend>Splits not every payee has confirmed</legend>
+          <label><input type="radio" name="unconfirmed" value="PAY" checked={unconfirmed === 'PAY'} onChange={() => setUnconfirmed('PAY')} /> Pay them by their shares</label>
+          <label><input type="radio" name="unconfirmed" value="HOLD" checked={unconfirmed === 'HOLD'} onChange={() => setUnconfirmed('HOLD')} /> Hold their money until every payee confirms</label>
+          <p className="hint" id={unconfirmedHint}>Held money stays unallocated, and is paid once the split is confirmed.</p>
+          <FieldError id={`${unconfirmedHint}-error`} messages={(splitErrors ?? []).map((e) => e.message)} />
+        </fieldset>
+        <div className="field">
+          <label>
+            <input type="checkbox" checked={reconciledOnly} onChange={(e) => setReconciledOnly(e.target.checked)} disabled={!canChange}
+              aria-describedby={reconciledHint} /> Pay only reconciled money
+          </label>
+          <p className="hint" id={reconciledHint}>Payout runs hold back statements no remittance has paid yet, and pay them once reconciled.</p>
+          <FieldError id={`${reconciledHint}-error`} messages={(reconciledErrors ?? []).map((e) => e.message)} />
+        </div>
+        {canChange ? <button className="primary" type="submit" disabled={splitsResult.fetching || reconciledResult.fetching}>Save payout settings</button> : <p className="muted">Only an owner or admin changes these.</p>}
+        {saved ? <p role="status" className="ok">{saved}</p> : null}
+      </form>
+    </section>
   );
 }

@@ -1,10 +1,10 @@
 import { everything } from '../lib/client';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import { useSession } from '../session';
 import { uploadStatement } from '../lib/client';
-import { FormErrors } from '../lib/errors';
+import { FieldError, FormErrors } from '../lib/errors';
 import { formatMoney, formatNumber } from '../lib/money';
 
 const StatementsQuery = graphql(`
@@ -25,7 +25,21 @@ const StatementDetail = graphql(`
       periodStart periodEnd
       totals { amount { amount currency } lineCount }
       errors(first: 50) { totalCount nodes { lineNumber reason raw } }
-      lines(first: 100, unmatchedOnly: true) { totalCount nodes { lineNumber isrc upc title artistName amount { amount currency } } }
+    }
+  }
+`);
+const UnmatchedQueue = graphql(`
+  query UnmatchedQueue($id: ID!, $after: String) {
+    statement(id: $id) {
+      id
+      unmatchedIdentifiers(first: 50, after: $after) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          kind identifier isrc upc title artistName lineCount revenue { amount currency }
+          suggestions { score reason track { id title release { title artist { name } } } }
+        }
+      }
     }
   }
 `);
@@ -41,16 +55,6 @@ const Match = graphql(`
 `);
 
 type Track = { id: string; title: string; isrc?: string | null; release: string; artist: string };
-const words = (s: string | null | undefined) =>
-  new Set((s ?? '').toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').split(/[^a-z0-9]+/).filter((w) => w.length > 1));
-/** How alike a line and a track look: shared title words, and the artist's name. */
-function likeness(line: { title?: string | null; artistName?: string | null }, track: Track): number {
-  const a = words(line.title);
-  let score = 0;
-  for (const w of words(track.title)) if (a.has(w)) score += 2;
-  if (score && line.artistName && words(line.artistName).size && [...words(line.artistName)].every((w) => words(track.artist).has(w))) score += 1;
-  return score;
-}
 
 export default function Statements() {
   const { org, canWrite } = useSession();
@@ -180,12 +184,6 @@ function Detail({ id, tracks, canWrite, onChanged }: { id: string; tracks: Track
   if (!s) return <p className="loading">Loading…</p>;
   const status = done ? s.status : (p?.status ?? s.status);
   const percent = done ? 100 : p && p.sizeBytes ? Math.round((100 * p.bytesProcessed) / p.sizeBytes) : Math.round(s.progress * 100);
-  const groups = new Map<string, typeof s.lines.nodes>();
-  for (const line of s.lines.nodes) {
-    const key = line.isrc ?? line.upc ?? '';
-    if (!key) continue;
-    groups.set(key, [...(groups.get(key) ?? []), line]);
-  }
   return (
     <section className="card" aria-labelledby="detail-title">
       <h2 id="detail-title">{s.filename}</h2>
@@ -218,59 +216,118 @@ function Detail({ id, tracks, canWrite, onChanged }: { id: string; tracks: Track
         </>
       ) : null}
       {notice ? <p role="status" className="ok">{notice}</p> : null}
-      {groups.size ? (
-        <>
-          <h3>Unmatched, by identifier</h3>
-          <ul className="unmatched">
-            {[...groups.entries()].map(([identifier, lines]) => (
-              <UnmatchedGroup key={identifier} statementId={s.id} identifier={identifier} lines={lines} tracks={tracks} canWrite={canWrite}
-                onMatched={(count) => {
-                  setNotice(`Matched ${count} line${count === 1 ? '' : 's'} of ${identifier}.`);
-                  onChanged();
-                }} />
-            ))}
-          </ul>
-        </>
+      {done && s.unmatchedCount > 0 ? (
+        <UnmatchedPages statementId={s.id} tracks={tracks} canWrite={canWrite}
+          onMatched={(count, identifier) => {
+            setNotice(`Matched ${count} line${count === 1 ? '' : 's'} of ${identifier}.`);
+            refetch({ requestPolicy: 'network-only' });
+            onChanged();
+          }} />
       ) : null}
     </section>
   );
 }
 
-function UnmatchedGroup({
-  statementId, identifier, lines, tracks, canWrite, onMatched,
-}: {
-  statementId: string;
-  identifier: string;
-  lines: { title?: string | null; artistName?: string | null; amount: { amount: string; currency: string } }[];
-  tracks: Track[];
-  canWrite: boolean;
-  onMatched: (count: number) => void;
+/** The unmatched queue: the server groups the lines and suggests tracks; pages load on demand. */
+function UnmatchedPages({ statementId, tracks, canWrite, onMatched }: {
+  statementId: string; tracks: Track[]; canWrite: boolean; onMatched: (count: number, identifier: string) => void;
 }) {
-  const sample = lines.find((l) => l.title) ?? lines[0];
-  const title = sample?.title;
-  // Tracks that look like the lines come first, suggested (see /work/portal-api-gaps.md: the API has no suggestions yet).
-  const scored = tracks.map((t) => ({ t, score: likeness(sample ?? {}, t) }));
-  const ranked = scored.sort((a, b) => b.score - a.score).map((x) => x.t);
-  const suggested = scored.filter((x) => x.score > 0).map((x) => x.t);
+  // One entry per page loaded: the cursor it starts after. A match reloads from the first page,
+  // as the groups after a matched one move up.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [generation, setGeneration] = useState(0);
+  return (
+    <>
+      <h3 id="unmatched-title">Unmatched, by identifier</h3>
+      <ul className="unmatched" aria-labelledby="unmatched-title">
+        {cursors.map((after, i) => (
+          <UnmatchedPage key={`${generation}-${after ?? 'first'}`} statementId={statementId} after={after} tracks={tracks} canWrite={canWrite}
+            last={i === cursors.length - 1}
+            onMore={(cursor) => setCursors((c) => [...c, cursor])}
+            onMatched={(count, identifier) => {
+              setCursors([null]);
+              setGeneration((g) => g + 1);
+              onMatched(count, identifier);
+            }} />
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function UnmatchedPage({ statementId, after, tracks, canWrite, last, onMore, onMatched }: {
+  statementId: string; after: string | null; tracks: Track[]; canWrite: boolean; last: boolean;
+  onMore: (cursor: string) => void; onMatched: (count: number, identifier: string) => void;
+}) {
+  const [{ data, fetching, error }] = useQuery({ query: UnmatchedQueue, variables: { id: statementId, after }, requestPolicy: 'network-only' });
+  const page = data?.statement.unmatchedIdentifiers;
+  if (error) return <li className="field-error" role="alert">{error.message}</li>;
+  if (!page) return fetching ? <li className="loading">Loading…</li> : null;
+  return (
+    <>
+      {page.nodes.map((g) => (
+        <UnmatchedGroup key={`${g.kind}-${g.identifier ?? ''}-${g.title ?? ''}-${g.artistName ?? ''}-${g.revenue.currency}`}
+          statementId={statementId} group={g} tracks={tracks} canWrite={canWrite} onMatched={onMatched} />
+      ))}
+      {last && page.pageInfo.hasNextPage && page.pageInfo.endCursor ? (
+        <li className="more">
+          <button onClick={() => onMore(page.pageInfo.endCursor!)}>
+            Load more ({formatNumber(page.totalCount)} identifiers in all)
+          </button>
+        </li>
+      ) : null}
+    </>
+  );
+}
+
+type Group = {
+  kind: 'ISRC' | 'UPC' | 'TITLE_ARTIST';
+  identifier?: string | null; title?: string | null; artistName?: string | null; lineCount: number;
+  revenue: { amount: string; currency: string };
+  suggestions: { score: number; reason: string; track: { id: string; title: string; release?: { title: string; artist?: { name: string } | null } | null } }[];
+};
+
+const REASONS: Record<string, string> = { ISRC_EXACT: 'same ISRC', ISRC_ONE_TYPO: 'ISRC one typo away', TITLE_ARTIST: 'title and artist alike' };
+
+function UnmatchedGroup({ statementId, group, tracks, canWrite, onMatched }: {
+  statementId: string; group: Group; tracks: Track[]; canWrite: boolean; onMatched: (count: number, identifier: string) => void;
+}) {
+  const suggested = group.suggestions.map((s) => ({
+    id: s.track.id, title: s.track.title, release: s.track.release?.title ?? '', artist: s.track.release?.artist?.name ?? '', why: REASONS[s.reason] ?? '',
+  }));
+  const others = tracks.filter((t) => !suggested.some((s) => s.id === t.id));
   const [trackId, setTrackId] = useState(suggested[0]?.id ?? '');
   const [result, match] = useMutation(Match);
   const errors = result.data?.matchStatementLines.userErrors;
-  const selectId = `match-${identifier}`;
+  const identifier = group.identifier;
+  const label = identifier ?? `${group.title ?? 'untitled'}${group.artistName ? ` by ${group.artistName}` : ''}`;
+  const selectId = useId();
+  const errorId = `${selectId}-error`;
   return (
     <li className="unmatched-group">
       <div>
-        <strong>{identifier}</strong> · {title ?? 'untitled'} {lines[0]?.artistName ? `by ${lines[0].artistName}` : ''} · {lines.length} line{lines.length === 1 ? '' : 's'}
+        <strong>{label}</strong>
+        {identifier ? <> · {group.title ?? 'untitled'} {group.artistName ? `by ${group.artistName}` : ''}</> : null}
+        {' '}· {group.lineCount} line{group.lineCount === 1 ? '' : 's'} · <span data-testid="group-revenue">{formatMoney(group.revenue)}</span>
       </div>
-      {canWrite ? (
+      {canWrite && identifier ? (
         <div className="actions">
           <label htmlFor={selectId}>Track for {identifier}</label>
-          <select id={selectId} value={trackId} onChange={(e) => setTrackId(e.target.value)}>
+          <select id={selectId} value={trackId} onChange={(e) => setTrackId(e.target.value)}
+            aria-invalid={errors?.length ? true : undefined} aria-describedby={errors?.length ? errorId : undefined}>
             <option value="">Choose a track…</option>
-            {ranked.map((t) => (
-              <option key={t.id} value={t.id}>
-                {suggested.includes(t) ? '★ ' : ''}{t.title} — {t.release} ({t.artist})
-              </option>
-            ))}
+            {suggested.length ? (
+              <optgroup label="Suggested">
+                {suggested.map((t) => (
+                  <option key={t.id} value={t.id}>★ {t.title} — {t.release} ({t.artist}), {t.why}</option>
+                ))}
+              </optgroup>
+            ) : null}
+            <optgroup label="All tracks">
+              {others.map((t) => (
+                <option key={t.id} value={t.id}>{t.title} — {t.release} ({t.artist})</option>
+              ))}
+            </optgroup>
           </select>
           <button
             className="primary"
@@ -278,13 +335,16 @@ function UnmatchedGroup({
             onClick={async () => {
               const r = await match({ input: { statementId, identifier, trackId } });
               const payload = r.data?.matchStatementLines;
-              if (payload && payload.userErrors.length === 0) onMatched(payload.matchedLineCount);
+              if (payload && payload.userErrors.length === 0) onMatched(payload.matchedLineCount, identifier);
             }}
           >
             Match
           </button>
-          <FormErrors messages={(errors ?? []).map((e) => e.message)} />
+          <FieldError id={errorId} messages={(errors ?? []).map((e) => e.message)} />
         </div>
+      ) : null}
+      {canWrite && !identifier ? (
+        <p className="hint">These lines carry no ISRC or UPC: give the track its ISRC in the catalogue, or ask the distributor for one.</p>
       ) : null}
     </li>
   );

@@ -140,12 +140,16 @@ impl AnalyticsQuery {
 
     /// The roster at a glance for a period (default: the last 12 months with data): totals,
     /// each artist against the previous period of the same length, top tracks, stores and
-    /// territories.
+    /// territories, and the figures of each month. `artistIds` and `releaseIds` narrow it all,
+    /// the previous period included; an artist member can only narrow within her own artist.
     async fn roster_overview(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
         period: Option<PeriodInput>,
+        #[graphql(desc = "Only these artists (and, for an artist member, only her own).")]
+        artist_ids: Option<Vec<ID>>,
+        #[graphql(desc = "Only these releases.")] release_ids: Option<Vec<ID>>,
     ) -> ApiResult<RosterOverview> {
         let (access, scope) = org_access(ctx, &organization_id).await?;
         let base = scope.base_currency.clone();
@@ -163,12 +167,17 @@ impl AnalyticsQuery {
         let before = span.previous().map_err(bad)?;
         let (from, to) = (span.from(), span.to());
         let (prev_from, prev_to) = (before.from(), before.to());
+        // The same filters for both periods, so the comparison compares like with like.
         let current = AnalyticsFilter {
+            artist_ids: artist_ids.clone(),
+            release_ids: release_ids.clone(),
             from: Some(from),
             to: Some(to),
             ..Default::default()
         };
         let previous = AnalyticsFilter {
+            artist_ids,
+            release_ids,
             from: Some(prev_from),
             to: Some(prev_to),
             ..Default::default()
@@ -177,13 +186,33 @@ impl AnalyticsQuery {
         let w_before = build_where(&access, &previous)?;
         // Independent aggregates, asked together: after a refresh, when none is cached, they
         // run side by side on the pool's connections rather than one after another.
-        let (by_artist, by_artist_before, tracks, stores, territories) = futures::try_join!(
+        let (by_artist, by_artist_before, tracks, stores, territories, months) = futures::try_join!(
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Artist]),
             aggregate(ctx, &scope, &w_before, &[AnalyticsDimension::Artist]),
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Track]),
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Store]),
             aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Territory]),
+            aggregate(ctx, &scope, &w_now, &[AnalyticsDimension::Month]),
         )?;
+        // Every month of the period, those without figures as zeros, in order.
+        let mut by_month_found: HashMap<chrono::NaiveDate, AnalyticsFigures> = months
+            .iter()
+            .filter_map(|r| r.key.month.map(|m| (m, r.figures.clone())))
+            .collect();
+        let by_month: Vec<AnalyticsRow> = span
+            .month_starts()
+            .into_iter()
+            .map(|month| AnalyticsRow {
+                organization_id: scope.organization_id,
+                key: Key {
+                    month: Some(month),
+                    ..Key::default()
+                },
+                figures: by_month_found
+                    .remove(&month)
+                    .unwrap_or_else(|| AnalyticsFigures::empty(&base)),
+            })
+            .collect();
         let totals = totals_of(&by_artist, &base)?;
         let previous_totals = totals_of(&by_artist_before, &base)?;
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
@@ -235,6 +264,7 @@ impl AnalyticsQuery {
             top_tracks,
             top_stores,
             top_territories,
+            by_month,
         })
     }
 }

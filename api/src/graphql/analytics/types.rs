@@ -287,4 +287,6 @@ pub struct RosterOverview {
     pub top_tracks: Vec<AnalyticsRow>,
     pub top_stores: Vec<AnalyticsRow>,
     pub top_territories: Vec<AnalyticsRow>,
+    /// Each month of the period, first to last, months without figures as zeros.
+    pub by_month: Vec<AnalyticsRow>,
 }
