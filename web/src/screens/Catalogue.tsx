@@ -10,6 +10,15 @@ import { checkIsrc, checkUpc } from '../lib/ids';
 import { SplitEditor } from './SplitEditor';
 import { LoadMore, useLoadMore } from '../lib/pages';
 
+// One selection for the first page and the next ones.
+graphql(`
+  fragment CatalogueReleaseFields on Release {
+    id title upc releaseType releaseDate status
+    artist { id name }
+    tracks { id title isrc position }
+    currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } }
+  }
+`);
 const CatalogueQueryDoc = graphql(`
   query Catalogue($org: ID!) {
     organization(id: $org) {
@@ -20,10 +29,7 @@ const CatalogueQueryDoc = graphql(`
       releases(first: 100) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes {
-          id title upc releaseType releaseDate status
-          artist { id name }
-          tracks { id title isrc position }
-          currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } }
+          ...CatalogueReleaseFields
         }
       }
     }
@@ -36,10 +42,7 @@ const CatalogueMore = graphql(`
       releases(first: 100, after: $after) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes {
-          id title upc releaseType releaseDate status
-          artist { id name }
-          tracks { id title isrc position }
-          currentSplit { id effectiveFrom consent { confirmed pending } shares { id payee { id } payeeName share confirmed } }
+          ...CatalogueReleaseFields
         }
       }
     }

@@ -9,6 +9,18 @@ import { AgreementWords } from '../lib/AgreementWords';
 import { LoadMore, useLoadMore } from '../lib/pages';
 import { EditArtist, RecordLeaving } from './ArtistForms';
 
+// One selection for the first page and the next ones.
+graphql(`
+  fragment RosterArtistFields on Artist {
+    id name sortName joinedOn leftOn
+    profiles { id store externalId url claimState }
+    agreements {
+      id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
+      advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
+      futureRights futureOptionsCount startsOn endsOn
+    }
+  }
+`);
 const RosterQuery = graphql(`
   query Roster($org: ID!) {
     organization(id: $org) {
@@ -16,13 +28,7 @@ const RosterQuery = graphql(`
       artists(first: 100) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes {
-          id name sortName joinedOn leftOn
-          profiles { id store externalId url claimState }
-          agreements {
-            id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
-            advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
-            futureRights futureOptionsCount startsOn endsOn
-          }
+          ...RosterArtistFields
         }
       }
     }
@@ -35,13 +41,7 @@ const RosterMore = graphql(`
       artists(first: 100, after: $after) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes {
-          id name sortName joinedOn leftOn
-          profiles { id store externalId url claimState }
-          agreements {
-            id title masterOwner labelMasterShare artistRevenueShare labelRevenueShare dealBasis recoupmentScope
-            advance { amount currency } artistMayTakeDown mastersRevertAfterMonths mastersRevertOn exitReleasePolicy
-            futureRights futureOptionsCount startsOn endsOn
-          }
+          ...RosterArtistFields
         }
       }
     }
