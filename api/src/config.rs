@@ -48,6 +48,10 @@ pub struct Config {
     /// (`IMPRINT_ANALYTICS_VERSION_CHECK_MS`, 1000 by default; 0 reads it on every request).
     /// A refresh announced on the event bus is seen sooner; this bounds it when the event is lost.
     pub analytics_version_check: Duration,
+    /// Analytics aggregates not yet kept that one process computes at once
+    /// (`IMPRINT_ANALYTICS_COLD_AT_ONCE`, by default half the CPUs, at least one): the others
+    /// queue, and the rest of the machine answers what is kept.
+    pub analytics_cold_at_once: usize,
     /// HTTP worker threads (`IMPRINT_HTTP_WORKERS`, by default one per CPU).
     pub http_workers: usize,
     /// Where webhook deliveries may go (`IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` lets them
@@ -354,6 +358,14 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let analytics_cold_at_once: usize =
+            parse_number(env, "IMPRINT_ANALYTICS_COLD_AT_ONCE", (cpus / 2).max(1))?;
+        if analytics_cold_at_once == 0 {
+            return Err(ConfigError {
+                variable: "IMPRINT_ANALYTICS_COLD_AT_ONCE",
+                message: "must be at least 1".into(),
+            });
+        }
 
         let webhook_reach = match env
             .var("IMPRINT_WEBHOOK_ALLOW_PRIVATE_NETWORKS")
@@ -400,6 +412,7 @@ impl Config {
             worker_heartbeat: Duration::from_millis(heartbeat_ms),
             principal_cache_ttl: Duration::from_secs(auth_cache_seconds),
             analytics_version_check: Duration::from_millis(version_check_ms),
+            analytics_cold_at_once,
             http_workers,
             webhook_reach,
             statement_limits,

@@ -16,7 +16,10 @@ use super::{sql::*, types::*};
 
 /// Answers already computed, keyed by the organisation's analytics version: a refresh bumps
 /// the version, so an entry can only be hit while the roll-ups it summed are unchanged. Each
-/// process keeps its own; nothing in it is needed by another process.
+/// process keeps its own; nothing in it is needed by another process. The answers are bounded
+/// by their size ([`CACHE_BYTES`], least recently and least often used go first), not by their
+/// number: one answer by track × month over three years holds 180,000 rows, and 10,000 such
+/// answers kept by count took the server past 1.3 GB under `bench_analytics`.
 ///
 /// The version itself is cached too, so that a cached answer costs no query. It is forgotten
 /// when a refresh is announced on the event bus (`Event::AnalyticsRefreshed`, published by the
@@ -26,7 +29,7 @@ use super::{sql::*, types::*};
 /// Redis outage, or a job run by a process on another in-process bus).
 #[derive(Debug)]
 pub struct AnalyticsCache {
-    pub(super) entries: Mutex<HashMap<String, Arc<Vec<AnalyticsRow>>>>,
+    pub(super) entries: moka::sync::Cache<String, Arc<Vec<AnalyticsRow>>>,
     pub(super) scopes: Mutex<KnownScopes>,
     /// How long a version read from the database is trusted.
     pub(super) version_check: Duration,
@@ -139,7 +142,14 @@ pub(super) const NAMED_ENTRIES: usize = 20_000;
 /// never hit again anyway).
 pub(super) const CACHE_ENTRIES: usize = 10_000;
 
-/// Aggregates computed at once per process; the pool has ten connections by default, and
+/// What the kept answers may weigh in all (rows at their size plus [`ROW_HEAP_BYTES`]).
+pub(super) const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A row's strings on the heap (store and territory names), as an estimate for the weigher.
+const ROW_HEAP_BYTES: usize = 32;
+
+/// Aggregates computed at once per process unless configured
+/// ([`AnalyticsCache::with_cold_at_once`]); the pool has ten connections by default, and
 /// versions, names and cached answers need some while a refresh makes everything cold.
 pub(super) const COLD_AT_ONCE: usize = 6;
 
@@ -154,7 +164,14 @@ impl AnalyticsCache {
     #[must_use]
     pub fn new(version_check: Duration, events: &EventBus) -> Self {
         Self {
-            entries: Mutex::default(),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(CACHE_BYTES)
+                .weigher(|key: &String, rows: &Arc<Vec<AnalyticsRow>>| {
+                    let bytes = key.len()
+                        + rows.len() * (std::mem::size_of::<AnalyticsRow>() + ROW_HEAP_BYTES);
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
             scopes: Mutex::new(KnownScopes {
                 refreshes: Some(events.subscribe()),
                 ..KnownScopes::default()
@@ -194,6 +211,15 @@ impl AnalyticsCache {
     #[must_use]
     pub fn computed(&self) -> u64 {
         self.computed.load(Ordering::Relaxed)
+    }
+
+    /// Computes at most `n` aggregates at once. Each runs on the database's CPUs: on two cores,
+    /// six at once (with PostgreSQL's parallel workers beside them) left nothing for answers
+    /// already kept, whose p99 under `bench_analytics` reached 2 s.
+    #[must_use]
+    pub fn with_cold_at_once(mut self, n: usize) -> Self {
+        self.cold = tokio::sync::Semaphore::new(n.max(1));
+        self
     }
 
     /// The answer kept under `key`, else computed by `compute` and kept. Requests for the same
@@ -261,15 +287,11 @@ impl AnalyticsCache {
     }
 
     pub(super) fn get(&self, key: &str) -> Option<Arc<Vec<AnalyticsRow>>> {
-        locked(&self.entries).get(key).cloned()
+        self.entries.get(key)
     }
 
     pub(super) fn put(&self, key: String, rows: Arc<Vec<AnalyticsRow>>) {
-        let mut entries = locked(&self.entries);
-        if entries.len() >= CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, rows);
+        self.entries.insert(key, rows);
     }
 
     /// The organisation's scope if it was read lately and no refresh was announced since; else
