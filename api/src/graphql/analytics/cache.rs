@@ -29,7 +29,7 @@ use super::{sql::*, types::*};
 /// Redis outage, or a job run by a process on another in-process bus).
 #[derive(Debug)]
 pub struct AnalyticsCache {
-    pub(super) entries: moka::sync::Cache<String, Arc<Vec<AnalyticsRow>>>,
+    pub(super) entries: moka::sync::Cache<String, Arc<Aggregate>>,
     pub(super) scopes: Mutex<KnownScopes>,
     /// How long a version read from the database is trusted.
     pub(super) version_check: Duration,
@@ -166,9 +166,9 @@ impl AnalyticsCache {
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(CACHE_BYTES)
-                .weigher(|key: &String, rows: &Arc<Vec<AnalyticsRow>>| {
+                .weigher(|key: &String, answer: &Arc<Aggregate>| {
                     let bytes = key.len()
-                        + rows.len() * (std::mem::size_of::<AnalyticsRow>() + ROW_HEAP_BYTES);
+                        + answer.len() * (std::mem::size_of::<AnalyticsRow>() + ROW_HEAP_BYTES);
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build(),
@@ -229,10 +229,10 @@ impl AnalyticsCache {
         &self,
         key: String,
         compute: F,
-    ) -> ApiResult<Arc<Vec<AnalyticsRow>>>
+    ) -> ApiResult<Arc<Aggregate>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = ApiResult<Vec<AnalyticsRow>>>,
+        Fut: Future<Output = ApiResult<Aggregate>>,
     {
         if let Some(rows) = self.get(&key) {
             return Ok(rows);
@@ -286,11 +286,11 @@ impl AnalyticsCache {
         Some(reader.lock_owned().await)
     }
 
-    pub(super) fn get(&self, key: &str) -> Option<Arc<Vec<AnalyticsRow>>> {
+    pub(super) fn get(&self, key: &str) -> Option<Arc<Aggregate>> {
         self.entries.get(key)
     }
 
-    pub(super) fn put(&self, key: String, rows: Arc<Vec<AnalyticsRow>>) {
+    pub(super) fn put(&self, key: String, rows: Arc<Aggregate>) {
         self.entries.insert(key, rows);
     }
 

@@ -118,7 +118,6 @@ impl AnalyticsQuery {
         #[graphql(default = 100, desc = "At most this many groups (1 to 1000).")] first: i32,
     ) -> ApiResult<AnalyticsResult> {
         let (access, scope) = org_access(ctx, &organization_id).await?;
-        let base = scope.base_currency.clone();
         if !(1..=1000).contains(&first) {
             return Err(ApiError::BadRequest(format!(
                 "first must be between 1 and 1000, got {first}"
@@ -127,9 +126,9 @@ impl AnalyticsQuery {
         let filter = filter.unwrap_or_default();
         let where_ = build_where(&access, &filter)?;
         let all = aggregate(ctx, &scope, &where_, &group_by).await?;
-        let totals = totals_of(&all, &base)?;
+        let totals = all.totals.clone();
         let limit = usize::try_from(first).unwrap_or(100);
-        let more_rows = i64::try_from(all.len().saturating_sub(limit)).unwrap_or(0);
+        let more_rows = i64::try_from(all.count.saturating_sub(limit)).unwrap_or(0);
         let rows = all.iter().take(limit).cloned().collect();
         Ok(AnalyticsResult {
             totals,
@@ -213,8 +212,8 @@ impl AnalyticsQuery {
                     .unwrap_or_else(|| AnalyticsFigures::empty(&base)),
             })
             .collect();
-        let totals = totals_of(&by_artist, &base)?;
-        let previous_totals = totals_of(&by_artist_before, &base)?;
+        let totals = by_artist.totals.clone();
+        let previous_totals = by_artist_before.totals.clone();
         let mut before: HashMap<Option<i64>, AnalyticsFigures> = by_artist_before
             .iter()
             .map(|r| (r.key.artist_id, r.figures.clone()))
