@@ -43,10 +43,11 @@ pub async fn connect(config: &Config) -> anyhow::Result<AppState> {
         .await
         .map_err(|e| anyhow::anyhow!("{e} (IMPRINT_FILE_STORE {where_files})"))?;
     // Subscribed before anything is served, so no refresh announced from here on is missed.
-    let analytics_cache = std::sync::Arc::new(
-        crate::graphql::analytics::AnalyticsCache::new(config.analytics_version_check, &events)
-            .with_cold_at_once(config.analytics_cold_at_once),
-    );
+    let analytics_cache = std::sync::Arc::new(crate::graphql::analytics::AnalyticsCache::new(
+        config.analytics_version_check,
+        config.analytics_cold_at_once,
+        &events,
+    ));
     let principals = std::sync::Arc::new(crate::auth::PrincipalCache::new(
         config.principal_cache_ttl,
         &events,

@@ -148,11 +148,6 @@ pub(super) const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// A row's strings on the heap (store and territory names), as an estimate for the weigher.
 const ROW_HEAP_BYTES: usize = 32;
 
-/// Aggregates computed at once per process unless configured
-/// ([`AnalyticsCache::with_cold_at_once`]); the pool has ten connections by default, and
-/// versions, names and cached answers need some while a refresh makes everything cold.
-pub(super) const COLD_AT_ONCE: usize = 6;
-
 pub(super) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Both maps stay valid whatever a panicking holder was doing: entries go in and out whole.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -160,9 +155,12 @@ pub(super) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AnalyticsCache {
     /// A cache that trusts a version read from the database for `version_check` and forgets it
-    /// when `events` announces a refresh of its organisation.
+    /// when `events` announces a refresh of its organisation, and computes at most
+    /// `cold_at_once` aggregates at once (the others queue). Each runs on the database's CPUs:
+    /// on two cores, six at once (with PostgreSQL's parallel workers beside them) left nothing
+    /// for answers already kept, whose p99 under `bench_analytics` reached 2 s.
     #[must_use]
-    pub fn new(version_check: Duration, events: &EventBus) -> Self {
+    pub fn new(version_check: Duration, cold_at_once: usize, events: &EventBus) -> Self {
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(CACHE_BYTES)
@@ -179,7 +177,7 @@ impl AnalyticsCache {
             version_check,
             readers: Mutex::default(),
             flights: Mutex::default(),
-            cold: tokio::sync::Semaphore::new(COLD_AT_ONCE),
+            cold: tokio::sync::Semaphore::new(cold_at_once.max(1)),
             computed: AtomicU64::new(0),
             full_only: AtomicBool::new(false),
         }
@@ -213,18 +211,9 @@ impl AnalyticsCache {
         self.computed.load(Ordering::Relaxed)
     }
 
-    /// Computes at most `n` aggregates at once. Each runs on the database's CPUs: on two cores,
-    /// six at once (with PostgreSQL's parallel workers beside them) left nothing for answers
-    /// already kept, whose p99 under `bench_analytics` reached 2 s.
-    #[must_use]
-    pub fn with_cold_at_once(mut self, n: usize) -> Self {
-        self.cold = tokio::sync::Semaphore::new(n.max(1));
-        self
-    }
-
     /// The answer kept under `key`, else computed by `compute` and kept. Requests for the same
     /// key wait for the one computing it (and then find it kept); computations run at most
-    /// [`COLD_AT_ONCE`] at a time.
+    /// `cold_at_once` at a time (see [`AnalyticsCache::new`]).
     pub(super) async fn get_or_compute<F, Fut>(
         &self,
         key: String,
@@ -455,7 +444,7 @@ mod tests {
     #[tokio::test]
     async fn a_version_is_trusted_until_its_refresh_is_announced() {
         let events = EventBus::in_process();
-        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let cache = AnalyticsCache::new(Duration::from_secs(60), 1, &events);
         let generation = cache.known_scope(1).expect_err("nothing read yet");
         cache.remember(scope(1, 7), generation, Instant::now());
         assert_eq!(known(&cache, 1), Some(7));
@@ -468,7 +457,7 @@ mod tests {
     #[tokio::test]
     async fn a_read_overtaken_by_a_refresh_is_not_kept() {
         let events = EventBus::in_process();
-        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let cache = AnalyticsCache::new(Duration::from_secs(60), 1, &events);
         let generation = cache.known_scope(1).expect_err("nothing read yet");
         // The refresh commits and is announced while the old version is being read.
         announce(&events, 1).await;
@@ -479,7 +468,7 @@ mod tests {
     #[tokio::test]
     async fn a_version_is_read_again_after_the_check_interval() {
         let events = EventBus::in_process();
-        let cache = AnalyticsCache::new(Duration::from_millis(500), &events);
+        let cache = AnalyticsCache::new(Duration::from_millis(500), 1, &events);
         let long_ago = Instant::now()
             .checked_sub(Duration::from_secs(1))
             .expect("a second after boot");
@@ -490,7 +479,7 @@ mod tests {
         cache.remember(scope(1, 8), generation, Instant::now());
         assert_eq!(known(&cache, 1), Some(8));
 
-        let never = AnalyticsCache::new(Duration::ZERO, &events);
+        let never = AnalyticsCache::new(Duration::ZERO, 1, &events);
         let generation = never.known_scope(1).expect_err("nothing read yet");
         never.remember(scope(1, 7), generation, Instant::now());
         assert_eq!(known(&never, 1), None, "a zero interval reads every time");
@@ -520,7 +509,7 @@ mod tests {
     #[tokio::test]
     async fn artists_are_kept_with_their_organisations_version_and_forgotten_with_it() {
         let events = EventBus::in_process();
-        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let cache = AnalyticsCache::new(Duration::from_secs(60), 1, &events);
         // Nothing is kept for an organisation whose version is not known.
         let read: HashMap<i64, entity::artist::Model> = HashMap::from([(10, artist(10, "Ada"))]);
         cache.remember_named(1, &[10, 11], &read, Instant::now());
@@ -558,7 +547,7 @@ mod tests {
         cache.remember_named(1, &[10], &read, before);
         assert_eq!(names(&cache, &[10]), (vec![], vec![10]));
 
-        let never = AnalyticsCache::new(Duration::ZERO, &events);
+        let never = AnalyticsCache::new(Duration::ZERO, 1, &events);
         let generation = never.known_scope(1).expect_err("nothing read yet");
         never.remember(scope(1, 7), generation, Instant::now());
         never.remember_named(1, &[10], &read, Instant::now());
@@ -572,7 +561,7 @@ mod tests {
     #[tokio::test]
     async fn missed_events_forget_every_version() {
         let events = EventBus::in_process();
-        let cache = AnalyticsCache::new(Duration::from_secs(60), &events);
+        let cache = AnalyticsCache::new(Duration::from_secs(60), 1, &events);
         let generation = cache.known_scope(1).expect_err("nothing read yet");
         cache.remember(scope(1, 7), generation, Instant::now());
         // More events than the bus holds for a receiver: a refresh may be among those lost.
