@@ -260,6 +260,60 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Adds an artist to the organisation; returns her id.
+    ///
+    /// # Panics
+    /// When the artist is not created.
+    pub async fn create_artist(&self, token: &str, org: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($org: ID!, $name: String!) { createArtist(input: {organizationId: $org, name: $name}) { artist { id } userErrors { message } } }",
+                json!({ "org": org, "name": name }),
+            )
+            .await;
+        data["createArtist"]["artist"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("artist not created: {data}"))
+            .to_owned()
+    }
+
+    /// Adds an album titled `title` under the artist; returns its id.
+    ///
+    /// # Panics
+    /// When the release is not created.
+    pub async fn create_release(&self, token: &str, artist: &str, title: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($id: ID!, $title: String!) { createRelease(input: {artistId: $id, title: $title, releaseType: ALBUM}) { release { id } userErrors { message } } }",
+                json!({ "id": artist, "title": title }),
+            )
+            .await;
+        data["createRelease"]["release"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("release not created: {data}"))
+            .to_owned()
+    }
+
+    /// Adds a track to the release; returns its id.
+    ///
+    /// # Panics
+    /// When the track is not added.
+    pub async fn add_track(&self, token: &str, release: &str, title: &str, isrc: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($id: ID!, $title: String!, $isrc: String!) { addTrack(input: {releaseId: $id, title: $title, isrc: $isrc}) { track { id } userErrors { message } } }",
+                json!({ "id": release, "title": title, "isrc": isrc }),
+            )
+            .await;
+        data["addTrack"]["track"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("track not added: {data}"))
+            .to_owned()
+    }
+
     /// Invites `email` into the organisation as `role` (`"VIEWER"`, `"ARTIST"` with `artist`…),
     /// signs them up and accepts the invitation; returns their session token.
     ///

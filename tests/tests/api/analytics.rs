@@ -15,19 +15,11 @@ async fn analytics_match_the_statement_lines(app: TestApp) {
     let mut isrcs = Vec::new();
     let mut artists = Vec::new();
     for (a, name) in ["Ada Vesper", "Juniper Static"].iter().enumerate() {
-        let data = app.ok(Some(&token), "mutation($org: ID!, $name: String!) { createArtist(input: {organizationId: $org, name: $name}) { artist { id } } }", json!({"org": org, "name": name})).await;
-        let artist = data["createArtist"]["artist"]["id"]
-            .as_str()
-            .expect("artist")
-            .to_owned();
-        let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"LP\", releaseType: ALBUM}) { release { id } } }", json!({"id": artist})).await;
-        let release = data["createRelease"]["release"]["id"]
-            .as_str()
-            .expect("release")
-            .to_owned();
+        let artist = app.create_artist(&token, &org, name).await;
+        let release = app.create_release(&token, &artist, "LP").await;
         for t in 0..2 {
             let isrc = format!("QZNUM25{a}{t:04}");
-            app.ok(Some(&token), "mutation($id: ID!, $isrc: String!) { addTrack(input: {releaseId: $id, title: $isrc, isrc: $isrc}) { track { id } } }", json!({"id": release, "isrc": isrc})).await;
+            app.add_track(&token, &release, &isrc, &isrc).await;
             isrcs.push((isrc, name.to_string()));
         }
         artists.push((artist, name.to_string()));

@@ -30,18 +30,10 @@ async fn roster(app: &TestApp) -> Roster {
         ("Ada Vesper", ["QZOVA2500001", "QZOVA2500002"]),
         ("Bo Lind", ["QZOVB2500001", "QZOVB2500002"]),
     ] {
-        let data = app.ok(Some(&token), "mutation($org: ID!, $n: String!) { createArtist(input: {organizationId: $org, name: $n}) { artist { id } } }", json!({"org": org, "n": name})).await;
-        let artist = data["createArtist"]["artist"]["id"]
-            .as_str()
-            .expect("artist")
-            .to_owned();
-        let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"LP\", releaseType: ALBUM}) { release { id } } }", json!({"id": artist})).await;
-        let release = data["createRelease"]["release"]["id"]
-            .as_str()
-            .expect("release")
-            .to_owned();
+        let artist = app.create_artist(&token, &org, name).await;
+        let release = app.create_release(&token, &artist, "LP").await;
         for isrc in isrcs {
-            app.ok(Some(&token), "mutation($id: ID!, $i: String!) { addTrack(input: {releaseId: $id, title: $i, isrc: $i}) { track { id } } }", json!({"id": release, "i": isrc})).await;
+            app.add_track(&token, &release, isrc, isrc).await;
         }
         made.push((artist, release));
     }

@@ -36,28 +36,14 @@ struct Label {
 async fn label(app: &TestApp, email: &str) -> Label {
     let token = app.sign_up(email).await;
     let org = app.create_organization(&token, "Queue Records").await;
-    let data = app.ok(Some(&token), "mutation($org: ID!) { createArtist(input: {organizationId: $org, name: \"Ada Vesper\"}) { artist { id } } }", json!({"org": org})).await;
-    let artist = data["createArtist"]["artist"]["id"]
-        .as_str()
-        .expect("artist")
-        .to_owned();
-    let data = app.ok(Some(&token), "mutation($id: ID!) { createRelease(input: {artistId: $id, title: \"Night Ferry\", releaseType: ALBUM}) { release { id } } }", json!({"id": artist})).await;
-    let release = data["createRelease"]["release"]["id"]
-        .as_str()
-        .expect("release")
-        .to_owned();
+    let artist = app.create_artist(&token, &org, "Ada Vesper").await;
+    let release = app.create_release(&token, &artist, "Night Ferry").await;
     let mut ids = Vec::new();
     for (title, isrc) in [
         ("Harbour Lights", "USAB12400001"),
         ("Salt & Static", "QZXYZ2500078"),
     ] {
-        let data = app.ok(Some(&token), "mutation($id: ID!, $t: String!, $i: String!) { addTrack(input: {releaseId: $id, title: $t, isrc: $i}) { track { id } userErrors { message } } }", json!({"id": release, "t": title, "i": isrc})).await;
-        ids.push(
-            data["addTrack"]["track"]["id"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{data}"))
-                .to_owned(),
-        );
+        ids.push(app.add_track(&token, &release, title, isrc).await);
     }
     Label {
         token,
