@@ -2,7 +2,8 @@
 //! random queries; cold and warm answers measured apart.
 //!
 //! `cargo run --release -p tests --bin bench_analytics -- [--lines N] [--quick] [--reuse]
-//! [--only postgres|sqlite] [--seconds N] [--clients N]`
+//! [--only postgres|sqlite] [--seconds N] [--clients N] [--phases roster|everything|both]
+//! [--no-cold-table]`
 //!
 //! 1. Seeds an organisation with N statement lines (1,000,000 by default; `--quick`: 100,000
 //!    and 20 s of load) over 200 artists × 25 tracks (5 releases of 5 tracks each), spread over
@@ -20,10 +21,13 @@
 //!    not been asked before): `rosterOverview` and `analytics` grouped by each dimension and each
 //!    pair of dimensions.
 //! 5. Runs the clients (default 50) at once, each with its own credential, for the given
-//!    seconds: random periods among 12 (the default "last 12 months with data" included) and
-//!    random queries (`rosterOverview`, `analytics` by each dimension and pair, with no filter,
-//!    a store, a territory or both). An answer is COLD the first time the server sees its
-//!    organisation, credential scope (the label, or one artist), query and period, WARM after.
+//!    seconds, twice: first `rosterOverview` alone (the dashboard), then every question
+//!    (`rosterOverview`, `analytics` by each dimension and pair, with no filter, a store, a
+//!    territory or both), each over random periods among 12 (the default "last 12 months with
+//!    data" included). A question is the credential's scope (the label, or one artist), the
+//!    query and the period. Each phase reports ALL its answers, the COLD ones (asked before the
+//!    server had answered that question once: the first ask, and asks waiting for the same
+//!    computation) and the WARM ones (answered before) apart.
 //! 6. Checks `rosterOverview`'s totals for 2024 against a SUM over the lines in SQL, exact to
 //!    the nano-unit (the run fails otherwise), and prints the server's peak RSS (`VmHWM`), the
 //!    load average at start and end, and a SUMMARY table for the README.
@@ -468,39 +472,71 @@ impl Server {
     }
 }
 
-/// What one request came to.
+/// What one request came to: the answer (kept only when asked for), or what went wrong.
 enum Outcome {
-    Data(serde_json::Value, f64),
+    Data(Option<serde_json::Value>, f64),
     Error(String, f64),
     Timeout,
 }
 
+/// An answer read only as far as telling success from failure: the clients share the
+/// server's two cores, so they skip building a JSON tree of every 20 KB answer.
+#[derive(serde::Deserialize)]
+struct Skimmed {
+    data: Option<serde::de::IgnoredAny>,
+    errors: Option<serde_json::Value>,
+}
+
+/// Bytes of every answer received, for the answers' mean size in the summary.
+static RECEIVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sends `body`; `keep` returns the whole answer, else it is only checked for errors.
 async fn ask(
     client: &reqwest::Client,
     url: &str,
     secret: &str,
     body: &serde_json::Value,
+    keep: bool,
 ) -> Outcome {
     let started = Instant::now();
     let sent = client.post(url).bearer_auth(secret).json(body).send().await;
     let answer = match sent {
         Ok(response) => {
             let status = response.status();
-            response
-                .json::<serde_json::Value>()
-                .await
-                .map(|json| (status, json))
+            response.bytes().await.map(|bytes| (status, bytes))
         }
         Err(err) => Err(err),
     };
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    match answer {
-        Err(err) if err.is_timeout() => Outcome::Timeout,
-        Err(err) => Outcome::Error(err.to_string(), millis),
-        Ok((status, json)) if !status.is_success() || json.get("errors").is_some() => {
-            Outcome::Error(format!("{status}: {json}"), millis)
-        }
-        Ok((_, json)) => Outcome::Data(json, millis),
+    let (status, bytes) = match answer {
+        Err(err) if err.is_timeout() => return Outcome::Timeout,
+        Err(err) => return Outcome::Error(err.to_string(), millis),
+        Ok(answer) => answer,
+    };
+    RECEIVED.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let failed = |why: &dyn std::fmt::Display| {
+        Outcome::Error(
+            format!("{status}: {why}: {}", String::from_utf8_lossy(&bytes)),
+            millis,
+        )
+    };
+    if !status.is_success() {
+        return failed(&"not a success");
+    }
+    if keep {
+        return match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(json) if json.get("errors").is_none() => Outcome::Data(Some(json), millis),
+            Ok(_) => failed(&"errors"),
+            Err(err) => failed(&err),
+        };
+    }
+    match serde_json::from_slice::<Skimmed>(&bytes) {
+        Ok(Skimmed {
+            data: Some(_),
+            errors: None,
+        }) => Outcome::Data(None, millis),
+        Ok(_) => failed(&"errors or no data"),
+        Err(err) => failed(&err),
     }
 }
 
@@ -576,7 +612,7 @@ async fn cold_table(
             let period = periods
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("out of cold periods"))?;
-            let outcome = ask(&client, url, &owner.secret, &a.body(org, Some(period))).await;
+            let outcome = ask(&client, url, &owner.secret, &a.body(org, Some(period)), false).await;
             record(&mut latencies, &outcome, first_error);
         }
         let row = Row {
@@ -589,39 +625,65 @@ async fn cold_table(
     Ok(rows)
 }
 
+/// What the load asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mix {
+    /// `rosterOverview` alone: the dashboard, the issue's target case.
+    Roster,
+    /// A third `rosterOverview`, the rest `analytics` by every grouping and filter.
+    Everything,
+}
+
+/// What a load phase measured: answers by what the server had when they were asked.
+#[derive(Default)]
+struct Measured {
+    /// Questions not answered yet when asked: the first ask, and asks that came while it was
+    /// still being computed (they wait for the same computation).
+    cold: Latencies,
+    /// Questions the server had already answered once.
+    warm: Latencies,
+    /// Every answer.
+    all: Latencies,
+    distinct: usize,
+}
+
 /// The load: every client with its own credential, random periods and questions.
 async fn load(
     url: &str,
     org: &str,
     credentials: &[Credential],
     seconds: u64,
+    mix: Mix,
     first_error: &Arc<Mutex<Option<String>>>,
-) -> anyhow::Result<(Latencies, Latencies, usize)> {
+) -> anyhow::Result<Measured> {
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(credentials.len())
         .build()?;
-    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // Questions asked, and questions answered at least once.
+    let asked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let answered: Arc<Mutex<HashSet<String>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let groupings = Ask::groupings();
     let filters = [Filter::None, Filter::Store, Filter::Territory, Filter::Both];
     let mut tasks = Vec::new();
     for (i, credential) in credentials.iter().enumerate() {
-        let (client, url, org, credential, seen, first_error, groupings) = (
+        let (client, url, org, credential, asked, answered, first_error, groupings) = (
             client.clone(),
             url.to_owned(),
             org.to_owned(),
             credential.clone(),
-            seen.clone(),
+            asked.clone(),
+            answered.clone(),
             first_error.clone(),
             groupings.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1).wrapping_mul(0xBF58_476D));
-            let (mut cold, mut warm) = (Latencies::default(), Latencies::default());
+            let mut measured = Measured::default();
             while Instant::now() < deadline {
                 let period = LOAD_PERIODS[rng.below(LOAD_PERIODS.len())];
-                let a = if rng.below(3) == 0 {
+                let a = if mix == Mix::Roster || rng.below(3) == 0 {
                     Ask::Roster
                 } else {
                     Ask::Analytics {
@@ -629,29 +691,43 @@ async fn load(
                         filter: filters[rng.below(filters.len())],
                     }
                 };
-                let is_cold = seen.lock().expect("not poisoned").insert(format!(
-                    "{} | {} | {period:?}",
-                    credential.scope,
-                    a.label()
-                ));
-                let outcome = ask(&client, &url, &credential.secret, &a.body(&org, period)).await;
+                let question = format!("{} | {} | {period:?}", credential.scope, a.label());
+                asked
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(question.clone());
+                let is_warm = answered
+                    .lock()
+                    .expect("not poisoned")
+                    .contains(&question);
+                let outcome =
+                    ask(&client, &url, &credential.secret, &a.body(&org, period), false).await;
+                if matches!(outcome, Outcome::Data(..)) {
+                    answered.lock().expect("not poisoned").insert(question);
+                }
+                record(&mut measured.all, &outcome, &first_error);
                 record(
-                    if is_cold { &mut cold } else { &mut warm },
+                    if is_warm {
+                        &mut measured.warm
+                    } else {
+                        &mut measured.cold
+                    },
                     &outcome,
                     &first_error,
                 );
             }
-            (cold, warm)
+            measured
         }));
     }
-    let (mut cold, mut warm) = (Latencies::default(), Latencies::default());
+    let mut measured = Measured::default();
     for task in tasks {
-        let (c, w) = task.await?;
-        cold.merge(c);
-        warm.merge(w);
+        let m = task.await?;
+        measured.cold.merge(m.cold);
+        measured.warm.merge(m.warm);
+        measured.all.merge(m.all);
     }
-    let distinct = seen.lock().expect("not poisoned").len();
-    Ok((cold, warm, distinct))
+    measured.distinct = asked.lock().expect("not poisoned").len();
+    Ok(measured)
 }
 
 /// `rosterOverview`'s totals for 2024 against a SUM over the lines: exact, or the run fails.
@@ -670,10 +746,12 @@ async fn check_totals(
         url,
         &owner.secret,
         &Ask::Roster.body(org, Some((12, 12))),
+        true,
     )
     .await
     {
-        Outcome::Data(json, _) => json,
+        Outcome::Data(Some(json), _) => json,
+        Outcome::Data(None, _) => anyhow::bail!("the totals check kept no answer"),
         Outcome::Error(message, _) => anyhow::bail!("the totals check failed: {message}"),
         Outcome::Timeout => anyhow::bail!("the totals check timed out"),
     };
@@ -720,6 +798,8 @@ struct Options {
     seconds: u64,
     clients: usize,
     cold_rounds: usize,
+    /// The load phases to run (`--phases roster|everything|both`).
+    phases: Vec<Mix>,
 }
 
 impl Options {
@@ -732,6 +812,7 @@ impl Options {
             seconds: 60,
             clients: 50,
             cold_rounds: 5,
+            phases: vec![Mix::Roster, Mix::Everything],
         };
         let mut lines = None;
         let mut seconds = None;
@@ -744,6 +825,15 @@ impl Options {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--reuse" => options.reuse = true,
+                "--no-cold-table" => options.cold_rounds = 0,
+                "--phases" => {
+                    options.phases = match args.next().as_deref() {
+                        Some("roster") => vec![Mix::Roster],
+                        Some("everything") => vec![Mix::Everything],
+                        Some("both") => vec![Mix::Roster, Mix::Everything],
+                        _ => anyhow::bail!("--phases takes roster, everything or both"),
+                    }
+                }
                 "--quick" => {
                     options.lines = 100_000;
                     options.seconds = 20;
@@ -816,7 +906,11 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         "| {:<48} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} | {:>8} |",
         "what (ms)", "count", "p50", "p95", "p99", "max", "errors", "timeouts"
     );
-    let mut rows = cold_table(&server.url, &org, &owner, options.cold_rounds, &first_error).await?;
+    let mut rows = if options.cold_rounds > 0 {
+        cold_table(&server.url, &org, &owner, options.cold_rounds, &first_error).await?
+    } else {
+        Vec::new()
+    };
     println!(
         "  load: {} clients ({} API keys, {} owners, {} viewers, {} artists), {} s, 12 periods",
         credentials.len(),
@@ -826,30 +920,46 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         credentials.iter().filter(|c| c.kind == "artist").count(),
         options.seconds
     );
-    let (cold, warm, distinct) = load(
-        &server.url,
-        &org,
-        &credentials,
-        options.seconds,
-        &first_error,
-    )
-    .await?;
-    let answered = cold.millis.len() + warm.millis.len();
-    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-    let rate = answered as f64 / options.seconds.max(1) as f64;
-    for row in [
-        Row {
-            what: format!("COLD under load, {} clients", credentials.len()),
-            latencies: cold,
-        },
-        Row {
-            what: format!("WARM under load, {} clients", credentials.len()),
-            latencies: warm,
-        },
-    ] {
-        print_row(&row);
-        rows.push(row);
+    let mut distinct = Vec::new();
+    let mut answers = 0;
+    for mix in options.phases.clone() {
+        let name = match mix {
+            Mix::Roster => "rosterOverview",
+            Mix::Everything => "every question",
+        };
+        RECEIVED.store(0, std::sync::atomic::Ordering::Relaxed);
+        let measured = load(
+            &server.url,
+            &org,
+            &credentials,
+            options.seconds,
+            mix,
+            &first_error,
+        )
+        .await?;
+        answers += measured.all.millis.len();
+        let received = RECEIVED.swap(0, std::sync::atomic::Ordering::Relaxed);
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        let mean = received as f64 / measured.all.millis.len().max(1) as f64 / 1024.0;
+        println!("  {name}: {} answers, {mean:.1} KB each on average", measured.all.millis.len());
+        distinct.push(format!("{name}: {}", measured.distinct));
+        let clients = credentials.len();
+        for (what, latencies) in [
+            ("ALL", measured.all),
+            ("COLD (not answered yet)", measured.cold),
+            ("WARM (answered before)", measured.warm),
+        ] {
+            let row = Row {
+                what: format!("{name}, {clients} clients: {what}"),
+                latencies,
+            };
+            print_row(&row);
+            rows.push(row);
+        }
     }
+    let distinct = distinct.join(", ");
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let rate = answers as f64 / (options.phases.len() as u64 * options.seconds.max(1)) as f64;
     let check = check_totals(&state.db, &seeded, &server.url, &org, &owner).await?;
     let peak = process_peak_rss_mb(server.pid());
     let load_at_end = load_average();
@@ -859,7 +969,7 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         println!("  first error: {error}");
     }
     let mut summary = vec![format!(
-        "{label}, {} lines, {} clients × {} credentials, {} s, {distinct} distinct cold questions, {rate:.0} answers/s; server peak RSS {peak:.0} MB; load {load_at_start} → {load_at_end}",
+        "{label}, {} lines, {} clients × {} credentials, {} s per load phase, distinct questions ({distinct}), {rate:.0} answers/s; server peak RSS {peak:.0} MB; load {load_at_start} → {load_at_end}",
         options.lines,
         credentials.len(),
         credentials.len(),
