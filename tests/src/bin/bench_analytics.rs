@@ -612,7 +612,14 @@ async fn cold_table(
             let period = periods
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("out of cold periods"))?;
-            let outcome = ask(&client, url, &owner.secret, &a.body(org, Some(period)), false).await;
+            let outcome = ask(
+                &client,
+                url,
+                &owner.secret,
+                &a.body(org, Some(period)),
+                false,
+            )
+            .await;
             record(&mut latencies, &outcome, first_error);
         }
         let row = Row {
@@ -692,16 +699,16 @@ async fn load(
                     }
                 };
                 let question = format!("{} | {} | {period:?}", credential.scope, a.label());
-                asked
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(question.clone());
-                let is_warm = answered
-                    .lock()
-                    .expect("not poisoned")
-                    .contains(&question);
-                let outcome =
-                    ask(&client, &url, &credential.secret, &a.body(&org, period), false).await;
+                asked.lock().expect("not poisoned").insert(question.clone());
+                let is_warm = answered.lock().expect("not poisoned").contains(&question);
+                let outcome = ask(
+                    &client,
+                    &url,
+                    &credential.secret,
+                    &a.body(&org, period),
+                    false,
+                )
+                .await;
                 if matches!(outcome, Outcome::Data(..)) {
                     answered.lock().expect("not poisoned").insert(question);
                 }
@@ -941,7 +948,10 @@ async fn run(label: &str, database_url: String, options: &Options) -> anyhow::Re
         let received = RECEIVED.swap(0, std::sync::atomic::Ordering::Relaxed);
         #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         let mean = received as f64 / measured.all.millis.len().max(1) as f64 / 1024.0;
-        println!("  {name}: {} answers, {mean:.1} KB each on average", measured.all.millis.len());
+        println!(
+            "  {name}: {} answers, {mean:.1} KB each on average",
+            measured.all.millis.len()
+        );
         distinct.push(format!("{name}: {}", measured.distinct));
         let clients = credentials.len();
         for (what, latencies) in [
