@@ -128,6 +128,7 @@ pub(super) async fn aggregate(
     }
     let cache = &ctx.state().analytics_cache;
     let grain = cache.grain_for(where_, &dims);
+    let totals_grain = cache.grain_for(where_, &[]);
     let key = format!(
         "{}:{}:{}:{:?}:{dims:?}:{}",
         scope.organization_id,
@@ -138,7 +139,11 @@ pub(super) async fn aggregate(
     );
     cache
         .get_or_compute(key, || {
-            aggregate_uncached(ctx.db(), scope, where_, &dims, grain, KEPT_ROWS)
+            let grains = Grains {
+                groups: grain,
+                totals: totals_grain,
+            };
+            aggregate_uncached(ctx.db(), scope, where_, &dims, grains, KEPT_ROWS)
         })
         .await
 }
@@ -252,22 +257,30 @@ pub(super) async fn aggregate_uncached(
     scope: &Scope,
     where_: &Where,
     dims: &[AnalyticsDimension],
-    grain: Option<&Grain>,
+    grains: Grains<'_>,
     keep: usize,
 ) -> ApiResult<Aggregate> {
     let base_currency = scope.base_currency.as_str();
     // The grain's name is one of the identifiers of `GRAINS`, never the caller's text.
-    let from = grain.map_or_else(
-        || "analytics_monthly WHERE ".to_owned(),
-        |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
-    );
-    let rows_of = format!("SELECT * FROM {from}{}", where_.sql);
+    let rows_of = |grain: Option<&Grain>| {
+        let from = grain.map_or_else(
+            || "analytics_monthly WHERE ".to_owned(),
+            |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
+        );
+        format!("SELECT * FROM {from}{}", where_.sql)
+    };
     let columns: Vec<&str> = dims.iter().map(|d| d.column()).collect();
     let backend = db.get_database_backend();
     let sql = if Aggregate::keeps_first_only(dims) {
-        first_groups_sql(backend, &rows_of, &columns, keep)
+        first_groups_sql(
+            backend,
+            &rows_of(grains.groups),
+            &rows_of(grains.totals),
+            &columns,
+            keep,
+        )
     } else {
-        grouped_sql(&rows_of, &columns, "")
+        grouped_sql(&rows_of(grains.groups), &columns, "")
     };
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -297,6 +310,14 @@ pub(super) async fn aggregate_uncached(
     })
 }
 
+/// The roll-ups an aggregate reads: the smallest grain that keeps its filter and grouping
+/// (`None`: `analytics_monthly`), and the smallest that keeps its filter alone, for the totals.
+#[derive(Clone, Copy)]
+pub(super) struct Grains<'a> {
+    pub(super) groups: Option<&'a Grain>,
+    pub(super) totals: Option<&'a Grain>,
+}
+
 /// The SQL of the rows `rows_of` (a SELECT of roll-up rows) summed by `columns` and currency;
 /// `extra` adds select items.
 fn grouped_sql(rows_of: &str, columns: &[&str], extra: &str) -> String {
@@ -318,10 +339,17 @@ fn grouped_sql(rows_of: &str, columns: &[&str], extra: &str) -> String {
 ///
 /// Groups are ranked by their base earnings alone (one sum per group; PostgreSQL's exact
 /// NUMERIC sum, SQLite's sum in two parts that cannot overflow), then only the chosen groups'
-/// rows are summed in full. Ties are broken by the key's columns in [`Key`]'s field order, text
+/// rows are summed in full. The totals come from `totals_of`, the same filter on the smallest
+/// roll-up that keeps it (by month alone, when nothing is filtered: a row per month). Ties are broken by the key's columns in [`Key`]'s field order, text
 /// compared byte by byte as Rust compares it. A dimension's column is never NULL in the
 /// roll-ups (0 or ''), so groups join on equality.
-fn first_groups_sql(backend: DbBackend, rows_of: &str, columns: &[&str], keep: usize) -> String {
+fn first_groups_sql(
+    backend: DbBackend,
+    rows_of: &str,
+    totals_of: &str,
+    columns: &[&str],
+    keep: usize,
+) -> String {
     // Key's field order: artist, release, track, store, territory, month.
     let key_order = [
         "artist_id",
@@ -362,7 +390,7 @@ fn first_groups_sql(backend: DbBackend, rows_of: &str, columns: &[&str], keep: u
          SELECT 1 AS part, {nulls}, g.* FROM ({totals}) g",
         ordered = ordered.join(", "),
         kept = grouped_sql(&chosen, columns, ", 0 AS groups"),
-        totals = grouped_sql(rows_of, &[], ", (SELECT COUNT(*) FROM r) AS groups"),
+        totals = grouped_sql(totals_of, &[], ", (SELECT COUNT(*) FROM r) AS groups"),
         nulls = nulls.join(", "),
     )
 }
@@ -538,7 +566,11 @@ mod tests {
                     .expect("whole");
                 assert!(whole.count >= 8, "{dims:?}: too few groups to cut");
                 for keep in [1, 3, 8, whole.count - 1, whole.count, whole.count + 5] {
-                    let first = aggregate_uncached(db, &scope, &where_, dims, None, keep)
+                    let grains = Grains {
+                        groups: None,
+                        totals: None,
+                    };
+                    let first = aggregate_uncached(db, &scope, &where_, dims, grains, keep)
                         .await
                         .expect("first groups");
                     assert_eq!(first.len(), keep.min(whole.count), "{dims:?} keep {keep}");
