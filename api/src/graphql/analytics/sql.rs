@@ -211,15 +211,11 @@ pub(super) async fn latest_month(
         .analytics_cache
         .get_or_compute(key, || async {
             let db = ctx.db();
-            let from = ctx
-                .state()
-                .analytics_cache
-                .grain_for(where_, &[])
-                .map_or_else(
-                    || "analytics_monthly WHERE ".to_owned(),
-                    |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
-                );
-            let sql = format!("SELECT MAX(month) AS latest FROM {from}{}", where_.sql);
+            let grain = ctx.state().analytics_cache.grain_for(where_, &[]);
+            let sql = format!(
+                "SELECT MAX(month) AS latest FROM ({}) a",
+                rows_of(grain, where_)
+            );
             let row = db
                 .query_one_raw(Statement::from_sql_and_values(
                     db.get_database_backend(),
@@ -261,26 +257,18 @@ pub(super) async fn aggregate_uncached(
     keep: usize,
 ) -> ApiResult<Aggregate> {
     let base_currency = scope.base_currency.as_str();
-    // The grain's name is one of the identifiers of `GRAINS`, never the caller's text.
-    let rows_of = |grain: Option<&Grain>| {
-        let from = grain.map_or_else(
-            || "analytics_monthly WHERE ".to_owned(),
-            |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
-        );
-        format!("SELECT * FROM {from}{}", where_.sql)
-    };
     let columns: Vec<&str> = dims.iter().map(|d| d.column()).collect();
     let backend = db.get_database_backend();
     let sql = if Aggregate::keeps_first_only(dims) {
         first_groups_sql(
             backend,
-            &rows_of(grains.groups),
-            &rows_of(grains.totals),
+            &rows_of(grains.groups, where_),
+            &rows_of(grains.totals, where_),
             &columns,
             keep,
         )
     } else {
-        grouped_sql(&rows_of(grains.groups), &columns, "")
+        grouped_sql(&rows_of(grains.groups, where_), &columns, "")
     };
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -292,9 +280,15 @@ pub(super) async fn aggregate_uncached(
     if !Aggregate::keeps_first_only(dims) {
         return Aggregate::whole(fold(&rows, dims, scope)?, base_currency);
     }
-    let (kept, totals): (Vec<_>, Vec<_>) = rows
-        .into_iter()
-        .partition(|row| row.try_get::<i32>("", "part").is_ok_and(|part| part == 0));
+    let (mut kept, mut totals) = (Vec::new(), Vec::new());
+    for row in rows {
+        let part: i32 = row.try_get("", "part")?;
+        if part == 0 {
+            kept.push(row)
+        } else {
+            totals.push(row)
+        }
+    }
     let mut rows = fold(&kept, dims, scope)?;
     rows.truncate(keep);
     let mut all = AnalyticsFigures::empty(base_currency);
@@ -308,6 +302,16 @@ pub(super) async fn aggregate_uncached(
         totals: all,
         count: usize::try_from(count).unwrap_or(0),
     })
+}
+
+/// The SQL of the roll-up rows under `where_`, from `grain` (`None`: `analytics_monthly`).
+fn rows_of(grain: Option<&Grain>, where_: &Where) -> String {
+    // The grain's name is one of the identifiers of `GRAINS`, never the caller's text.
+    let from = grain.map_or_else(
+        || "analytics_monthly WHERE ".to_owned(),
+        |g| format!("analytics_rollups WHERE grain = '{}' AND ", g.name),
+    );
+    format!("SELECT * FROM {from}{}", where_.sql)
 }
 
 /// The roll-ups an aggregate reads: the smallest grain that keeps its filter and grouping
@@ -340,9 +344,10 @@ fn grouped_sql(rows_of: &str, columns: &[&str], extra: &str) -> String {
 /// Groups are ranked by their base earnings alone (one sum per group; PostgreSQL's exact
 /// NUMERIC sum, SQLite's sum in two parts that cannot overflow), then only the chosen groups'
 /// rows are summed in full. The totals come from `totals_of`, the same filter on the smallest
-/// roll-up that keeps it (by month alone, when nothing is filtered: a row per month). Ties are broken by the key's columns in [`Key`]'s field order, text
-/// compared byte by byte as Rust compares it. A dimension's column is never NULL in the
-/// roll-ups (0 or ''), so groups join on equality.
+/// roll-up that keeps it (by month alone, when nothing is filtered: a row per month). Ties are
+/// broken by the key's columns in [`Key::COLUMNS_IN_ORDER`], text compared byte by byte as Rust
+/// compares it. A dimension's column is never NULL in the roll-ups (0 or ''), so groups join on
+/// equality.
 fn first_groups_sql(
     backend: DbBackend,
     rows_of: &str,
@@ -350,16 +355,7 @@ fn first_groups_sql(
     columns: &[&str],
     keep: usize,
 ) -> String {
-    // Key's field order: artist, release, track, store, territory, month.
-    let key_order = [
-        "artist_id",
-        "release_id",
-        "track_id",
-        "store",
-        "territory",
-        "month",
-    ];
-    let ordered: Vec<String> = key_order
+    let ordered: Vec<String> = Key::COLUMNS_IN_ORDER
         .iter()
         .filter(|c| columns.contains(c))
         .map(|c| match backend {

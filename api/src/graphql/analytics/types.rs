@@ -155,6 +155,19 @@ pub(super) struct Key {
     pub(super) month: Option<NaiveDate>,
 }
 
+impl Key {
+    /// The roll-up columns of the fields, in field order: the order `Ord` compares keys in,
+    /// which SQL that orders groups as Rust does must follow.
+    pub(super) const COLUMNS_IN_ORDER: [&'static str; 6] = [
+        "artist_id",
+        "release_id",
+        "track_id",
+        "store",
+        "territory",
+        "month",
+    ];
+}
+
 /// One group of the result; the dimensions not grouped by are null.
 #[derive(Clone, Debug)]
 pub struct AnalyticsRow {
