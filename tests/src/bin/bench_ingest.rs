@@ -2,7 +2,9 @@
 //! end to end (store → parse and match → allocate) on SQLite and, when
 //! `IMPRINT_TEST_DATABASE_URL` is set, PostgreSQL, and prints lines per second and peak memory,
 //! overall and per step; beside it, PostgreSQL's own `\copy` of the raw rows into a plain
-//! table, the floor.
+//! table, the floor. On PostgreSQL it also copies the ledger entries allocation wrote,
+//! server-side, into a copy of `ledger_entries` (every index, then the primary key only): what
+//! those writes cost the database alone, with no client and nothing computed.
 //!
 //! `cargo run --release -p tests --bin bench_ingest -- [LINES] [sqlite|postgres]`
 //!
@@ -113,11 +115,75 @@ async fn run_backend(
         statement.unmatched_count,
         statement.allocation_status,
     );
+    let ledger = if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        Some(ledger_floor(&state.db, statement.matched_count).await?)
+    } else {
+        None
+    };
     Ok(Milestones {
         parsed: (registered.0 + parsed.0).as_secs_f64(),
         allocated: elapsed.as_secs_f64(),
         peak_mb: peak,
+        ledger,
     })
+}
+
+/// What the ledger entries allocation wrote cost the database alone: the same rows copied
+/// server-side (`INSERT … SELECT`, no client, nothing computed) into a copy of
+/// `ledger_entries` with all its indexes, and into one with its primary key only. Beside the
+/// `\copy` floor, this is the least allocation's writes can cost on this machine with an entry
+/// per line, payee and kind.
+async fn ledger_floor(
+    db: &sea_orm::DatabaseConnection,
+    matched_lines: i64,
+) -> anyhow::Result<LedgerFloor> {
+    let count = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM ledger_entries",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no count"))?
+        .try_get::<i64>("", "n")?;
+    let mut timed = Vec::new();
+    for (table, create) in [
+        (
+            "bench_ledger_same_indexes",
+            "CREATE TABLE bench_ledger_same_indexes (LIKE ledger_entries INCLUDING ALL)",
+        ),
+        (
+            "bench_ledger_primary_key",
+            "CREATE TABLE bench_ledger_primary_key (LIKE ledger_entries INCLUDING DEFAULTS, PRIMARY KEY (id))",
+        ),
+    ] {
+        db.execute_unprepared(create).await?;
+        // The allocation's own dirty pages are flushed first, so neither copy pays for them.
+        db.execute_unprepared("CHECKPOINT").await?;
+        let started = Instant::now();
+        db.execute_unprepared(&format!("INSERT INTO {table} SELECT * FROM ledger_entries"))
+            .await?;
+        timed.push(started.elapsed().as_secs_f64());
+        db.execute_unprepared(&format!("DROP TABLE {table}"))
+            .await?;
+    }
+    println!(
+        "           ledger: {count} entries ({:.2} per matched line); the same rows copied server-side: {:.2} s with every index, {:.2} s with the primary key only",
+        count as f64 / matched_lines.max(1) as f64,
+        timed[0],
+        timed[1],
+    );
+    Ok(LedgerFloor {
+        entries: count,
+        same_indexes: timed[0],
+        primary_key_only: timed[1],
+    })
+}
+
+/// The database's own cost of the ledger entries allocation wrote (see [`ledger_floor`]).
+struct LedgerFloor {
+    entries: i64,
+    same_indexes: f64,
+    primary_key_only: f64,
 }
 
 /// Seconds from the upload to each milestone, and the peak memory.
@@ -127,6 +193,8 @@ struct Milestones {
     /// And allocated to payees.
     allocated: f64,
     peak_mb: f64,
+    /// PostgreSQL only.
+    ledger: Option<LedgerFloor>,
 }
 
 /// The load average, the machine being shared: figures beside it are comparable only at a
@@ -275,6 +343,19 @@ async fn main() -> anyhow::Result<()> {
                 milestones.allocated,
                 milestones.allocated / floor
             );
+            if let Some(ledger) = &milestones.ledger {
+                println!(
+                    "| the {} ledger entries allocation wrote, copied server-side, every index | {:.2} | {:.1} | |",
+                    ledger.entries,
+                    ledger.same_indexes,
+                    ledger.same_indexes / floor
+                );
+                println!(
+                    "| the same copy, primary key only | {:.2} | {:.1} | |",
+                    ledger.primary_key_only,
+                    ledger.primary_key_only / floor
+                );
+            }
             println!("| peak RSS | {:.0} MB | | ≤ 300 MB |", milestones.peak_mb);
         }
         _ => println!("postgres: skipped ({} not set)", tests::DATABASE_ENV),
