@@ -18,7 +18,7 @@ pub enum Dimension {
 }
 
 /// Sums kept by organisation, month, currency and these dimensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Grain {
     /// Stored beside each row; a plain identifier.
     pub name: &'static str,

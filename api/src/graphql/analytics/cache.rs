@@ -47,6 +47,8 @@ pub struct AnalyticsCache {
     pub(super) computed: AtomicU64,
     /// Answer every aggregate from the full roll-up; tests compare the grains with it.
     pub(super) full_only: AtomicBool,
+    /// The roll-ups that answers by track or release are grouped from, held as columns.
+    pub(super) tables: super::columnar::Tables,
 }
 
 /// Each organisation's version as last read, and the bus that says when it moved.
@@ -145,8 +147,11 @@ pub(super) const CACHE_ENTRIES: usize = 10_000;
 /// What the kept answers may weigh in all (rows at their size plus [`ROW_HEAP_BYTES`]).
 pub(super) const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// A row's strings on the heap (store and territory names), as an estimate for the weigher.
-const ROW_HEAP_BYTES: usize = 32;
+/// What a row holds on the heap, as an estimate for the weigher: the base currency's name, the
+/// earnings by currency (a vector and a name), the store and territory names; each a small
+/// allocation of at least 16 bytes. (It was 32, the names alone, which let the kept answers
+/// take more memory than their bound.)
+const ROW_HEAP_BYTES: usize = 96;
 
 pub(super) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Both maps stay valid whatever a panicking holder was doing: entries go in and out whole.
@@ -180,6 +185,7 @@ impl AnalyticsCache {
             cold: tokio::sync::Semaphore::new(cold_at_once.max(1)),
             computed: AtomicU64::new(0),
             full_only: AtomicBool::new(false),
+            tables: super::columnar::Tables::default(),
         }
     }
 
@@ -202,6 +208,19 @@ impl AnalyticsCache {
         let mut needed = where_.filtered.clone();
         needed.extend(dims.iter().filter_map(|d| d.kept()));
         smallest_covering(&needed)
+    }
+
+    /// The table an answer by track or release is grouped from (see [`super::columnar`]).
+    pub(super) fn table_for(
+        &self,
+        where_: &Where,
+        dims: &[AnalyticsDimension],
+    ) -> super::columnar::Source {
+        super::columnar::Source::for_question(
+            &where_.filtered,
+            dims,
+            self.full_only.load(Ordering::Relaxed),
+        )
     }
 
     /// Aggregates this process has computed rather than found kept; tests use it to prove that

@@ -15,13 +15,30 @@ use super::super::accounts::decode_or_not_found;
 use super::super::error::{ApiError, ApiResult};
 use super::super::ids::Kind;
 
+use super::columnar;
 use super::types::*;
-/// Builds the WHERE clause and its values; `$1` is the organisation.
+/// Builds the WHERE clause and its values; `$1` is the organisation. Every condition is kept
+/// twice by the same call, as SQL and as [`RowFilter`] (what the in-memory tables of
+/// [`super::columnar`] apply), so the two cannot disagree on what a filter lets through.
 pub(super) struct Where {
     pub(super) sql: String,
     pub(super) values: Vec<sea_orm::Value>,
     /// The dimensions filtered on: a roll-up answers only if it keeps them.
     pub(super) filtered: Vec<Dimension>,
+    /// The same conditions, for rows already in memory.
+    pub(super) rows: RowFilter,
+}
+
+/// A filter's conditions on roll-up rows, all of which a row must meet.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RowFilter {
+    /// Artist, release or track ids: the row's id must be one of each list.
+    pub(super) ids: Vec<(Dimension, std::collections::HashSet<i64>)>,
+    /// Store or territory names: the row's text must be one of each list (byte for byte).
+    pub(super) texts: Vec<(Dimension, Vec<String>)>,
+    /// First and last month included.
+    pub(super) from: Option<NaiveDate>,
+    pub(super) to: Option<NaiveDate>,
 }
 
 impl Where {
@@ -30,14 +47,11 @@ impl Where {
             sql: "organization_id = $1".into(),
             values: vec![organization_id.into()],
             filtered: Vec::new(),
+            rows: RowFilter::default(),
         }
     }
 
-    pub(super) fn add_in<V: Into<sea_orm::Value> + Clone>(
-        &mut self,
-        dimension: Dimension,
-        items: &[V],
-    ) {
+    fn add_in<V: Into<sea_orm::Value> + Clone>(&mut self, dimension: Dimension, items: &[V]) {
         let column = workers::jobs::analytics_rollups::column(dimension);
         self.filtered.push(dimension);
         let start = self.values.len() + 1;
@@ -49,10 +63,36 @@ impl Where {
         self.values.extend(items.iter().cloned().map(Into::into));
     }
 
-    pub(super) fn add_cmp(&mut self, column: &str, op: &str, value: impl Into<sea_orm::Value>) {
+    /// Rows whose artist, release or track (`dimension`) is one of `ids`.
+    pub(super) fn add_ids(&mut self, dimension: Dimension, ids: &[i64]) {
+        self.add_in(dimension, ids);
+        self.rows
+            .ids
+            .push((dimension, ids.iter().copied().collect()));
+    }
+
+    /// Rows whose store or territory (`dimension`) is one of `texts`.
+    pub(super) fn add_texts(&mut self, dimension: Dimension, texts: &[String]) {
+        self.add_in(dimension, texts);
+        self.rows.texts.push((dimension, texts.to_vec()));
+    }
+
+    fn add_cmp(&mut self, column: &str, op: &str, value: impl Into<sea_orm::Value>) {
         self.values.push(value.into());
         self.sql
             .push_str(&format!(" AND {column} {op} ${}", self.values.len()));
+    }
+
+    /// Rows of `month` or later.
+    pub(super) fn add_from(&mut self, month: NaiveDate) {
+        self.add_cmp("month", ">=", month);
+        self.rows.from = Some(self.rows.from.map_or(month, |m| m.max(month)));
+    }
+
+    /// Rows of `month` or earlier.
+    pub(super) fn add_to(&mut self, month: NaiveDate) {
+        self.add_cmp("month", "<=", month);
+        self.rows.to = Some(self.rows.to.map_or(month, |m| m.min(month)));
     }
 }
 
@@ -80,26 +120,26 @@ pub(super) fn build_where(access: &OrgAccess, filter: &AnalyticsFilter) -> ApiRe
         }
     }
     if let Some(list) = artists.filter(|l| !l.is_empty()) {
-        w.add_in(Dimension::Artist, &list);
+        w.add_ids(Dimension::Artist, &list);
     }
     if let Some(list) = decode_all(Kind::Release, &filter.release_ids)?.filter(|l| !l.is_empty()) {
-        w.add_in(Dimension::Release, &list);
+        w.add_ids(Dimension::Release, &list);
     }
     if let Some(list) = decode_all(Kind::Track, &filter.track_ids)?.filter(|l| !l.is_empty()) {
-        w.add_in(Dimension::Track, &list);
+        w.add_ids(Dimension::Track, &list);
     }
     if let Some(list) = filter.stores.as_ref().filter(|l| !l.is_empty()) {
-        w.add_in(Dimension::Store, list);
+        w.add_texts(Dimension::Store, list);
     }
     if let Some(list) = filter.territories.as_ref().filter(|l| !l.is_empty()) {
         let upper: Vec<String> = list.iter().map(|t| t.trim().to_uppercase()).collect();
-        w.add_in(Dimension::Territory, &upper);
+        w.add_texts(Dimension::Territory, &upper);
     }
     if let Some(from) = filter.from {
-        w.add_cmp("month", ">=", first_of_month(from));
+        w.add_from(first_of_month(from));
     }
     if let Some(to) = filter.to {
-        w.add_cmp("month", "<=", first_of_month(to));
+        w.add_to(first_of_month(to));
     }
     Ok(w)
 }
@@ -129,6 +169,38 @@ pub(super) async fn aggregate(
     let cache = &ctx.state().analytics_cache;
     let grain = cache.grain_for(where_, &dims);
     let totals_grain = cache.grain_for(where_, &[]);
+    let grains = Grains {
+        groups: grain,
+        totals: totals_grain,
+    };
+    if Aggregate::keeps_first_only(&dims) {
+        let source = cache.table_for(where_, &dims);
+        let key = format!(
+            "{}:{}:{}:{:?}:{dims:?}:table {source:?}",
+            scope.organization_id, scope.version, where_.sql, where_.values,
+        );
+        return cache
+            .get_or_compute(key, || async {
+                // From the table in memory; from SQL when the table is too large to hold.
+                match columnar::first_groups(
+                    ctx.db(),
+                    &cache.tables,
+                    scope,
+                    where_,
+                    &dims,
+                    source,
+                    KEPT_ROWS,
+                )
+                .await?
+                {
+                    Some(answer) => Ok(answer),
+                    None => {
+                        aggregate_uncached(ctx.db(), scope, where_, &dims, grains, KEPT_ROWS).await
+                    }
+                }
+            })
+            .await;
+    }
     let key = format!(
         "{}:{}:{}:{:?}:{dims:?}:{}",
         scope.organization_id,
@@ -139,10 +211,6 @@ pub(super) async fn aggregate(
     );
     cache
         .get_or_compute(key, || {
-            let grains = Grains {
-                groups: grain,
-                totals: totals_grain,
-            };
             aggregate_uncached(ctx.db(), scope, where_, &dims, grains, KEPT_ROWS)
         })
         .await
@@ -176,6 +244,20 @@ impl Aggregate {
             totals,
             count,
         })
+    }
+
+    /// An answer that keeps its first groups (`rows`, in order) of `count`, with the totals of
+    /// them all.
+    pub(super) fn first_of(
+        rows: Vec<AnalyticsRow>,
+        totals: AnalyticsFigures,
+        count: usize,
+    ) -> Self {
+        Self {
+            rows,
+            totals,
+            count,
+        }
     }
 
     /// Whether an answer grouped by `dims` keeps only its first groups: by track or release,
@@ -438,13 +520,19 @@ fn fold(
             figures,
         })
         .collect();
-    result.sort_by(|a, b| {
+    sort_groups(&mut result);
+    Ok(result)
+}
+
+/// The order of an answer's groups: largest base earnings first, the key breaking ties, so the
+/// order is stable between calls.
+pub(super) fn sort_groups(rows: &mut [AnalyticsRow]) {
+    rows.sort_by(|a, b| {
         b.figures
             .earnings_base_nanos
             .cmp(&a.figures.earnings_base_nanos)
             .then_with(|| a.key.cmp(&b.key))
     });
-    Ok(result)
 }
 
 /// The figures of all `rows` together.
@@ -526,9 +614,10 @@ mod tests {
         .expect("rows");
     }
 
-    /// Every grouping by track or release, cut at several sizes, with and without a filter:
-    /// the first groups the database chooses are exactly the first of every group sorted in
-    /// Rust, with the same figures, and the totals and count are of every group.
+    /// Every grouping by track or release, cut at several sizes, with and without filters: the
+    /// first groups chosen by SQL and those grouped from the table in memory are exactly the
+    /// first of every group summed by SQL and sorted in Rust, with the same figures, and the
+    /// totals and count are of every group.
     async fn first_groups_are_the_first_of_every_group(db: &sea_orm::DatabaseConnection) {
         seed(db).await;
         let scope = Scope {
@@ -536,8 +625,16 @@ mod tests {
             version: 0,
             base_currency: "USD".into(),
         };
-        let mut filtered = Where::new(1);
-        filtered.add_in(Dimension::Store, &["apple".to_owned(), "Zed".to_owned()]);
+        let mut stores = Where::new(1);
+        stores.add_texts(Dimension::Store, &["apple".to_owned(), "Zed".to_owned()]);
+        let mut narrow = Where::new(1);
+        narrow.add_ids(Dimension::Release, &[1, 2, 3, 5, 8]);
+        narrow.add_texts(Dimension::Territory, &["GB".to_owned()]);
+        narrow.add_from(NaiveDate::from_ymd_opt(2025, 2, 1).expect("date"));
+        let mut months = Where::new(1);
+        months.add_from(NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"));
+        months.add_to(NaiveDate::from_ymd_opt(2025, 2, 1).expect("date"));
+        months.add_ids(Dimension::Artist, &[2, 3]);
         let groupings = [
             vec![AnalyticsDimension::Track],
             vec![AnalyticsDimension::Release],
@@ -546,7 +643,11 @@ mod tests {
             vec![AnalyticsDimension::Territory, AnalyticsDimension::Track],
             vec![AnalyticsDimension::Artist, AnalyticsDimension::Track],
         ];
-        for where_ in [Where::new(1), filtered] {
+        let table = columnar::Table::load(db, 1, columnar::Source::Full, usize::MAX)
+            .await
+            .expect("table")
+            .expect("small enough");
+        for where_ in [Where::new(1), stores, narrow, months] {
             for dims in &groupings {
                 let columns: Vec<&str> = dims.iter().map(|d| d.column()).collect();
                 let rows_of = format!("SELECT * FROM analytics_monthly WHERE {}", where_.sql);
@@ -560,42 +661,54 @@ mod tests {
                     .expect("every group");
                 let whole = Aggregate::whole(fold(&rows, dims, &scope).expect("fold"), "USD")
                     .expect("whole");
-                assert!(whole.count >= 8, "{dims:?}: too few groups to cut");
-                for keep in [1, 3, 8, whole.count - 1, whole.count, whole.count + 5] {
+                assert!(whole.count >= 3, "{dims:?}: too few groups to cut");
+                for keep in [1, 2, whole.count - 1, whole.count, whole.count + 5] {
                     let grains = Grains {
                         groups: None,
                         totals: None,
                     };
-                    let first = aggregate_uncached(db, &scope, &where_, dims, grains, keep)
+                    let by_sql = aggregate_uncached(db, &scope, &where_, dims, grains, keep)
                         .await
-                        .expect("first groups");
-                    assert_eq!(first.len(), keep.min(whole.count), "{dims:?} keep {keep}");
-                    for (a, b) in first.iter().zip(whole.iter()) {
-                        assert_eq!(a.key, b.key, "{dims:?} keep {keep}: order");
+                        .expect("first groups by SQL");
+                    let in_memory = table
+                        .first_groups(&where_.rows, dims, &scope, keep)
+                        .expect("first groups in memory");
+                    for first in [by_sql, in_memory] {
+                        assert_eq!(first.len(), keep.min(whole.count), "{dims:?} keep {keep}");
+                        for (a, b) in first.iter().zip(whole.iter()) {
+                            assert_eq!(a.key, b.key, "{dims:?} keep {keep}: order");
+                            assert_eq!(
+                                (a.figures.quantity, a.figures.earnings_base_nanos),
+                                (b.figures.quantity, b.figures.earnings_base_nanos)
+                            );
+                            assert_eq!(
+                                a.figures.earnings_by_currency,
+                                b.figures.earnings_by_currency
+                            );
+                            assert_eq!(a.figures.line_count, b.figures.line_count);
+                        }
+                        assert_eq!(first.count, whole.count, "{dims:?}: count");
+                        assert_eq!(first.totals.quantity, whole.totals.quantity);
                         assert_eq!(
-                            (a.figures.quantity, a.figures.earnings_base_nanos),
-                            (b.figures.quantity, b.figures.earnings_base_nanos)
+                            first.totals.earnings_base_nanos,
+                            whole.totals.earnings_base_nanos
                         );
                         assert_eq!(
-                            a.figures.earnings_by_currency,
-                            b.figures.earnings_by_currency
+                            first.totals.earnings_by_currency,
+                            whole.totals.earnings_by_currency
                         );
-                        assert_eq!(a.figures.line_count, b.figures.line_count);
+                        assert_eq!(first.totals.line_count, whole.totals.line_count);
                     }
-                    assert_eq!(first.count, whole.count, "{dims:?}: count");
-                    assert_eq!(first.totals.quantity, whole.totals.quantity);
-                    assert_eq!(
-                        first.totals.earnings_base_nanos,
-                        whole.totals.earnings_base_nanos
-                    );
-                    assert_eq!(
-                        first.totals.earnings_by_currency,
-                        whole.totals.earnings_by_currency
-                    );
-                    assert_eq!(first.totals.line_count, whole.totals.line_count);
                 }
             }
         }
+        // A table past its bound is not read at all: the answer then comes from SQL.
+        assert!(
+            columnar::Table::load(db, 1, columnar::Source::Full, table.len() - 1)
+                .await
+                .expect("counted")
+                .is_none()
+        );
     }
 
     #[tokio::test]
