@@ -39,7 +39,7 @@ pub struct AnalyticsCache {
     pub(super) readers: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// One computation per answer not yet kept (single flight): the requests that ask for the
     /// same one meanwhile wait for it and take its answer instead of running the same SQL.
-    pub(super) flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(super) flights: SingleFlight<String>,
     /// Bounds the aggregates computed at once, so that after a refresh the cold ones leave
     /// connections to the requests whose answers are kept (those never wait for a permit).
     pub(super) cold: tokio::sync::Semaphore,
@@ -153,6 +153,39 @@ pub(super) const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// take more memory than their bound.)
 const ROW_HEAP_BYTES: usize = 96;
 
+/// Work done once per key at a time: a caller that comes while another does the work for the
+/// same key waits for it to finish, then runs its own `work` (which finds the result kept).
+#[derive(Debug)]
+pub(super) struct SingleFlight<K>(Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>);
+
+impl<K> Default for SingleFlight<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> SingleFlight<K> {
+    pub(super) async fn one_at_a_time<T, Fut: Future<Output = T>>(
+        &self,
+        key: &K,
+        work: impl FnOnce() -> Fut,
+    ) -> T {
+        let flight = locked(&self.0).entry(key.clone()).or_default().clone();
+        let turn = flight.lock().await;
+        let result = work().await;
+        drop(turn);
+        let mut flights = locked(&self.0);
+        // Only this caller and the map hold it: nobody waits, the flight is over.
+        if flights
+            .get(key)
+            .is_some_and(|f| Arc::ptr_eq(f, &flight) && Arc::strong_count(f) <= 2)
+        {
+            flights.remove(key);
+        }
+        result
+    }
+}
+
 pub(super) fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Both maps stay valid whatever a panicking holder was doing: entries go in and out whole.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -181,7 +214,7 @@ impl AnalyticsCache {
             }),
             version_check,
             readers: Mutex::default(),
-            flights: Mutex::default(),
+            flights: SingleFlight::default(),
             cold: tokio::sync::Semaphore::new(cold_at_once.max(1)),
             computed: AtomicU64::new(0),
             full_only: AtomicBool::new(false),
@@ -245,33 +278,19 @@ impl AnalyticsCache {
         if let Some(rows) = self.get(&key) {
             return Ok(rows);
         }
-        let flight = {
-            let mut flights = locked(&self.flights);
-            flights.entry(key.clone()).or_default().clone()
-        };
-        let turn = flight.lock().await;
-        let result = async {
-            // The request that computed it while this one waited left it here.
-            if let Some(rows) = self.get(&key) {
-                return Ok(rows);
-            }
-            let _permit = self.cold.acquire().await.map_err(ApiError::internal)?;
-            self.computed.fetch_add(1, Ordering::Relaxed);
-            let rows = Arc::new(compute().await?);
-            self.put(key.clone(), rows.clone());
-            Ok(rows)
-        }
-        .await;
-        drop(turn);
-        let mut flights = locked(&self.flights);
-        // Only this request and the map hold it: nobody waits, the flight is over.
-        if flights
-            .get(&key)
-            .is_some_and(|f| Arc::ptr_eq(f, &flight) && Arc::strong_count(f) <= 2)
-        {
-            flights.remove(&key);
-        }
-        result
+        self.flights
+            .one_at_a_time(&key, || async {
+                // The request that computed it while this one waited left it here.
+                if let Some(rows) = self.get(&key) {
+                    return Ok(rows);
+                }
+                let _permit = self.cold.acquire().await.map_err(ApiError::internal)?;
+                self.computed.fetch_add(1, Ordering::Relaxed);
+                let rows = Arc::new(compute().await?);
+                self.put(key.clone(), rows.clone());
+                Ok(rows)
+            })
+            .await
     }
 
     /// Waits for this process's turn to read what is kept for the organisation; `None` when

@@ -28,7 +28,7 @@ use domain::money::{MoneyError, total_from_parts};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 use super::super::error::{ApiError, ApiResult};
-use super::cache::locked;
+use super::cache::{SingleFlight, locked};
 use super::sql::{Aggregate, RowFilter, Scope, Where, sort_groups, too_large};
 use super::types::{AnalyticsDimension, AnalyticsFigures, AnalyticsRow, Key};
 
@@ -120,7 +120,7 @@ type TableKey = (i64, i64, Source);
 pub(super) struct Tables {
     kept: moka::sync::Cache<TableKey, Arc<Table>>,
     /// One load per table: the questions that need it meanwhile wait for it.
-    loading: Mutex<HashMap<TableKey, Arc<tokio::sync::Mutex<()>>>>,
+    loading: SingleFlight<TableKey>,
     /// Tables found to have more rows than one may hold, at the latest version seen.
     too_large: Mutex<HashSet<TableKey>>,
 }
@@ -132,7 +132,7 @@ impl Default for Tables {
                 .max_capacity(TABLE_BYTES)
                 .weigher(|_, table: &Arc<Table>| u32::try_from(table.bytes()).unwrap_or(u32::MAX))
                 .build(),
-            loading: Mutex::default(),
+            loading: SingleFlight::default(),
             too_large: Mutex::default(),
         }
     }
@@ -157,61 +157,51 @@ impl Tables {
         if locked(&self.too_large).contains(&key) {
             return Ok(None);
         }
-        let flight = locked(&self.loading).entry(key).or_default().clone();
-        let turn = flight.lock().await;
-        let result = async {
-            if let Some(table) = self.kept.get(&key) {
-                return Ok(Some(table));
-            }
-            if locked(&self.too_large).contains(&key) {
-                return Ok(None);
-            }
-            let started = std::time::Instant::now();
-            let Some(table) =
-                Table::load(db, scope.organization_id, source, MAX_TABLE_ROWS).await?
-            else {
+        self.loading
+            .one_at_a_time(&key, || async {
+                if let Some(table) = self.kept.get(&key) {
+                    return Ok(Some(table));
+                }
+                if locked(&self.too_large).contains(&key) {
+                    return Ok(None);
+                }
+                let started = std::time::Instant::now();
+                let Some(table) =
+                    Table::load(db, scope.organization_id, source, MAX_TABLE_ROWS).await?
+                else {
+                    tracing::info!(
+                        organization_id = scope.organization_id,
+                        version = scope.version,
+                        source = ?source,
+                        "analytics table too large to hold: answered by SQL"
+                    );
+                    let mut too_large = locked(&self.too_large);
+                    too_large.retain(|(org, version, _)| {
+                        *org != scope.organization_id || *version >= scope.version
+                    });
+                    too_large.insert(key);
+                    return Ok(None);
+                };
+                let table = Arc::new(table);
                 tracing::info!(
                     organization_id = scope.organization_id,
                     version = scope.version,
                     source = ?source,
-                    "analytics table too large to hold: answered by SQL"
+                    rows = table.len(),
+                    megabytes = table.bytes() / (1024 * 1024),
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "analytics table loaded"
                 );
-                let mut too_large = locked(&self.too_large);
-                too_large.retain(|(org, version, _)| {
-                    *org != scope.organization_id || *version >= scope.version
-                });
-                too_large.insert(key);
-                return Ok(None);
-            };
-            let table = Arc::new(table);
-            tracing::info!(
-                organization_id = scope.organization_id,
-                version = scope.version,
-                source = ?source,
-                rows = table.len(),
-                megabytes = table.bytes() / (1024 * 1024),
-                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                "analytics table loaded"
-            );
-            self.kept.insert(key, table.clone());
-            // The organisation's tables of earlier versions are never asked for again.
-            for (old, _) in self.kept.iter() {
-                if old.0 == scope.organization_id && old.1 < scope.version {
-                    self.kept.invalidate(&*old);
+                self.kept.insert(key, table.clone());
+                // The organisation's tables of earlier versions are never asked for again.
+                for (old, _) in self.kept.iter() {
+                    if old.0 == scope.organization_id && old.1 < scope.version {
+                        self.kept.invalidate(&*old);
+                    }
                 }
-            }
-            Ok(Some(table))
-        }
-        .await;
-        drop(turn);
-        let mut loading = locked(&self.loading);
-        if loading
-            .get(&key)
-            .is_some_and(|f| Arc::ptr_eq(f, &flight) && Arc::strong_count(f) <= 2)
-        {
-            loading.remove(&key);
-        }
-        result
+                Ok(Some(table))
+            })
+            .await
     }
 }
 
@@ -432,32 +422,14 @@ impl Table {
             {
                 return None;
             }
+            let pick = |d, value: i64| if has(d) { value } else { 0 };
+            let code = |d, value: u32| if has(d) { value } else { u32::MAX };
             Some(GroupKey {
-                artist: if has(AnalyticsDimension::Artist) {
-                    self.artist[i]
-                } else {
-                    0
-                },
-                release: if has(AnalyticsDimension::Release) {
-                    self.release[i]
-                } else {
-                    0
-                },
-                track: if has(AnalyticsDimension::Track) {
-                    self.track[i]
-                } else {
-                    0
-                },
-                store: if has(AnalyticsDimension::Store) {
-                    self.store[i]
-                } else {
-                    u32::MAX
-                },
-                territory: if has(AnalyticsDimension::Territory) {
-                    self.territory[i]
-                } else {
-                    u32::MAX
-                },
+                artist: pick(AnalyticsDimension::Artist, self.artist[i]),
+                release: pick(AnalyticsDimension::Release, self.release[i]),
+                track: pick(AnalyticsDimension::Track, self.track[i]),
+                store: code(AnalyticsDimension::Store, self.store[i]),
+                territory: code(AnalyticsDimension::Territory, self.territory[i]),
                 month: if has(AnalyticsDimension::Month) {
                     self.month[i]
                 } else {
